@@ -1,0 +1,1 @@
+"""Result files: the schema of DESIGN.md, atomic writes, resume checks."""

@@ -1,0 +1,72 @@
+"""The result JSON of DESIGN.md: building, validating and comparing protocols."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evalsuite.errors import BadInputError
+
+SCHEMA_VERSION = 1
+
+REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "schema_version": int,
+    "benchmark": str,
+    "model": dict,
+    "protocol": dict,
+    "score": (int, float),
+    "metrics": dict,
+    "subscores": dict,
+    "n": int,
+    "failures": dict,
+    "provenance": dict,
+}
+
+SECRET_MARKERS = ("api_key", "token", "secret", "password")
+
+
+def validate_result(result: Any) -> list[str]:
+    """Return the problems of a result object (an empty list means valid)."""
+    if not isinstance(result, dict):
+        return ["result is not a JSON object"]
+    problems = []
+    for field, kind in REQUIRED_FIELDS.items():
+        if field not in result:
+            problems.append(f"missing field '{field}'")
+        elif not isinstance(result[field], kind) or isinstance(result[field], bool):
+            problems.append(f"field '{field}' has type {type(result[field]).__name__}")
+    if not problems and result["schema_version"] != SCHEMA_VERSION:
+        problems.append(f"schema_version {result['schema_version']} is not {SCHEMA_VERSION}")
+    if not problems and "name" not in result["model"]:
+        problems.append("model.name is missing")
+    return problems
+
+
+def load_result(path: str | Path) -> dict:
+    """Read and validate a result file; BadInputError names the file and the first problem."""
+    path = Path(path)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BadInputError(f"{path}: not a readable result file ({err})") from err
+    problems = validate_result(result)
+    if problems:
+        raise BadInputError(f"{path}: not an evalsuite result ({problems[0]})")
+    return result
+
+
+def scrub_secrets(args: dict[str, Any]) -> dict[str, Any]:
+    """Drop model arguments that look like credentials before they are written anywhere."""
+    return {
+        key: value
+        for key, value in args.items()
+        if not any(marker in key.lower() for marker in SECRET_MARKERS)
+    }
+
+
+def protocol_matches(existing: dict, requested_protocol: dict, requested_model: dict) -> bool:
+    """True when a stored result was produced with the requested protocol and model settings."""
+    return existing.get("protocol") == requested_protocol and existing.get("model", {}).get(
+        "args"
+    ) == requested_model.get("args") and existing.get("model", {}).get("type") == requested_model.get("type")
