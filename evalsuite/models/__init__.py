@@ -1,0 +1,1 @@
+"""Model loading: the embedded SmolLM2 model and lm-eval's model types."""
