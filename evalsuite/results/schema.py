@@ -70,3 +70,34 @@ def protocol_matches(existing: dict, requested_protocol: dict, requested_model: 
     return existing.get("protocol") == requested_protocol and existing.get("model", {}).get(
         "args"
     ) == requested_model.get("args") and existing.get("model", {}).get("type") == requested_model.get("type")
+
+
+def build_result(
+    *,
+    benchmark: str,
+    model: dict,
+    protocol: dict,
+    score: float,
+    metrics: dict,
+    subscores: dict,
+    n: int,
+    failures: dict | None,
+    provenance: dict,
+    samples: str | None,
+) -> dict:
+    """Assemble a result object in the schema's key order; secrets are dropped from model args."""
+    model = dict(model)
+    model["args"] = scrub_secrets(model.get("args") or {})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "benchmark": benchmark,
+        "model": model,
+        "protocol": protocol,
+        "score": score,
+        "metrics": metrics,
+        "subscores": subscores,
+        "n": n,
+        "failures": {"parse": 0, "api": 0, "timeout": 0, **(failures or {})},
+        "provenance": provenance,
+        "samples": samples,
+    }
