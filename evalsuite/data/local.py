@@ -1,0 +1,152 @@
+"""Shared plumbing for the dataset loaders: where the data comes from and how local files are read.
+
+Every loader follows one rule: with a data directory (the `data_dir` argument, else the
+`EVALSUITE_DATA_DIR` environment variable) it reads the upstream files under it; without one it
+loads the official Hugging Face Hub dataset. Both paths return a `datasets.DatasetDict` with the
+same columns and features, so one prompt serves both. Bad or missing files raise
+`BadInputError` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evalsuite.errors import BadInputError
+
+if TYPE_CHECKING:
+    import datasets
+
+DATA_DIR_ENV = "EVALSUITE_DATA_DIR"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
+    """The local data directory to read: `data_dir`, else $EVALSUITE_DATA_DIR, else None (the Hub)."""
+    chosen = data_dir if data_dir not in (None, "") else os.environ.get(DATA_DIR_ENV) or None
+    if chosen is None:
+        return None
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        raise BadInputError(f"data directory {path} does not exist or is not a directory")
+    return path
+
+
+def load_from_hub(path: str, name: str | None, local_layout: str) -> "datasets.DatasetDict":
+    """Load an official dataset from the HF Hub; any failure becomes one line with the --data_dir hint."""
+    import datasets
+
+    try:
+        loaded = datasets.load_dataset(path, name)
+    except Exception as exc:  # network, missing config, auth: all mean "use local copies"
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        which = f"{path} ({name})" if name else path
+        raise BadInputError(
+            f"cannot load {which} from the Hugging Face Hub ({reason}); pass --data_dir DIR "
+            f"(or set {DATA_DIR_ENV}) with local copies laid out as DIR/{local_layout}"
+        ) from exc
+    if not isinstance(loaded, datasets.DatasetDict):
+        raise BadInputError(f"{path}: expected a dataset with splits, got {type(loaded).__name__}")
+    return loaded
+
+
+def require_file(path: Path) -> Path:
+    """`path` if it is a readable file, else BadInputError naming it."""
+    if not path.is_file():
+        raise BadInputError(f"missing data file {path}")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every JSON object of a .jsonl file (blank lines skipped)."""
+    rows: list[dict[str, Any]] = []
+    with _open_text(path) as handle, _decoding(path):
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BadInputError(f"{path}: line {number} is not valid JSON ({exc.msg})") from exc
+            if not isinstance(row, dict):
+                raise BadInputError(f"{path}: line {number} is not a JSON object")
+            rows.append(row)
+    return rows
+
+
+def read_table(path: Path, **csv_options: Any) -> list[dict[str, str]]:
+    """Rows of a CSV/TSV file as dicts keyed by its header; ragged rows raise BadInputError."""
+    with _open_text(path, newline="") as handle, _decoding(path):
+        reader = csv.reader(handle, **csv_options)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise BadInputError(f"{path}: empty file (no header row)") from None
+        except csv.Error as exc:
+            raise BadInputError(f"{path}: unreadable header ({exc})") from exc
+        header = [name.lstrip("\ufeff").strip() for name in header]
+        rows: list[dict[str, str]] = []
+        try:
+            for record in reader:
+                if not any(cell.strip() for cell in record):
+                    continue
+                if len(record) != len(header):
+                    raise BadInputError(
+                        f"{path}: line {reader.line_num} has {len(record)} fields, "
+                        f"the header has {len(header)}"
+                    )
+                rows.append(dict(zip(header, record)))
+        except csv.Error as exc:
+            raise BadInputError(f"{path}: line {reader.line_num} is malformed ({exc})") from exc
+    return rows
+
+
+def require_columns(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """BadInputError naming the file when its rows lack any of `columns`."""
+    if not rows:
+        raise BadInputError(f"{path}: no data rows")
+    missing = [name for name in columns if name not in rows[0]]
+    if missing:
+        raise BadInputError(f"{path}: missing column(s) {', '.join(missing)}")
+
+
+def to_int(path: Path, row_number: int, column: str, value: Any, allowed: set[int]) -> int:
+    """`value` as an int in `allowed`, else BadInputError naming file, row and column."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = None
+    if number is None or number not in allowed:
+        raise BadInputError(
+            f"{path}: row {row_number} has {column}={value!r}, expected one of {sorted(allowed)}"
+        )
+    return number
+
+
+def build_split(rows: list[dict[str, Any]], features: "datasets.Features") -> "datasets.Dataset":
+    """A `datasets.Dataset` holding exactly `features`' columns, in their order."""
+    import datasets
+
+    columns = {name: [row[name] for row in rows] for name in features}
+    return datasets.Dataset.from_dict(columns, features=features)
+
+
+@contextmanager
+def _decoding(path: Path) -> Iterator[None]:
+    """Turn a UTF-8 decoding failure while reading `path` into BadInputError."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+
+
+def _open_text(path: Path, newline: str | None = None):
+    require_file(path)
+    try:
+        return open(path, encoding="utf-8", newline=newline)
+    except OSError as exc:
+        raise BadInputError(f"cannot read {path} ({exc.strerror})") from exc
