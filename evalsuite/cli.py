@@ -1,0 +1,199 @@
+"""Command line: `run_eval.py run | tasks | demo | leaderboard | score`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from evalsuite import __version__
+from evalsuite.errors import BadInputError, EvalsuiteError
+
+
+def _limit(value: str) -> int | float:
+    try:
+        number = float(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--limit takes a number, not '{value}'") from err
+    if number <= 0:
+        raise argparse.ArgumentTypeError("--limit must be positive")
+    return int(number) if number >= 1 else number
+
+
+def _batch_size(value: str) -> int | str:
+    if value == "auto" or value.startswith("auto:"):
+        return value
+    try:
+        size = int(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--batch_size takes an integer or 'auto', not '{value}'") from err
+    if size < 1:
+        raise argparse.ArgumentTypeError("--batch_size must be at least 1")
+    return size
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, default_model: str = "embedded") -> None:
+    """Flags naming the model under test, as lm-eval names them."""
+    parser.add_argument("--model", default=default_model,
+                        help="lm-eval model type (hf, vllm, local-completions, local-chat-completions, "
+                             "openai-chat-completions, ...) or 'embedded' (SmolLM2-135M-Instruct)")
+    parser.add_argument("--model_args", default=None, help="key=value,... passed to the model (as lm-eval)")
+    parser.add_argument("--batch_size", type=_batch_size, default=8, help="integer or 'auto' (default 8)")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `run` (shared with `demo`)."""
+    parser.add_argument("--num_fewshot", type=int, default=None,
+                        help="override the paper's shots (the result records the change)")
+    parser.add_argument("--limit", type=_limit, default=None,
+                        help="examples per task (fraction if < 1); results are marked not comparable")
+    parser.add_argument("--output_path", type=Path, default=Path("results"), help="results folder")
+    parser.add_argument("--data_dir", type=Path, default=None,
+                        help="local copies of the datasets in the upstream layouts (or $EVALSUITE_DATA_DIR)")
+    parser.add_argument("--apply_chat_template", action=argparse.BooleanOptionalAction, default=None,
+                        help="format prompts with the model's chat template (default: on for embedded "
+                             "and chat APIs, off otherwise)")
+    parser.add_argument("--fewshot_as_multiturn", action=argparse.BooleanOptionalAction, default=None,
+                        help="few-shot examples as chat turns (default: with the chat template)")
+    resume = parser.add_mutually_exclusive_group()
+    resume.add_argument("--resume", dest="force", action="store_false", default=False,
+                        help="skip benchmarks already done with the same protocol (default)")
+    resume.add_argument("--force", dest="force", action="store_true", help="rerun everything")
+    parser.add_argument("--allow_code_execution", action="store_true",
+                        help="required for HumanEval: run generated code in the sandbox")
+    parser.add_argument("--bootstrap_iters", type=int, default=1000,
+                        help="bootstrap iterations for stderr of non-mean metrics (lm-eval's)")
+    parser.add_argument("--seed", type=int, default=1234, help="random seed (few-shot sampling, torch)")
+
+
+def _run_options(args: argparse.Namespace, judge_needed: bool):
+    from evalsuite.runner.options import RunOptions
+
+    judge = None
+    if judge_needed:
+        from evalsuite.judging.options import JudgeOptions
+
+        judge = JudgeOptions.from_args(args)
+    data_dir = args.data_dir or (Path(os.environ["EVALSUITE_DATA_DIR"]) if os.environ.get("EVALSUITE_DATA_DIR") else None)
+    return RunOptions(
+        model=args.model, model_args=args.model_args, num_fewshot=args.num_fewshot,
+        batch_size=args.batch_size, device=args.device, limit=args.limit,
+        output_path=args.output_path, data_dir=data_dir,
+        apply_chat_template=args.apply_chat_template, fewshot_as_multiturn=args.fewshot_as_multiturn,
+        force=args.force, allow_code_execution=args.allow_code_execution,
+        bootstrap_iters=args.bootstrap_iters, seed=args.seed, judge=judge,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`run`: evaluate a model on benchmarks and write one result per benchmark."""
+    from evalsuite.config import resolve_benchmarks
+    from evalsuite.runner.report import print_summary
+    from evalsuite.runner.run import run_benchmarks
+
+    if not args.tasks and not args.suite:
+        raise BadInputError("pass --tasks a,b,... or --suite paper (see `run_eval.py tasks`)")
+    benchmarks = resolve_benchmarks(args.tasks, args.suite)
+    options = _run_options(args, any(b.engine == "judge" for b in benchmarks))
+    outcomes = run_benchmarks(benchmarks, options)
+    print_summary(outcomes)
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    """`tasks`: every benchmark with its protocol."""
+    from evalsuite.runner.report import print_tasks
+
+    print_tasks()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`demo`: the whole pipeline on the embedded model with small limits, then the leaderboard."""
+    from evalsuite.runner.demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from evalsuite.judging.options import add_judge_arguments
+    from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
+    from evalsuite.scoring.cli import add_parser as add_score_parser
+
+    parser = argparse.ArgumentParser(
+        prog="run_eval.py",
+        description="evalsuite: the benchmarks of the EXAONE 3.0 report, through lm-eval and an LLM judge",
+    )
+    parser.add_argument("--version", action="version", version=f"evalsuite {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = subparsers.add_parser("run", help="evaluate a model on benchmarks")
+    add_model_arguments(run)
+    run.add_argument("--tasks", default=None, help="comma list of benchmarks (see `tasks`); kobest = its 5 tasks")
+    run.add_argument("--suite", default=None, help="a suite of tasks/suites/ (paper = the report's benchmarks)")
+    add_run_arguments(run)
+    add_judge_arguments(run)
+    run.set_defaults(func=cmd_run)
+
+    tasks = subparsers.add_parser("tasks", help="list every benchmark with its protocol")
+    tasks.set_defaults(func=cmd_tasks)
+
+    demo = subparsers.add_parser("demo", help="embedded model, small limits, whole pipeline, leaderboard")
+    demo.add_argument("--limit", type=_limit, default=None, help="examples per task (default: per benchmark, small)")
+    demo.add_argument("--data_dir", type=Path, default=None,
+                      help="datasets in the upstream layouts (default: $EVALSUITE_DATA_DIR, else the "
+                           "small bundled fixtures in tests/fixtures/data)")
+    demo.add_argument("--output_path", type=Path, default=Path("results"))
+    demo.add_argument("--leaderboard_out", type=Path, default=Path("leaderboards"))
+    demo.add_argument("--force", action="store_true", help="rerun what is already done")
+    demo.set_defaults(func=cmd_demo)
+
+    add_leaderboard_parser(subparsers)
+    add_score_parser(subparsers)
+    return parser
+
+
+def _quiet_libraries(debug: bool) -> None:
+    level = logging.INFO if debug else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("lm_eval", "lm-eval", "transformers", "datasets", "httpx", "urllib3", "filelock"):
+        logging.getLogger(name).setLevel(level if debug else logging.ERROR)
+    if not debug:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 2 bad input, 1 anything else)."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help(sys.stderr)
+            return 2
+        _quiet_libraries(debug)
+        return int(args.func(args) or 0)
+    except EvalsuiteError as err:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: results written so far are kept; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the one place that turns surprises into one line
+        if debug:
+            traceback.print_exc()
+        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        print(f"error: {type(err).__name__}: {message} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1

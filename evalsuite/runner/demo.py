@@ -1,0 +1,61 @@
+"""`run_eval.py demo`: every benchmark on the embedded model with small limits, then the leaderboard."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from evalsuite.config import REPO_ROOT, resolve_benchmarks
+from evalsuite.models.loader import load_model
+from evalsuite.runner.options import RunOptions
+from evalsuite.runner.report import print_summary
+from evalsuite.runner.run import run_benchmarks
+
+FIXTURE_DATA = REPO_ROOT / "tests" / "fixtures" / "data"
+
+# Small per-benchmark limits that keep the whole demo within minutes on 2 CPU cores.
+DEMO_LIMITS: dict[str, int] = {
+    "kmmlu": 1,  # per subject: 45 questions
+    "kobest": 10,
+    "mmlu_pro": 20,
+    "gsm8k": 4,
+    "humaneval": 4,
+    "mt_bench": 2,
+    "komt_bench": 2,
+}
+
+
+def demo_data_dir(explicit: Path | None) -> Path:
+    """--data_dir, else $EVALSUITE_DATA_DIR, else the small bundled fixtures (real schemas)."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get("EVALSUITE_DATA_DIR"):
+        return Path(os.environ["EVALSUITE_DATA_DIR"])
+    return FIXTURE_DATA
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo; returns the exit code."""
+    from evalsuite.judging.options import JudgeOptions
+    from evalsuite.leaderboard import render_leaderboard
+
+    started = time.time()
+    data_dir = demo_data_dir(args.data_dir)
+    print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; HumanEval code runs in the sandbox",
+          file=sys.stderr)
+    model = load_model("embedded", None, batch_size=8)
+    outcomes = []
+    for group, limit in DEMO_LIMITS.items():
+        options = RunOptions(
+            model="embedded", output_path=args.output_path, data_dir=data_dir,
+            limit=args.limit or limit, force=args.force, allow_code_execution=True,
+            judge=JudgeOptions.for_demo() if group in ("mt_bench", "komt_bench") else None,
+        )
+        outcomes += run_benchmarks(resolve_benchmarks(group, None), options, model=model)
+    print_summary(outcomes)
+    pages = render_leaderboard(Path(args.output_path), Path(args.leaderboard_out))
+    print(f"\nleaderboard: {', '.join(str(p) for p in pages[:3])}  ({time.time() - started:.0f} s in all)")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0

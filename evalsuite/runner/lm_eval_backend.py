@@ -1,0 +1,169 @@
+"""Run one benchmark through lm-eval (simple_evaluate) and turn its output into a result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from evalsuite.config import TASKS_DIR, Benchmark
+from evalsuite.errors import BadInputError
+from evalsuite.models.loader import LoadedModel
+from evalsuite.results.provenance import build_provenance
+from evalsuite.results.schema import build_result
+from evalsuite.results.store import result_path, samples_path, write_json_atomic, write_jsonl_atomic
+from evalsuite.runner.options import RunOptions
+from evalsuite.runner.protocol import data_provenance, lm_eval_protocol
+from evalsuite.runner import sample_rows
+
+
+def task_manager(data_dir: Path | None) -> Any:
+    """lm-eval TaskManager over evalsuite's tasks/ only (no built-in tasks: faster, no collisions)."""
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(
+        include_path=str(TASKS_DIR),
+        include_defaults=False,
+        metadata={"data_dir": str(data_dir) if data_dir else None},
+    )
+
+
+def cache_file(options: RunOptions, model: LoadedModel) -> Path:
+    """lm-eval's response cache of this model (sqlite); lets an interrupted run resume."""
+    key = json.dumps({"type": model.type, "args": model.args}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return Path(options.output_path) / model.slug / ".cache" / f"lm_eval_{digest}"
+
+
+def evaluate_benchmark(
+    benchmark: Benchmark, model: LoadedModel, options: RunOptions, manager: Any, chat_template: bool
+) -> dict:
+    """Evaluate one lm-eval benchmark, write its result and per-sample log, and return the result."""
+    import lm_eval
+
+    protocol = lm_eval_protocol(benchmark, options, chat_template)
+    cache = cache_file(options, model)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    try:
+        output = lm_eval.simple_evaluate(
+            model=model.lm,
+            tasks=[benchmark.lm_eval_task],
+            num_fewshot=None if benchmark.num_fewshot == 0 else options.num_fewshot,
+            limit=options.limit,
+            bootstrap_iters=options.bootstrap_iters,
+            log_samples=True,
+            apply_chat_template=chat_template,
+            fewshot_as_multiturn=protocol["fewshot_as_multiturn"],
+            task_manager=manager,
+            use_cache=str(cache),
+            random_seed=options.seed,
+            numpy_random_seed=options.seed,
+            torch_random_seed=options.seed,
+            fewshot_random_seed=options.seed,
+            confirm_run_unsafe_code=options.allow_code_execution,
+            metadata={"data_dir": str(options.data_dir) if options.data_dir else None},
+        )
+    except KeyError as err:
+        raise BadInputError(f"lm-eval does not know task {benchmark.lm_eval_task}: {err}") from err
+    finished = time.time()
+    if output is None:  # non-zero rank of a multi-process run: rank 0 writes
+        return {}
+    rows = _rows(benchmark, output)
+    headline = _headline_metrics(benchmark, output)
+    score = headline[benchmark.metric_name] * benchmark.scale
+    metrics = dict(headline)
+    if benchmark.name == "mmlu_pro":
+        metrics["acc_normalized"] = (headline["acc"] - 0.1) / 0.9
+    subscores = _subscores(benchmark, output, rows)
+    relative_samples = f"samples/{benchmark.name}.jsonl"
+    write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
+    result = build_result(
+        benchmark=benchmark.name,
+        model=model.info,
+        protocol=protocol,
+        score=score,
+        metrics=metrics,
+        subscores=subscores,
+        n=len(rows),
+        failures={"parse": sample_rows.parse_failures(rows)},
+        provenance=build_provenance(
+            data_provenance(benchmark, options),
+            started,
+            finished,
+            lm_eval_task=benchmark.lm_eval_task,
+            n_samples=output.get("n-samples"),
+            seed=options.seed,
+            batch_size=str(options.batch_size),
+        ),
+        samples=relative_samples,
+    )
+    write_json_atomic(result_path(options.output_path, model.slug, benchmark.name), result)
+    return result
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _headline_metrics(benchmark: Benchmark, output: dict) -> dict[str, float]:
+    """The benchmark's metric and stderr (plus the other filters' values) from lm-eval's results."""
+    table = output.get("results", {}).get(benchmark.lm_eval_task) or output.get("groups", {}).get(
+        benchmark.lm_eval_task
+    )
+    if not table:
+        raise BadInputError(f"lm-eval returned no results for {benchmark.lm_eval_task}")
+    metric, filt = benchmark.metric_name, benchmark.metric_filter
+    value = _finite(table.get(f"{metric},{filt}"))
+    if value is None:
+        known = ", ".join(k for k in table if k != "alias")
+        raise BadInputError(f"{benchmark.lm_eval_task} reported no '{metric},{filt}' (it has: {known})")
+    metrics: dict[str, float] = {metric: value}
+    stderr = _finite(table.get(f"{metric}_stderr,{filt}"))
+    if stderr is not None:
+        metrics[f"{metric}_stderr"] = stderr
+    for key, raw in table.items():
+        name, _, other_filter = key.partition(",")
+        number = _finite(raw)
+        if number is None or key == f"{metric},{filt}" or key == f"{metric}_stderr,{filt}":
+            continue
+        label = name if other_filter in ("", "none") else f"{name}_{other_filter}"
+        metrics.setdefault(label, number)
+    return metrics
+
+
+def _task_rows(benchmark: Benchmark, task_name: str, samples: list[dict]) -> list[dict]:
+    from evalsuite.data import sample_group
+
+    if benchmark.name == "humaneval":
+        from evalsuite.scoring.humaneval import sample_rows as humaneval_rows
+
+        return humaneval_rows(samples)
+    if benchmark.output == "loglikelihood":
+        return sample_rows.mc_rows(benchmark, task_name, samples, sample_group)
+    return sample_rows.generation_rows(benchmark, task_name, samples, sample_group)
+
+
+def _rows(benchmark: Benchmark, output: dict) -> list[dict]:
+    rows: list[dict] = []
+    for task_name in sorted(output.get("samples", {})):
+        rows.extend(_task_rows(benchmark, task_name, output["samples"][task_name]))
+    return rows
+
+
+def _subscores(benchmark: Benchmark, output: dict, rows: list[dict]) -> dict[str, float]:
+    """Per-group means on the score scale (KMMLU subjects, MMLU-Pro categories)."""
+    groups: dict[str, list[float]] = {}
+    for row in rows:
+        if row.get("group") and row.get("score") is not None:
+            groups.setdefault(str(row["group"]), []).append(float(row["score"]))
+    return {
+        name: sum(values) / len(values) * benchmark.scale for name, values in sorted(groups.items())
+    }

@@ -1,0 +1,29 @@
+"""What a `run` was asked to do, independent of argparse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class RunOptions:
+    """Options of one `run_eval.py run` invocation."""
+
+    model: str = "embedded"
+    model_args: str | None = None
+    num_fewshot: int | None = None
+    batch_size: int | str = 8
+    device: str | None = None
+    limit: int | float | None = None
+    output_path: Path = Path("results")
+    data_dir: Path | None = None
+    apply_chat_template: bool | None = None
+    fewshot_as_multiturn: bool | None = None
+    force: bool = False
+    allow_code_execution: bool = False
+    bootstrap_iters: int = 1000
+    seed: int = 1234
+    judge: Any = None  # evalsuite.judging.options.JudgeOptions, when judge benchmarks run
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,41 @@
+"""Terminal output: the summary table of a run and the `tasks` listing."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from evalsuite.config import load_manifest
+
+
+def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    print(line(header), file=out)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=out)
+    for row in rows:
+        print(line(row), file=out)
+
+
+def print_summary(outcomes: list, out: TextIO = sys.stdout) -> None:
+    """One line per benchmark: status, score, items, result file."""
+    rows = []
+    for o in outcomes:
+        score = "" if o.score is None else f"{o.score:.2f}"
+        rows.append([o.benchmark, o.status, score, "" if o.n is None else str(o.n),
+                     str(o.path or ""), o.message])
+    print(file=out)
+    _table(["benchmark", "status", "score", "n", "result", "note"], rows, out)
+
+
+def print_tasks(out: TextIO = sys.stdout) -> None:
+    """Every benchmark with its protocol, from tasks/benchmarks.yaml."""
+    benchmarks, aliases = load_manifest()
+    rows = []
+    for b in benchmarks.values():
+        engine = b.lm_eval_task if b.engine == "lm_eval" else f"judge: {b.judge}"
+        scale = "1-10" if b.scale == 1 else "0-100"
+        rows.append([b.name, b.output, str(b.num_fewshot), b.metric, b.aggregation, scale, engine, b.source])
+    _table(["task", "output", "shots", "metric", "aggregation", "scale", "runs as", "data (default)"], rows, out)
+    for alias, names in aliases.items():
+        print(f"\n{alias} = {', '.join(names)}", file=out)

@@ -1,0 +1,143 @@
+"""Run a list of benchmarks for one model: plan, skip what is done, evaluate, summarize."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalsuite.config import TASKS_DIR, Benchmark, check_task_yamls
+from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.models.loader import LoadedModel, default_chat_template, load_model, model_name, parse_model_args
+from evalsuite.results.schema import protocol_matches, scrub_secrets, validate_result
+from evalsuite.results.store import model_slug, result_path
+from evalsuite.runner.options import RunOptions
+from evalsuite.runner.protocol import lm_eval_protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What happened to one benchmark of a run."""
+
+    benchmark: str
+    status: str  # done | skipped | failed
+    score: float | None = None
+    n: int | None = None
+    path: Path | None = None
+    message: str = ""
+
+
+def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> None:
+    """Every check that can fail fast, before any model is loaded or any generation starts."""
+    if options.data_dir is not None and not Path(options.data_dir).is_dir():
+        raise BadInputError(f"--data_dir {options.data_dir} is not a directory")
+    if any(b.executes_code for b in benchmarks):
+        from evalsuite.scoring.humaneval import require_code_execution_opt_in
+
+        require_code_execution_opt_in(options.allow_code_execution)
+    if any(b.engine == "lm_eval" for b in benchmarks):
+        check_task_yamls(TASKS_DIR)
+    for benchmark in benchmarks:
+        if benchmark.engine == "lm_eval":
+            continue
+        if benchmark.engine == "judge":
+            if options.judge is None:
+                raise BadInputError(f"{benchmark.name} needs judge options (--judge_model)")
+        else:
+            raise BadInputError(f"benchmark {benchmark.name}: unknown engine '{benchmark.engine}'")
+    parse_model_args(options.model_args)
+
+
+def _existing(options: RunOptions, slug: str, benchmark: Benchmark) -> dict | None:
+    path = result_path(options.output_path, slug, benchmark.name)
+    if not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return stored if not validate_result(stored) else None
+
+
+def _is_done(options: RunOptions, slug: str, benchmark: Benchmark, chat_template: bool) -> dict | None:
+    """The stored result when it already answers this request (same protocol and model)."""
+    if options.force or benchmark.engine != "lm_eval":
+        return None  # judge benchmarks resume through their own per-sample caches
+    stored = _existing(options, slug, benchmark)
+    if stored is None:
+        return None
+    requested_model = {"type": options.model, "args": scrub_secrets(
+        {k: str(v) for k, v in parse_model_args(options.model_args).items()})}
+    if protocol_matches(stored, lm_eval_protocol(benchmark, options, chat_template), requested_model):
+        return stored
+    return None
+
+
+def run_benchmarks(
+    benchmarks: list[Benchmark], options: RunOptions, model: LoadedModel | None = None
+) -> list[Outcome]:
+    """Run the benchmarks for one model; each result is written as soon as it is computed.
+
+    `model` may be passed in already loaded (the demo runs several batches with one model).
+    """
+    check_before_running(benchmarks, options)
+    chat_template = (
+        default_chat_template(options.model)
+        if options.apply_chat_template is None
+        else options.apply_chat_template
+    )
+    slug = model_slug(model_name(options.model, parse_model_args(options.model_args)))
+    outcomes: list[Outcome] = []
+    pending: list[Benchmark] = []
+    for benchmark in benchmarks:
+        stored = _is_done(options, slug, benchmark, chat_template)
+        if stored is not None:
+            outcomes.append(Outcome(benchmark.name, "skipped", stored["score"], stored["n"],
+                                    result_path(options.output_path, slug, benchmark.name),
+                                    "already done with this protocol (--force reruns)"))
+        else:
+            pending.append(benchmark)
+    if model is None:
+        model = _load_if_needed(pending, options)
+    manager = None
+    for index, benchmark in enumerate(pending, 1):
+        print(f"[{index}/{len(pending)}] {benchmark.name} ({benchmark.title})", file=sys.stderr, flush=True)
+        try:
+            if benchmark.engine == "lm_eval":
+                from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
+
+                manager = manager or task_manager(options.data_dir)
+                result = evaluate_benchmark(benchmark, model, options, manager, chat_template)
+            else:
+                from evalsuite.judging.runner import run_judge_benchmark
+
+                result = run_judge_benchmark(
+                    benchmark.name, model=model, options=options.judge,
+                    output_path=Path(options.output_path), data_dir=options.data_dir,
+                    limit=None if options.limit is None else int(options.limit), force=options.force,
+                )
+        except EvalsuiteError as err:
+            if isinstance(err, BadInputError):
+                raise
+            outcomes.append(Outcome(benchmark.name, "failed", message=str(err)))
+            print(f"error: {benchmark.name}: {err}", file=sys.stderr)
+            continue
+        slug_now = model.slug if model is not None else slug
+        outcomes.append(Outcome(benchmark.name, "done", result.get("score"), result.get("n"),
+                                result_path(options.output_path, slug_now, benchmark.name)))
+    return outcomes
+
+
+def _load_if_needed(pending: list[Benchmark], options: RunOptions) -> LoadedModel | None:
+    """Load the model once, unless every pending benchmark judges an existing answers file."""
+    if not pending:
+        return None
+    answers_only = options.judge is not None and getattr(options.judge, "answers_file", None)
+    if answers_only and all(b.engine == "judge" for b in pending):
+        return None
+    print(f"loading model {options.model} {options.model_args or ''}".rstrip(), file=sys.stderr, flush=True)
+    return load_model(options.model, options.model_args, batch_size=options.batch_size, device=options.device)

@@ -1,0 +1,120 @@
+"""Turn lm-eval's logged samples into evalsuite's per-sample rows (item, score, group, pred, label)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from evalsuite.config import Benchmark
+
+GroupFn = Callable[[str, str, dict], "str | None"]
+INVALID = "[invalid]"
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy of numpy/torch scalars and tuples."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _subtask_label(benchmark: Benchmark, task_name: str) -> str | None:
+    """Sub-task part of an lm-eval task name (es_kmmlu_accounting -> accounting), or None."""
+    base = benchmark.lm_eval_task or ""
+    if task_name == base or not task_name.startswith(base + "_"):
+        return None
+    return task_name[len(base) + 1 :]
+
+
+def _item_id(benchmark: Benchmark, task_name: str, group: str | None, sample: dict) -> str:
+    doc = sample.get("doc") or {}
+    for key in ("question_id", "task_id", "id", "ID"):
+        if isinstance(doc, dict) and doc.get(key) not in (None, ""):
+            return str(doc[key])
+    prefix = group or _subtask_label(benchmark, task_name)
+    doc_id = sample.get("doc_id")
+    return f"{prefix}/{doc_id}" if prefix else str(doc_id)
+
+
+def _mc_prediction(sample: dict) -> int | None:
+    """Index of the highest-loglikelihood choice of a multiple-choice sample."""
+    responses = sample.get("filtered_resps") or []
+    try:
+        scores = [float(r[0]) if isinstance(r, (list, tuple)) else float(r) for r in responses]
+    except (TypeError, ValueError):
+        return None
+    return max(range(len(scores)), key=scores.__getitem__) if scores else None
+
+
+def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], group_of: GroupFn) -> list[dict]:
+    """Rows of a loglikelihood multiple-choice task (acc per item; pred/label for F1)."""
+    rows = []
+    metric = benchmark.metric_name
+    for sample in samples:
+        doc = sample.get("doc") or {}
+        group = group_of(benchmark.name, task_name, doc)
+        pred, label = _mc_prediction(sample), _plain(sample.get("target"))
+        if isinstance(sample.get("f1"), (list, tuple)) and len(sample["f1"]) == 2:
+            label, pred = _plain(sample["f1"][0]), _plain(sample["f1"][1])
+        correct = sample.get("acc")
+        if correct is None and pred is not None:
+            correct = float(pred == label)
+        rows.append(
+            {
+                "item": _item_id(benchmark, task_name, group, sample),
+                "score": None if correct is None else float(_plain(correct)),
+                "group": group,
+                "pred": pred,
+                "label": label,
+                "subtask": _subtask_label(benchmark, task_name),
+                "doc_id": sample.get("doc_id"),
+                "metric": metric,
+                "acc_norm": _plain(sample.get("acc_norm")),
+            }
+        )
+    return rows
+
+
+def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], group_of: GroupFn) -> list[dict]:
+    """Rows of a generate_until task scored by lm-eval (e.g. GSM8K with two filters)."""
+    metric, headline = benchmark.metric_name, benchmark.metric_filter
+    by_doc: dict[Any, dict] = {}
+    for sample in samples:
+        doc = sample.get("doc") or {}
+        key = sample.get("doc_id")
+        row = by_doc.setdefault(
+            key,
+            {
+                "item": _item_id(benchmark, task_name, None, sample),
+                "score": None,
+                "group": group_of(benchmark.name, task_name, doc),
+                "pred": None,
+                "label": _plain(sample.get("target")),
+                "doc_id": key,
+                "response": _first_text(sample.get("resps")),
+            },
+        )
+        filter_name = sample.get("filter", "none")
+        value = sample.get(metric)
+        row[f"{metric}_{filter_name}"] = None if value is None else float(_plain(value))
+        extracted = _first_text(sample.get("filtered_resps"))
+        row[f"extracted_{filter_name}"] = extracted
+        if filter_name == headline:
+            row["score"] = row[f"{metric}_{filter_name}"]
+            row["pred"] = extracted
+    return list(by_doc.values())
+
+
+def _first_text(value: Any) -> Any:
+    while isinstance(value, (list, tuple)) and value:
+        value = value[0]
+    return value
+
+
+def parse_failures(rows: list[dict]) -> int:
+    """Generations from which no answer could be extracted."""
+    return sum(1 for row in rows if row.get("pred") in (INVALID, None) and "response" in row)
