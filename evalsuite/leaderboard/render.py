@@ -93,13 +93,14 @@ def _table_context(table: BuiltTable, chart: str | None, detail_pages: dict[str,
             + [_average(row, table),
                rounded(row.reported_average, spec.decimals) if row.reported_average is not None else "—"]
         )
-    links = [{"title": reference.title_of(c.benchmark), "href": detail_pages[c.benchmark]}
+    links = [f"[{reference.title_of(c.benchmark)}]({detail_pages[c.benchmark]})"
              for c in spec.measured_columns if c.benchmark in detail_pages]
+    details = f" Details: {', '.join(links)}." if links else ""
     return {
         "title": spec.title, "report_table": spec.report_table, "provenance": spec.provenance,
         "average_rule": spec.average_rule, "header": header, "rows": rows, "chart": chart,
         "notes": [(letter, _md(text)) for letter, text in table.notes],
-        "mismatches": table.mismatches, "measured_benchmarks": links,
+        "mismatches": table.mismatches, "details": details,
     }
 
 

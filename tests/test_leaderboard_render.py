@@ -1,0 +1,137 @@
+"""The leaderboard end to end: fixture results -> markdown (golden files), CSV, JSON, charts, CLI."""
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evalsuite.errors import BadInputError
+from evalsuite.leaderboard import render_leaderboard
+from evalsuite.leaderboard.cli import add_parser
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+NAMES = {"org/Beta-7B-Instruct": "Beta 7B"}
+GOLDEN_PAGES = ["README.md", "benchmarks/kmmlu.md", "benchmarks/komt_bench.md", "benchmarks/mt_bench.md",
+                "benchmarks/mmlu_pro.md"]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("leaderboard")
+    results = root / "results"
+    shutil.copytree(FIXTURES, results)
+    out = root / "leaderboards"
+    written = render_leaderboard(results, out, ("md", "csv", "json"), NAMES)
+    return out, written
+
+
+@pytest.mark.parametrize("page", GOLDEN_PAGES)
+def test_markdown_matches_golden(rendered, page):
+    out, _ = rendered
+    text = (out / page).read_text(encoding="utf-8")
+    golden = GOLDEN / page
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_measured_rows_sit_beside_paper_rows_with_intervals_and_flags(rendered):
+    readme = (rendered[0] / "README.md").read_text(encoding="utf-8")
+    assert "| EXAONE 3.0 7.8B Inst. | paper (secondary) | 44.5 |" in readme
+    assert "| **Beta 7B** | measured | 43.1 [" in readme and "(a)" in readme
+    assert "Beta 7B, KMMLU: 0-shot (paper: 5-shot)" in readme
+    assert "Beta 7B, MT-Bench: judge gpt-4o-2024-08-06 (paper: gpt-4-0613)" in readme
+    assert "measured, not comparable (--limit)" in readme
+    assert "run with --limit 50 (a subset of the items): not comparable" in readme
+    assert "(partial 2/7)" in readme and "| n/a |" in readme
+
+
+def test_mmlu_pro_is_chance_normalized_in_the_general_table(rendered):
+    table = pd.read_csv(rendered[0] / "tables" / "general.csv")
+    alpha = table[table.model == "org/Alpha-7B-Instruct"].iloc[0]
+    acc = json.loads((FIXTURES / "Alpha-7B-Instruct" / "mmlu_pro.json").read_text())["metrics"]["acc"]
+    assert alpha.mmlu_pro == pytest.approx((acc - 0.10) / 0.90 * 100)
+    assert alpha.mmlu_pro_ci_low < alpha.mmlu_pro < alpha.mmlu_pro_ci_high
+    assert bool(alpha.average_partial)
+
+
+def test_rows_sorted_by_full_average_then_partial(rendered):
+    table = pd.read_csv(rendered[0] / "tables" / "english_real_world.csv")
+    assert list(table.source[:6]) == ["paper"] * 6
+    assert list(table.model[6:]) == ["org/Alpha-7B-Instruct", "Beta 7B"]
+    assert list(table.average[:6]) == sorted(table.average[:6], reverse=True)
+
+
+def test_json_holds_tables_comparisons_and_skipped_files(rendered):
+    document = json.loads((rendered[0] / "leaderboard.json").read_text(encoding="utf-8"))
+    assert [t["id"] for t in document["tables"]] == [
+        "korean_general", "korean_real_world", "english_real_world", "math", "coding", "general"]
+    pairs = {(c["benchmark"], c["model_a"], c["model_b"]): c for c in document["comparisons"]}
+    mt = pairs[("mt_bench", "Beta 7B", "org/Alpha-7B-Instruct")]
+    assert mt["n_common"] == 31 and mt["test"].startswith("paired bootstrap")
+    assert pairs[("mmlu_pro", "Beta 7B", "org/Alpha-7B-Instruct")]["test"] == "McNemar (exact)"
+    assert pairs[("gsm8k", "Beta 7B", "org/Alpha-7B-Instruct")]["p_value"] is None
+    assert len(document["skipped"]) == 2
+
+
+def test_charts_are_png(rendered):
+    out, written = rendered
+    charts = sorted(p.name for p in written if p.suffix == ".png")
+    assert "korean_general.png" in charts and "komt_bench_categories.png" in charts
+    for name in charts:
+        assert (out / "charts" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_malformed_and_foreign_files_are_skipped_in_one_line(tmp_path, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES / "broken", results / "broken")
+    shutil.copytree(FIXTURES / "foreign", results / "foreign")
+    (results / "empty.json").write_text("", encoding="utf-8")
+    render_leaderboard(results, tmp_path / "out")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("leaderboard: skipped ") for line in lines)
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "## Skipped files" in readme and "foreign/results_2024-08-10T10-00-00.json" in readme
+
+
+def test_no_results_renders_the_paper_rows(tmp_path):
+    written = render_leaderboard(tmp_path / "absent", tmp_path / "out")
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "No result files yet" in readme and "| measured" not in readme
+    assert "| EXAONE 3.0 7.8B Inst. | paper (primary) | 9.01 | 46.8 | 48.2 | 45.0 | 57.5 | 57.5 |" in readme
+    assert "| 27.4 | 72.1 | 26.1 | 21.7 | 10.1 | — | 31.5 (partial 5/6) | 27.9 |" in readme
+    assert not (tmp_path / "out" / "benchmarks").exists()
+    assert len([p for p in written if p.suffix == ".png"]) == 6
+
+
+def _cli(argv):
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_formats_and_names(tmp_path, capsys):
+    names = tmp_path / "names.yaml"
+    names.write_text("org/Alpha-7B-Instruct: Alpha 7B\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert _cli(["leaderboard", "--results", str(FIXTURES), "--out", str(out), "--format", "csv",
+                 "--format", "json", "--names", str(names)]) == 0
+    assert not (out / "README.md").exists()
+    assert "Alpha 7B" in set(pd.read_csv(out / "tables" / "math.csv").model)
+    assert str(out / "leaderboard.json") in capsys.readouterr().out
+
+
+def test_cli_rejects_bad_format_and_bad_names(tmp_path):
+    with pytest.raises(BadInputError, match="unknown leaderboard format"):
+        _cli(["leaderboard", "--results", str(tmp_path), "--out", str(tmp_path / "o"), "--format", "md,xml"])
+    bad = tmp_path / "names.yaml"
+    bad.write_text("- a list\n", encoding="utf-8")
+    with pytest.raises(BadInputError, match="names file"):
+        _cli(["leaderboard", "--results", str(tmp_path), "--out", str(tmp_path / "o"), "--names", str(bad)])
