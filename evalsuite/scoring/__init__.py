@@ -1,0 +1,1 @@
+"""Scoring that needs more than a string match: HumanEval runs completions in the sandbox."""

@@ -1,0 +1,263 @@
+"""HumanEval scoring: extract code from a completion, run it with the tests in the sandbox, pass@k.
+
+Plain completions (a function body, as base models write it) are cut at the Codex stop sequences
+(the ones lm-eval's humaneval.yaml stops on) and appended to the prompt. Chat-style answers are
+recognised by a fenced block or a re-stated `def <entry_point>(`; the code is taken from them and
+placed after the prompt's header (its imports and helper functions).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import math
+import re
+import threading
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable
+
+from evalsuite.errors import BadInputError
+from evalsuite.sandbox import SandboxLimits, isolation_description, isolation_level, run_many
+
+# The Codex paper's stop sequences, as lm-eval's humaneval.yaml `until` uses them.
+STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
+# The check program exits with this code only after check() returned, so a completion that
+# exits early (sys.exit(0), unittest.main()) never counts as passed.
+PASSED_EXIT_CODE = 77
+DEFAULT_TIMEOUT_S = 10.0
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.S)
+_CODE_START = re.compile(r"^(import |from |def |class |@|async def )")
+_MEMO_MAX = 200_000
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """One completion's fate."""
+
+    task_id: str
+    completion: str
+    extracted_code: str
+    outcome: str  # passed | failed | timeout | error
+    reason: str
+    duration_s: float
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+    def outcome_line(self) -> str:
+        """"passed", or the outcome with its short reason ("failed: AssertionError")."""
+        return self.outcome if self.passed or not self.reason else f"{self.outcome}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class HumanEvalReport:
+    """pass@1 over tasks (0-1), per-task pass@1, every sample's result, and the isolation used."""
+
+    pass_at_1: float
+    per_task: dict[str, float]
+    results: list[SampleResult]
+    isolation: str
+    isolation_description: str
+
+    def outcome_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for result in self.results:
+            counts[result.outcome] += 1
+        return dict(counts)
+
+
+def require_code_execution_opt_in(allowed: bool) -> None:
+    """Refuse to go on unless the user opted in to running model-written code."""
+    if not allowed:
+        raise BadInputError(
+            "humaneval executes model-generated code: pass --allow_code_execution to run it (sandboxed)"
+        )
+
+
+def prompt_header(prompt: str, entry_point: str) -> str:
+    """The prompt's text before `def <entry_point>(`: imports and helper functions."""
+    match = re.search(rf"^def {re.escape(entry_point)}\s*\(", prompt, re.M)
+    return prompt[: match.start()] if match else ""
+
+
+def truncate_at_stop(text: str, stops: Iterable[str] = STOP_SEQUENCES) -> str:
+    """text up to the first stop sequence."""
+    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=len(text))
+    return text[:cut]
+
+
+def _parseable_prefix(code: str) -> str:
+    """The longest leading run of lines that parses (drops prose after the code)."""
+    lines = code.splitlines()
+    while lines:
+        try:
+            ast.parse("\n".join(lines))
+            return "\n".join(lines)
+        except SyntaxError as exc:
+            cut = (exc.lineno or len(lines)) - 1
+            lines = lines[: min(cut, len(lines) - 1)]
+    return code
+
+
+def extract_code(completion: str, prompt: str, entry_point: str) -> str:
+    """The solution program (without tests) a completion stands for; see the module docstring."""
+    defines_entry = re.compile(rf"^(async\s+)?def {re.escape(entry_point)}\s*\(", re.M)
+    blocks = [m.group(2) for m in _FENCE.finditer(completion) if m.group(1).lower() in ("", "python", "py", "python3")]
+    if blocks:
+        full = next((b for b in blocks if defines_entry.search(b)), None)
+        if full is not None:
+            return prompt_header(prompt, entry_point) + truncate_at_stop(full, ("\nif __name__",)).rstrip() + "\n"
+        body = next((b for b in blocks if b.strip()), "")
+        return prompt + truncate_at_stop(body)
+    match = defines_entry.search(completion)
+    if match:
+        lines = completion[: match.start()].splitlines()
+        start = next((i for i, line in enumerate(lines) if _CODE_START.match(line)), len(lines))
+        code = "\n".join(lines[start:] + [completion[match.start():]])
+        code = _parseable_prefix(truncate_at_stop(code, ("\nif __name__",)))
+        return prompt_header(prompt, entry_point) + code.rstrip() + "\n"
+    return prompt + truncate_at_stop(completion)
+
+
+def check_program(solution: str, problem: dict) -> str:
+    """solution + the problem's tests + check(entry_point), exiting PASSED_EXIT_CODE only if check passes."""
+    return (
+        f"{solution}\n\n{problem['test']}\n\n"
+        f"check({problem['entry_point']})\n"
+        f"import os as _evalsuite_os\n_evalsuite_os._exit({PASSED_EXIT_CODE})\n"
+    )
+
+
+def estimate_pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k for one task with n samples of which c passed (Chen et al. 2021)."""
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
+
+
+_memo: dict[tuple[str, str], tuple[str, str, float]] = {}
+_memo_lock = threading.Lock()
+
+
+def _memo_key(task_id: str, program: str) -> tuple[str, str]:
+    return task_id, hashlib.sha256(program.encode("utf-8")).hexdigest()
+
+
+def _classify(run, timeout_s: float) -> tuple[str, str]:
+    if run.sandbox_error:
+        return "error", run.sandbox_error[:200]
+    if run.timed_out:
+        return "timeout", f"no result within {timeout_s:g}s"
+    if run.returncode == PASSED_EXIT_CODE:
+        return "passed", ""
+    if run.returncode == 0:
+        return "failed", "exited before the tests ran"
+    if run.returncode is not None and run.returncode < 0:
+        import signal
+
+        return "failed", f"killed by {signal.Signals(-run.returncode).name}"
+    lines = [line for line in run.stderr_tail.strip().splitlines() if line.strip()]
+    return "failed", (lines[-1].strip()[:200] if lines else f"exit code {run.returncode}")
+
+
+def score_completions(
+    samples: list[dict], problems: dict[str, dict], workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S, on_done: Callable[[], None] | None = None,
+) -> HumanEvalReport:
+    """Run every {task_id, completion} sample against its problem's tests; pass@1 over the tasks present."""
+    unknown = sorted({s["task_id"] for s in samples if s["task_id"] not in problems})
+    if unknown:
+        raise BadInputError(f"unknown HumanEval task_id {unknown[0]!r} ({len(unknown)} unknown in total)")
+    codes, programs = [], []
+    for sample in samples:
+        problem = problems[sample["task_id"]]
+        code = extract_code(sample["completion"], problem["prompt"], problem["entry_point"])
+        codes.append(code)
+        programs.append(check_program(code, problem))
+    keys = [_memo_key(s["task_id"], p) for s, p in zip(samples, programs)]
+    with _memo_lock:
+        known = {k: _memo[k] for k in keys if k in _memo}
+    first_index: dict[tuple[str, str], int] = {}
+    for index, key in enumerate(keys):
+        if key not in known:
+            first_index.setdefault(key, index)  # one run per distinct program
+    todo = list(first_index.values())
+    limits = SandboxLimits(timeout_s=timeout_s)
+    callback = (lambda _i, _r: on_done()) if on_done else None
+    runs = run_many([programs[i] for i in todo], limits, workers, callback)
+    for index, run in zip(todo, runs):
+        outcome, reason = _classify(run, timeout_s)
+        known[keys[index]] = (outcome, reason, run.duration_s)
+    with _memo_lock:
+        if len(_memo) > _MEMO_MAX:
+            _memo.clear()
+        _memo.update({k: v for k, v in known.items() if v[0] != "error"})
+    results = [
+        SampleResult(s["task_id"], s["completion"], code, *known[key])
+        for s, code, key in zip(samples, codes, keys)
+    ]
+    return _report(results)
+
+
+def _report(results: list[SampleResult]) -> HumanEvalReport:
+    by_task: dict[str, list[bool]] = defaultdict(list)
+    for result in results:
+        by_task[result.task_id].append(result.passed)
+    per_task = {t: estimate_pass_at_k(len(p), sum(p), 1) for t, p in by_task.items()}
+    overall = sum(per_task.values()) / len(per_task) if per_task else 0.0
+    return HumanEvalReport(overall, per_task, results, isolation_level(), isolation_description())
+
+
+def result_rows(report: HumanEvalReport) -> list[dict]:
+    """Per-sample JSON rows (task_id, completion, extracted_code, outcome, reason, passed, duration_s)."""
+    return [{**asdict(r), "passed": r.passed} for r in report.results]
+
+
+def sample_rows(logged_samples: list[dict], workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[dict]:
+    """Per-item rows of the result contract from lm-eval's logged samples of es_humaneval.
+
+    One row per task: item=task_id, score=pass (1.0/0.0) or the task's pass@1 for n>1 samples,
+    group=None, plus completion, extracted_code and outcome (lists when n>1). Outcomes already
+    computed by the aggregation in this process are reused; anything else runs again.
+    """
+    samples, problems = [], {}
+    for logged in logged_samples:
+        doc = logged.get("doc") or {}
+        if "task_id" not in doc:
+            raise BadInputError("es_humaneval logged sample without doc.task_id")
+        problems[doc["task_id"]] = doc
+        for completion in _completions(logged):
+            samples.append({"task_id": doc["task_id"], "completion": completion})
+    report = score_completions(samples, problems, workers, timeout_s)
+    grouped: dict[str, list[SampleResult]] = defaultdict(list)
+    for result in report.results:
+        grouped[result.task_id].append(result)
+    rows = []
+    for task_id, results in grouped.items():
+        single = len(results) == 1
+        rows.append({
+            "item": task_id,
+            "score": report.per_task[task_id],
+            "group": None,
+            "completion": results[0].completion if single else [r.completion for r in results],
+            "extracted_code": results[0].extracted_code if single else [r.extracted_code for r in results],
+            "outcome": results[0].outcome_line() if single else [r.outcome_line() for r in results],
+            "isolation": report.isolation,
+        })
+    return rows
+
+
+def _completions(logged: dict) -> list[str]:
+    """The completions of one logged sample: filtered_resps, else resps, flattened to strings."""
+    value = logged.get("filtered_resps", logged.get("resps", []))
+    flat: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, str):
+            flat.append(item)
+        elif isinstance(item, (list, tuple)):
+            stack[0:0] = list(item)
+    return flat
