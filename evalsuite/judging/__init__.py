@@ -1,0 +1,1 @@
+"""LLM-as-judge benchmarks (MT-Bench, KoMT-Bench): answers, judging, scoring, results."""

@@ -1,0 +1,75 @@
+"""Judge command-line flags and the options object the runner takes."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalsuite.errors import BadInputError
+
+EMBEDDED = "embedded"
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """How to judge: which endpoint, how hard to retry, how many repeats, which answers."""
+
+    judge_model: str | None = None  # None: the definition's default (gpt-4-0613)
+    judge_base_url: str | None = None
+    concurrency: int = 16
+    repeats: int = 1
+    max_retries: int = 8
+    answers_file: Path | None = None
+    timeout_s: float = 120.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    max_new_tokens: int | None = None  # None: the definition's (1024); recorded in the protocol
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise BadInputError("--judge_concurrency must be at least 1")
+        if self.repeats < 1:
+            raise BadInputError("--judge_repeats must be at least 1")
+        if self.max_retries < 0:
+            raise BadInputError("--judge_max_retries must be 0 or more")
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise BadInputError("max_new_tokens must be at least 1")
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the judge is the embedded llama.cpp server."""
+        return self.judge_model == EMBEDDED
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "JudgeOptions":
+        """Options from the flags of add_judge_arguments."""
+        answers = getattr(args, "answers_file", None)
+        return cls(
+            judge_model=getattr(args, "judge_model", None),
+            judge_base_url=getattr(args, "judge_base_url", None),
+            concurrency=getattr(args, "judge_concurrency", 16),
+            repeats=getattr(args, "judge_repeats", 1),
+            max_retries=getattr(args, "judge_max_retries", 8),
+            answers_file=Path(answers) if answers else None,
+            timeout_s=getattr(args, "judge_timeout", 120.0),
+        )
+
+
+def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
+    """The judge flags of `run_eval.py run`."""
+    group = parser.add_argument_group("judge (mt_bench, komt_bench)")
+    group.add_argument("--judge_model", default="gpt-4-0613",
+                       help="judge model at an OpenAI-compatible endpoint (default gpt-4-0613, the report's); "
+                            "'embedded' starts a local llama.cpp server with the embedded SmolLM2 model")
+    group.add_argument("--judge_base_url", default=None,
+                       help="OpenAI-compatible base URL (default api.openai.com); the key comes from OPENAI_API_KEY")
+    group.add_argument("--judge_concurrency", type=int, default=16, help="judge requests in flight (default 16)")
+    group.add_argument("--judge_repeats", type=int, default=1,
+                       help="judge each item N times and use the median; the result reports the spread")
+    group.add_argument("--judge_max_retries", type=int, default=8,
+                       help="retries of a judge request on 429/5xx/timeouts/connection errors (default 8)")
+    group.add_argument("--judge_timeout", type=float, default=120.0, help="seconds per judge request (default 120)")
+    group.add_argument("--answers_file", default=None,
+                       help="judge this FastChat answer file (model_answer/<model>.jsonl) instead of generating")

@@ -1,0 +1,266 @@
+"""One judge benchmark end to end: answers (generated or from a file), judgments, result files.
+
+Files of results/<slug>/ for benchmark B:
+    B.json                                   the result (DESIGN.md schema)
+    samples/B.jsonl                          per-item rows ("81/turn1")
+    B/model_answer/<model_id>.jsonl          answers, FastChat schema
+    B/model_judgment/<judge>_single.jsonl    judgments, FastChat schema (+ _single_final.jsonl for
+                                             KoMT-Bench: penalized scores and language, as LG's)
+    B/cache/{answers,judgments}.jsonl        resume caches (append-only, fsynced)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlparse
+
+from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.judging.answers import generate_answers, load_answers_file
+from evalsuite.judging.cache import ANSWER_KEY, JUDGMENT_KEY, JsonlCache, stable_hash
+from evalsuite.judging.client import JudgeClient, RetryPolicy
+from evalsuite.judging.definitions import JudgeDefinition, load_benchmark_data, load_definition
+from evalsuite.judging.grading import JudgeOutcome, JudgeTask, judge_all
+from evalsuite.judging.language import apply_language_rule, detect_language
+from evalsuite.judging.options import JudgeOptions
+from evalsuite.judging.prompts import render_judge_prompt
+from evalsuite.judging.scoring import summarize
+from evalsuite.results.provenance import build_provenance
+from evalsuite.results.schema import build_result, load_result, protocol_matches
+from evalsuite.results.store import (
+    model_slug, result_path, samples_path, write_json_atomic, write_jsonl_atomic,
+)
+
+PROMPTS_LABEL = "single-v1/single-math-v1 (+multi-turn)"
+FASTCHAT_ERROR_OUTPUT = "$ERROR$"
+
+
+@dataclass
+class JudgeEndpoint:
+    """Resolved judge settings; `base_url`/`api_key` are filled when the endpoint is up."""
+
+    model: str
+    base_url: str | None
+    api_key: str | None
+    host: str
+    max_tokens: int
+    concurrency: int
+    timeout_s: float
+    n_ctx: int = 8192
+
+
+def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> JudgeEndpoint:
+    """The judge model, endpoint and limits; BadInputError when no key is available for OpenAI."""
+    if options.embedded:
+        from evalsuite.models.embedded import embedded_gguf_path
+
+        emb = definition.embedded
+        return JudgeEndpoint(
+            model=f"embedded-{embedded_gguf_path().stem}", base_url=None, api_key="sk-local",
+            host="127.0.0.1", max_tokens=int(emb.get("max_tokens", definition.judge_max_tokens)),
+            concurrency=min(options.concurrency, int(emb.get("concurrency", 1))),
+            timeout_s=max(options.timeout_s, float(emb.get("timeout_s", 600))),
+            n_ctx=int(emb.get("n_ctx", 8192)),
+        )
+    model = options.judge_model or definition.default_judge_model
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if not api_key:
+        if not options.judge_base_url:
+            raise BadInputError(
+                f"judging with {model} at api.openai.com needs OPENAI_API_KEY "
+                "(or --judge_base_url URL for another OpenAI-compatible endpoint, or --judge_model embedded)"
+            )
+        api_key = "sk-no-key"  # local OpenAI-compatible servers ignore it
+    host = urlparse(options.judge_base_url).hostname if options.judge_base_url else "api.openai.com"
+    return JudgeEndpoint(model, options.judge_base_url, api_key, host or "unknown",
+                         definition.judge_max_tokens, options.concurrency, options.timeout_s)
+
+
+@contextlib.contextmanager
+def open_endpoint(endpoint: JudgeEndpoint, options: JudgeOptions) -> Iterator[JudgeEndpoint]:
+    """Start the embedded llama.cpp server when asked (stopped on exit, errors included)."""
+    if not options.embedded:
+        yield endpoint
+        return
+    from evalsuite.judging.embedded_server import EmbeddedJudgeServer
+    from evalsuite.models.embedded import embedded_gguf_path
+
+    with EmbeddedJudgeServer(embedded_gguf_path(), n_ctx=endpoint.n_ctx) as server:
+        endpoint.base_url = server.base_url
+        yield endpoint
+
+
+def build_protocol(definition: JudgeDefinition, endpoint: JudgeEndpoint, options: JudgeOptions,
+                   limit: int | None) -> dict:
+    """The result's protocol block (also what a later run compares to skip finished work)."""
+    return {
+        "num_fewshot": 0,
+        "output": "two_turn_chat",
+        "chat_template": True,
+        "fewshot_as_multiturn": False,
+        "metric": "judge_score",
+        "aggregation": "judge_mean",
+        "judge": {
+            "model": endpoint.model,
+            "prompts": PROMPTS_LABEL,
+            "repeats": options.repeats,
+            "temperature": definition.judge_temperature,
+            "max_tokens": endpoint.max_tokens,
+        },
+        "max_new_tokens": None if options.answers_file else options.max_new_tokens or definition.max_new_tokens,
+        "limit": limit,
+    }
+
+
+def _fingerprint(info: dict) -> str:
+    return stable_hash({k: info.get(k) for k in ("name", "type", "args", "revision")})
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_judge_benchmark(
+    benchmark: str,
+    *,
+    model,
+    options: JudgeOptions,
+    output_path: Path,
+    data_dir: Path | None,
+    limit: int | None,
+    force: bool,
+) -> dict:
+    """Generate (unless options.answers_file), judge, score and write the result of one benchmark."""
+    started = time.time()
+    definition = load_definition(benchmark)
+    data = load_benchmark_data(definition, data_dir)
+    if limit is not None and limit < 1:
+        raise BadInputError("--limit must be at least 1")
+    questions = data.questions[:limit] if limit else list(data.questions)
+    if options.answers_file:
+        model_id, answer_records = load_answers_file(options.answers_file, questions)
+        model_info = {
+            "name": model_id, "type": "answers_file",
+            "args": {"answers_file": str(Path(options.answers_file).resolve()),
+                     "sha256": _file_sha256(options.answers_file)},
+            "revision": None,
+        }
+        slug = model_slug(model_id)
+    elif model is None:
+        raise BadInputError(f"{benchmark}: pass a model or --answers_file")
+    else:
+        model_info, slug = dict(model.info), model.slug
+        model_id, answer_records = str(model_info.get("name") or slug), None
+    endpoint = resolve_endpoint(definition, options)
+    protocol = build_protocol(definition, endpoint, options, limit)
+    out_file = result_path(output_path, slug, benchmark)
+    if not force and out_file.is_file():
+        with contextlib.suppress(BadInputError):
+            existing = load_result(out_file)
+            if protocol_matches(existing, protocol, model_info):
+                return existing
+    bench_dir = out_file.parent / benchmark
+    if answer_records is None:
+        answer_records = generate_answers(
+            model.lm, questions, definition, model_id=model_id, fingerprint=_fingerprint(model_info),
+            cache=JsonlCache(bench_dir / "cache" / "answers.jsonl", ANSWER_KEY),
+            max_new_tokens=options.max_new_tokens,
+        )
+    answers_file = bench_dir / "model_answer" / f"{model_slug(model_id)}.jsonl"
+    write_jsonl_atomic(answers_file, answer_records)
+    answers = {rec["question_id"]: rec["choices"][0]["turns"] for rec in answer_records}
+
+    tasks = _build_tasks(definition, data, questions, answers, model_id, options.repeats)
+    cache = JsonlCache(bench_dir / "cache" / "judgments.jsonl", JUDGMENT_KEY)
+    with open_endpoint(endpoint, options) as live:
+        outcomes, stats = asyncio.run(_judge(definition, live, options, tasks, cache, benchmark))
+    judgment_file = bench_dir / "model_judgment" / f"{model_slug(endpoint.model)}_single.jsonl"
+    _write_judgments(definition, judgment_file, outcomes, answers, endpoint.model)
+
+    summary = summarize(definition, questions, answers, outcomes)
+    if summary.score is None:
+        raise EvalsuiteError(
+            f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
+            f"{summary.failures['api']} API failures, {summary.failures['timeout']} timeouts); "
+            f"see {judgment_file}"
+        )
+    write_jsonl_atomic(samples_path(output_path, slug, benchmark), summary.samples)
+    finished = time.time()
+    base = out_file.parent
+    provenance = build_provenance(
+        data.provenance, started, finished,
+        judge={"model": endpoint.model, "endpoint_host": endpoint.host, "calls": stats["calls"],
+               "retries": stats["retries"]},
+        answers={"source": "file" if options.answers_file else "generated",
+                 "path": str(answers_file.relative_to(base))},
+        judgments=str(judgment_file.relative_to(base)),
+    )
+    result = build_result(
+        benchmark=benchmark, model=model_info, protocol=protocol, score=summary.score,
+        metrics=summary.metrics, subscores=summary.subscores, n=summary.n, failures=summary.failures,
+        provenance=provenance, samples=f"samples/{benchmark}.jsonl",
+    )
+    write_json_atomic(out_file, result)
+    return result
+
+
+def _build_tasks(definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:
+    tasks = []
+    for question in questions:
+        qid = question["question_id"]
+        for turn in (1, 2):
+            prompt = render_judge_prompt(definition, data.judge_prompts, question, answers[qid], turn,
+                                         data.references.get(qid))
+            input_hash = stable_hash(prompt.messages)
+            for repeat in range(repeats):
+                tasks.append(JudgeTask(qid, turn, repeat, model_id, prompt, input_hash))
+    return tasks
+
+
+async def _judge(definition, endpoint: JudgeEndpoint, options: JudgeOptions, tasks, cache, benchmark):
+    client = JudgeClient(
+        endpoint.model, base_url=endpoint.base_url, api_key=endpoint.api_key,
+        concurrency=endpoint.concurrency, temperature=definition.judge_temperature,
+        max_tokens=endpoint.max_tokens, timeout_s=endpoint.timeout_s,
+        retry=RetryPolicy(options.max_retries, options.backoff_base_s, options.backoff_cap_s),
+    )
+    try:
+        outcomes = await judge_all(tasks, client, definition, cache, progress=options.progress,
+                                   description=f"{benchmark} judge")
+    finally:
+        await client.close()
+    return outcomes, {"calls": client.calls, "retries": client.retries}
+
+
+def _write_judgments(definition, path: Path, outcomes: list[JudgeOutcome], answers, judge_model: str) -> None:
+    """FastChat's judgment jsonl (API failures as "$ERROR$" / -1, as FastChat writes them)."""
+    rows = []
+    for outcome in outcomes:
+        if outcome.row is not None:
+            rows.append(outcome.row)
+            continue
+        task = outcome.task
+        rows.append({
+            "question_id": task.question_id, "model": task.model_id,
+            "judge": [judge_model, task.prompt.prompt_name], "user_prompt": task.prompt.user_prompt,
+            "judgment": FASTCHAT_ERROR_OUTPUT, "score": -1, "turn": task.turn, "tstamp": time.time(),
+            "repeat": task.repeat, "status": outcome.failure, "error": outcome.detail,
+        })
+    write_jsonl_atomic(path, rows)
+    rule = definition.language_rule
+    if rule is None:
+        return
+    final = []
+    for row in rows:
+        language = detect_language(answers[row["question_id"]][row["turn"] - 1])
+        raw = row["score"] if row["score"] != -1 else None
+        penalized = apply_language_rule(rule, row["question_id"], language, raw)
+        final.append({**row, "score": -1 if penalized is None else penalized, "raw_score": row["score"],
+                      "language": language})
+    write_jsonl_atomic(path.with_name(path.stem + "_final.jsonl"), final)
