@@ -25,6 +25,7 @@ class JudgeOptions:
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     max_new_tokens: int | None = None  # None: the definition's (1024); recorded in the protocol
+    judge_max_tokens: int | None = None  # None: the definition's (2048; embedded: 256); recorded too
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -34,8 +35,10 @@ class JudgeOptions:
             raise BadInputError("--judge_repeats must be at least 1")
         if self.max_retries < 0:
             raise BadInputError("--judge_max_retries must be 0 or more")
-        if self.max_new_tokens is not None and self.max_new_tokens < 1:
-            raise BadInputError("max_new_tokens must be at least 1")
+        for name in ("max_new_tokens", "judge_max_tokens"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise BadInputError(f"{name} must be at least 1")
 
     @property
     def embedded(self) -> bool:

@@ -63,7 +63,8 @@ def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> Judg
         emb = definition.embedded
         return JudgeEndpoint(
             model=f"embedded-{embedded_gguf_path().stem}", base_url=None, api_key="sk-local",
-            host="127.0.0.1", max_tokens=int(emb.get("max_tokens", definition.judge_max_tokens)),
+            host="127.0.0.1",
+            max_tokens=options.judge_max_tokens or int(emb.get("max_tokens", definition.judge_max_tokens)),
             concurrency=min(options.concurrency, int(emb.get("concurrency", 1))),
             timeout_s=max(options.timeout_s, float(emb.get("timeout_s", 600))),
             n_ctx=int(emb.get("n_ctx", 8192)),
@@ -79,7 +80,8 @@ def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> Judg
         api_key = "sk-no-key"  # local OpenAI-compatible servers ignore it
     host = urlparse(options.judge_base_url).hostname if options.judge_base_url else "api.openai.com"
     return JudgeEndpoint(model, options.judge_base_url, api_key, host or "unknown",
-                         definition.judge_max_tokens, options.concurrency, options.timeout_s)
+                         options.judge_max_tokens or definition.judge_max_tokens, options.concurrency,
+                         options.timeout_s)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,204 @@
+"""run_judge_benchmark end to end against loopback judges: FastChat reproduction, KoMT-Bench penalty,
+repeats, result files, skip/force, bad answer files, and resume after kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.judging.options import JudgeOptions
+from evalsuite.judging.replay_server import ReplayJudgeServer, replay_responder
+from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.results.schema import validate_result
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "data"
+JUDGING = ROOT / "tests" / "fixtures" / "judging"
+MT_ANSWERS = FIXTURES / "mt_bench" / "model_answer" / "tiny-model.jsonl"
+KO_ANSWERS = FIXTURES / "komt_bench" / "model_answer" / "tiny-ko-model.jsonl"
+SECRET = "sk-test-secret-never-written-0123456789"
+
+
+def _rows(path):
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _options(server, answers, **kwargs):
+    return JudgeOptions(judge_model="gpt-4", judge_base_url=server.base_url, answers_file=answers,
+                        progress=False, backoff_base_s=0.01, backoff_cap_s=0.05, **kwargs)
+
+
+def _run(benchmark, server, answers, out, **kwargs):
+    force = kwargs.pop("force", False)
+    limit = kwargs.pop("limit", None)
+    return run_judge_benchmark(benchmark, model=None, options=_options(server, answers, **kwargs),
+                               output_path=out, data_dir=FIXTURES, limit=limit, force=force)
+
+
+def _all_text(folder: Path) -> str:
+    return "".join(p.read_text(encoding="utf-8") for p in folder.rglob("*") if p.is_file())
+
+
+def test_reproduces_fastchat_score_from_replayed_judgments(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    fastchat = _rows(JUDGING / "mt_bench_tiny-model_gpt-4_single.jsonl")
+    valid = [r["score"] for r in fastchat if r["score"] != -1]           # show_result.py: drop -1, mean
+    turn1 = [r["score"] for r in fastchat if r["score"] != -1 and r["turn"] == 1]
+    with ReplayJudgeServer(replay_responder(fastchat), lifetime_s=120) as server:
+        result = _run("mt_bench", server, MT_ANSWERS, tmp_path)
+        # every request is exactly the recorded FastChat prompt (system + user)
+        replayed = {r["user_prompt"] for r in fastchat}
+        assert {req["messages"][1]["content"] for req in server.requests} == replayed
+        assert all(req["model"] == "gpt-4" for req in server.requests)
+    assert validate_result(result) == []
+    assert result["score"] == sum(valid) / len(valid)
+    assert result["metrics"]["turn1"] == sum(turn1) / len(turn1)
+    assert result["failures"] == {"parse": 1, "api": 0, "timeout": 0}
+    assert result["n"] == 8 and result["metrics"]["n_valid"] == 7 and result["metrics"]["reasks"] == 2
+    assert result["subscores"]["math"] == 9.5 and result["subscores"]["reasoning"] == 2.0
+    assert result["model"]["name"] == "tiny-model"
+    assert result["protocol"]["judge"] == {"model": "gpt-4", "prompts": "single-v1/single-math-v1 (+multi-turn)",
+                                           "repeats": 1, "temperature": 0.0, "max_tokens": 2048}
+    assert result["provenance"]["judge"]["endpoint_host"] == "127.0.0.1"
+    folder = tmp_path / "tiny-model"
+    samples = _rows(folder / "samples" / "mt_bench.jsonl")
+    assert [s["item"] for s in samples][:2] == ["81/turn1", "81/turn2"]
+    failed = [s for s in samples if s["score"] is None]
+    assert [(s["item"], s["status"]) for s in failed] == [("101/turn2", "parse_failure")]
+    judgments = _rows(folder / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
+    assert sorted((j["question_id"], j["turn"], j["score"]) for j in judgments) == \
+        sorted((r["question_id"], r["turn"], r["score"]) for r in fastchat)
+    answers = _rows(folder / "mt_bench" / "model_answer" / "tiny-model.jsonl")
+    assert answers == _rows(MT_ANSWERS)
+    assert SECRET not in _all_text(tmp_path)
+
+
+def test_komt_bench_penalty_raw_and_penalized(tmp_path):
+    replies = _rows(JUDGING / "komt_bench_tiny-ko-model_gpt-4_single.jsonl")
+    with ReplayJudgeServer(replay_responder(replies), lifetime_s=120) as server:
+        result = _run("komt_bench", server, KO_ANSWERS, tmp_path)
+    # raw ratings 8, 4 | 10, 9 | 7, 6 | 9, 8 ("[[8점]]" is read by the Korean form)
+    # English turns: 111/2 -> sqrt(9) = 3, 152/1 -> sqrt(9) = 3; 138 is exempt; 138/1 is data only
+    assert result["metrics"]["score_raw"] == 61 / 8
+    assert result["score"] == (8 + 4 + 10 + 3 + 7 + 6 + 3 + 8) / 8
+    assert result["metrics"]["n_penalized"] == 2
+    assert result["subscores"]["raw_math"] == 9.5 and result["subscores"]["math"] == 6.5
+    assert result["subscores"]["turn2"] == (4 + 3 + 6 + 8) / 4 and result["subscores"]["raw_turn2"] == 27 / 4
+    samples = {s["item"]: s for s in _rows(tmp_path / "tiny-ko-model" / "samples" / "komt_bench.jsonl")}
+    assert samples["111/turn2"] | {} == {**samples["111/turn2"], "raw_score": 9.0, "score": 3.0,
+                                         "penalized": True, "language": "en"}
+    assert samples["138/turn2"]["language"] == "en" and samples["138/turn2"]["penalized"] is False
+    assert samples["138/turn1"]["language"] == "und"
+    final = _rows(tmp_path / "tiny-ko-model" / "komt_bench" / "model_judgment" / "gpt-4_single_final.jsonl")
+    assert {(r["question_id"], r["turn"]): r["score"] for r in final}[(152, 1)] == 3.0
+
+
+def test_repeats_use_the_median_and_report_the_spread(tmp_path):
+    counts, lock = {}, threading.Lock()
+
+    def respond(messages):
+        with lock:
+            n = counts[messages[-1]["content"]] = counts.get(messages[-1]["content"], 0) + 1
+        return f"Rating: [[{[6, 8, 7][(n - 1) % 3]}]]"
+
+    with ReplayJudgeServer(respond, lifetime_s=120) as server:
+        result = _run("mt_bench", server, MT_ANSWERS, tmp_path, repeats=3, limit=2)
+        assert len(server.requests) == 2 * 2 * 3
+    assert result["score"] == 7.0 and result["protocol"]["judge"]["repeats"] == 3
+    assert result["metrics"]["judge_spread_mean"] == 2.0 and result["metrics"]["judge_stdev_mean"] == 1.0
+    samples = _rows(tmp_path / "tiny-model" / "samples" / "mt_bench.jsonl")
+    assert all(sorted(s["ratings"]) == [6.0, 7.0, 8.0] for s in samples)
+
+
+def test_skip_when_done_force_reuses_cache_and_api_failures_are_counted(tmp_path):
+    with ReplayJudgeServer(lambda m: "[[5]]", lifetime_s=120) as server:
+        first = _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1)
+        n = len(server.requests)
+        assert _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1) == first
+        forced = _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1, force=True)
+        assert len(server.requests) == n == 2 and forced["score"] == 5.0
+    with ReplayJudgeServer(lambda m: "[[5]]", faults=["500"], lifetime_s=120) as server:
+        result = _run("mt_bench", server, MT_ANSWERS, tmp_path / "b", limit=1, max_retries=0, concurrency=1)
+        assert result["failures"] == {"parse": 0, "api": 1, "timeout": 0}
+        assert result["score"] == 5.0 and result["metrics"]["n_valid"] == 1
+        judged = _rows(tmp_path / "b" / "tiny-model" / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
+        assert sorted(j["judgment"] for j in judged) == ["$ERROR$", "[[5]]"]
+        # the failed judgment was not cached: a forced rerun asks only for it
+        again = _run("mt_bench", server, MT_ANSWERS, tmp_path / "b", limit=1, max_retries=0, force=True)
+        assert len(server.requests) == 3 and again["failures"]["api"] == 0 and again["metrics"]["n_valid"] == 2
+    with ReplayJudgeServer(lambda m: "no idea", lifetime_s=120) as server:
+        with pytest.raises(EvalsuiteError, match="no valid judgment"):
+            _run("mt_bench", server, MT_ANSWERS, tmp_path / "c", limit=1)
+    judged = _rows(tmp_path / "c" / "tiny-model" / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
+    assert [j["score"] for j in judged] == [-1, -1]
+
+
+@pytest.mark.parametrize("content,message", [
+    ("not json\n", "not a FastChat answer"),
+    ('{"question_id": 81, "model_id": "a", "choices": [{"index": 0, "turns": ["x", "y"]}]}\n', "no answer for 3"),
+    ("".join(json.dumps({"question_id": q, "model_id": m, "choices": [{"index": 0, "turns": ["x", "y"]}]}) + "\n"
+             for q, m in [(81, "a"), (101, "b"), (111, "a"), (131, "a")]), "one model"),
+    ("".join(json.dumps({"question_id": q, "model_id": "a", "choices": [{"index": 0, "turns": ["x"]}]}) + "\n"
+             for q in (81, 101, 111, 131)), "two turns"),
+])
+def test_bad_answers_file(tmp_path, content, message):
+    bad = tmp_path / "answers.jsonl"
+    bad.write_text(content)
+    with ReplayJudgeServer(lambda m: "[[5]]", lifetime_s=30) as server:
+        with pytest.raises(BadInputError, match=message):
+            _run("mt_bench", server, bad, tmp_path)
+
+
+def test_openai_judge_without_key_is_bad_input(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(BadInputError, match="OPENAI_API_KEY"):
+        run_judge_benchmark("mt_bench", model=None, options=JudgeOptions(answers_file=MT_ANSWERS),
+                            output_path=tmp_path, data_dir=FIXTURES, limit=None, force=False)
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from evalsuite.judging.options import JudgeOptions
+from evalsuite.judging.runner import run_judge_benchmark
+base_url, out, data, answers = sys.argv[1:5]
+options = JudgeOptions(judge_model="gpt-4", judge_base_url=base_url, answers_file=Path(answers),
+                       concurrency=1, progress=False)
+run_judge_benchmark("mt_bench", model=None, options=options, output_path=Path(out), data_dir=Path(data),
+                    limit=None, force=False)
+"""
+
+
+def test_resume_after_kill_9(tmp_path):
+    cache_file = tmp_path / "out" / "tiny-model" / "mt_bench" / "cache" / "judgments.jsonl"
+    with ReplayJudgeServer(lambda m: f"Rating: [[{len(m[-1]['content']) % 9 + 1}]]", latency_s=0.4,
+                           lifetime_s=120) as server:
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, server.base_url, str(tmp_path / "out"), str(FIXTURES), str(MT_ANSWERS)],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline and (not cache_file.exists() or len(_rows(cache_file)) < 3):
+            assert child.poll() is None, "the judged run ended before it was killed"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        done_before = {(r["question_id"], r["turn"]) for r in _rows(cache_file)}
+        assert 3 <= len(done_before) < 8
+        asked_before = len(server.requests)
+        result = _run("mt_bench", server, MT_ANSWERS, tmp_path / "out")
+        resumed = server.requests[asked_before:]
+    cached_prompts = {r["user_prompt"] for r in _rows(cache_file) if (r["question_id"], r["turn"]) in done_before}
+    assert not [q for q in resumed if q["messages"][-1]["content"] in cached_prompts]   # nothing judged twice
+    rows = _rows(cache_file)
+    assert len(rows) == len({(r["question_id"], r["turn"], r["repeat"]) for r in rows}) == 8  # no duplicate
+    assert result["n"] == 8 and result["metrics"]["n_valid"] == 8                           # nothing lost
+    judged = _rows(tmp_path / "out" / "tiny-model" / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
+    assert len(judged) == 8
