@@ -47,6 +47,9 @@ def evaluate_benchmark(
     protocol = lm_eval_protocol(benchmark, options, chat_template)
     cache = cache_file(options, model)
     cache.parent.mkdir(parents=True, exist_ok=True)
+    if options.force:  # a forced rerun recomputes every response instead of replaying the cache
+        for stale in cache.parent.glob(cache.name + "_rank*.db"):
+            stale.unlink()
     started = time.time()
     try:
         output = lm_eval.simple_evaluate(

@@ -1,0 +1,73 @@
+"""Wall-time overhead of run_eval.py over bare lm-eval on the same task, model and data.
+
+Runs `lm_eval` (lm-eval's own CLI) and `run_eval.py run` alternately as subprocesses, on the
+embedded model (its cached HF folder, float32, no chat template on either side), the same task
+YAML (tasks/kobest/es_kobest_copa), the same limit, shots, batch size and data, with no response
+cache on either side, and prints the median wall time of each and their ratio (target <= 1.03).
+
+    python bench/overhead.py [--limit 40] [--repeats 3] [--data_dir ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from evalsuite.models.embedded import embedded_hf_dir  # noqa: E402
+
+
+def timed(command: list[str]) -> float:
+    """Wall seconds of a command; fails loudly if it fails."""
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"command failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data_dir", type=Path, default=None,
+                        help="datasets in the upstream layouts (default ../shared/data, else tests/fixtures/data)")
+    args = parser.parse_args()
+    data_dir = args.data_dir or next(
+        p for p in (REPO.parent / "shared" / "data", REPO / "tests" / "fixtures" / "data") if p.is_dir()
+    )
+    model_args = f"pretrained={embedded_hf_dir()},dtype=float32"
+    bin_dir = Path(sys.executable).parent
+    scratch = Path(tempfile.mkdtemp(prefix="evalsuite-bench-"))
+    bare = [str(bin_dir / "lm_eval"), "--model", "hf", "--model_args", model_args,
+            "--tasks", "es_kobest_copa", "--include_path", str(REPO / "tasks"),
+            "--num_fewshot", "5", "--batch_size", "8", "--limit", str(args.limit),
+            "--device", "cpu", "--bootstrap_iters", "1000", "--seed", "1234",
+            "--metadata", json.dumps({"data_dir": str(data_dir)})]
+    ours = [sys.executable, str(REPO / "run_eval.py"), "run", "--model", "hf", "--model_args", model_args,
+            "--tasks", "kobest_copa", "--num_fewshot", "5", "--batch_size", "8", "--limit", str(args.limit),
+            "--device", "cpu", "--no-apply_chat_template", "--data_dir", str(data_dir),
+            "--output_path", str(scratch), "--force", "--seed", "1234"]
+    timings: dict[str, list[float]] = {"lm_eval": [], "run_eval.py": []}
+    timed(bare)  # warm the page cache and the HF folder for both
+    for _ in range(args.repeats):
+        timings["lm_eval"].append(timed(bare))
+        timings["run_eval.py"].append(timed(ours))
+    base, mine = statistics.median(timings["lm_eval"]), statistics.median(timings["run_eval.py"])
+    print(f"task es_kobest_copa, 5-shot, limit {args.limit}, batch 8, embedded model (float32, CPU), data {data_dir}")
+    for name, values in timings.items():
+        print(f"{name:12s} median {statistics.median(values):7.2f} s  runs {', '.join(f'{v:.2f}' for v in values)}")
+    print(f"ratio run_eval.py / lm_eval = {mine / base:.3f}  (target <= 1.03)")
+
+
+if __name__ == "__main__":
+    main()
