@@ -1,0 +1,64 @@
+"""The command line: listings, and bad input as one clear line with exit code 2."""
+
+import json
+
+import pytest
+
+from conftest import FIXTURE_DATA, run_cli
+
+
+def _one_line_error(done, fragment):
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and fragment in lines[-1], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_tasks_lists_every_benchmark_with_its_protocol():
+    done = run_cli("tasks")
+    assert done.returncode == 0, done.stderr
+    for name in ("kmmlu", "kobest_boolq", "kobest_sentineg", "mmlu_pro", "gsm8k", "humaneval", "mt_bench", "komt_bench"):
+        assert f"| {name} " in done.stdout
+    assert "macro" in done.stdout and "exact_match,flexible-extract" in done.stdout
+
+
+def test_unknown_task(tmp_path):
+    _one_line_error(run_cli("run", "--tasks", "kmmlu,nope", "--output_path", str(tmp_path)), "unknown task 'nope'")
+
+
+def test_unknown_model_type(tmp_path):
+    done = run_cli("run", "--model", "nonsense", "--tasks", "kobest_copa", "--data_dir", str(FIXTURE_DATA),
+                   "--output_path", str(tmp_path))
+    _one_line_error(done, "unknown model type 'nonsense'")
+
+
+def test_bad_model_args(tmp_path):
+    done = run_cli("run", "--model", "hf", "--model_args", "pretrained", "--tasks", "kobest_copa",
+                   "--output_path", str(tmp_path))
+    _one_line_error(done, "--model_args")
+
+
+def test_missing_model_folder(tmp_path):
+    done = run_cli("run", "--model", "hf", "--model_args", f"pretrained={tmp_path / 'nothing'}",
+                   "--tasks", "kobest_copa", "--data_dir", str(FIXTURE_DATA), "--output_path", str(tmp_path))
+    _one_line_error(done, "cannot load model")
+
+
+def test_humaneval_needs_the_opt_in_before_anything_runs(tmp_path):
+    done = run_cli("run", "--tasks", "gsm8k,humaneval", "--output_path", str(tmp_path))
+    _one_line_error(done, "--allow_code_execution")
+    assert not any(tmp_path.iterdir()), "nothing may run before the opt-in check"
+
+
+def test_missing_data_dir(tmp_path):
+    done = run_cli("run", "--tasks", "gsm8k", "--data_dir", str(tmp_path / "missing"), "--output_path", str(tmp_path))
+    _one_line_error(done, "--data_dir")
+
+
+def test_no_tasks_is_bad_input(tmp_path):
+    _one_line_error(run_cli("run", "--output_path", str(tmp_path)), "--tasks")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    done = run_cli("--debug", "run", "--tasks", "nope", "--output_path", str(tmp_path))
+    assert done.returncode == 2 and "Traceback" in done.stderr

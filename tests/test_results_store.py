@@ -1,0 +1,88 @@
+"""Result files: atomic writes, torn caches, schema validation, no secrets."""
+
+import json
+import os
+
+import pytest
+
+from evalsuite.errors import BadInputError
+from evalsuite.results.schema import build_result, load_result, protocol_matches, validate_result
+from evalsuite.results.store import append_jsonl, model_slug, read_jsonl, result_path, write_json_atomic
+
+
+def _result(**overrides):
+    result = build_result(
+        benchmark="kmmlu",
+        model={"name": "m", "type": "hf", "args": {"pretrained": "x", "api_key": "sk-secret"}, "revision": None},
+        protocol={"num_fewshot": 5, "limit": None},
+        score=44.5,
+        metrics={"acc": 0.445},
+        subscores={},
+        n=10,
+        failures=None,
+        provenance={},
+        samples="samples/kmmlu.jsonl",
+    )
+    result.update(overrides)
+    return result
+
+
+def test_build_result_is_valid_and_drops_secrets():
+    result = _result()
+    assert validate_result(result) == []
+    assert "api_key" not in result["model"]["args"]
+    assert result["failures"] == {"parse": 0, "api": 0, "timeout": 0}
+
+
+@pytest.mark.parametrize(
+    "broken, problem",
+    [({"score": "high"}, "score"), ({"schema_version": 2}, "schema_version"), ({"n": True}, "n")],
+)
+def test_validate_result_names_the_problem(broken, problem):
+    assert any(problem in p for p in validate_result(_result(**broken)))
+
+
+def test_load_result_rejects_foreign_json(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"hello": 1}))
+    with pytest.raises(BadInputError, match="not an evalsuite result"):
+        load_result(path)
+    path.write_text("{not json")
+    with pytest.raises(BadInputError, match="not a readable result"):
+        load_result(path)
+
+
+def test_atomic_write_leaves_no_temp_file_and_keeps_old_on_failure(tmp_path, monkeypatch):
+    path = result_path(tmp_path, "m", "kmmlu")
+    write_json_atomic(path, {"a": 1})
+
+    def crash(*args):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        write_json_atomic(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert os.listdir(path.parent) == ["kmmlu.json"]
+
+
+def test_read_jsonl_skips_a_torn_last_line(tmp_path):
+    path = tmp_path / "cache.jsonl"
+    append_jsonl(path, {"k": 1})
+    append_jsonl(path, {"k": 2})
+    with open(path, "a") as handle:
+        handle.write('{"k": 3, "trunc')
+    assert [r["k"] for r in read_jsonl(path)] == [1, 2]
+
+
+def test_model_slug_is_filesystem_safe():
+    assert model_slug("LGAI-EXAONE/EXAONE-3.0-7.8B-Instruct") == "EXAONE-3.0-7.8B-Instruct"
+    assert model_slug("a b:c/") == "a_b_c"
+
+
+def test_protocol_matches_needs_same_protocol_and_model():
+    stored = _result()
+    model = {"type": "hf", "args": {"pretrained": "x"}}
+    assert protocol_matches(stored, stored["protocol"], model)
+    assert not protocol_matches(stored, {**stored["protocol"], "limit": 5}, model)
+    assert not protocol_matches(stored, stored["protocol"], {"type": "hf", "args": {"pretrained": "y"}})

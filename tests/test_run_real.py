@@ -1,0 +1,68 @@
+"""End to end through the CLI with the real embedded model and real lm-eval (marked real_model)."""
+
+import json
+
+import pytest
+
+from conftest import FIXTURE_DATA, run_cli
+from evalsuite.results.schema import validate_result
+from evalsuite.results.store import read_jsonl
+
+pytestmark = pytest.mark.real_model
+SLUG = "SmolLM2-135M-Instruct"
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    done = run_cli("run", "--model", "embedded", "--tasks", "kobest_copa,kmmlu,mmlu_pro,gsm8k",
+                   "--limit", "2", "--data_dir", str(FIXTURE_DATA), "--output_path", str(out), "--batch_size", "4")
+    return out, done
+
+
+def test_run_writes_one_valid_result_per_benchmark(first_run):
+    out, done = first_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("kobest_copa", "kmmlu", "mmlu_pro", "gsm8k"):
+        result = json.loads((out / SLUG / f"{name}.json").read_text())
+        assert validate_result(result) == [], name
+        assert result["protocol"]["limit"] == 2 and result["protocol"]["chat_template"] is True
+        rows = read_jsonl(out / SLUG / result["samples"])
+        assert len(rows) == result["n"] > 0
+        assert all({"item", "score", "group"} <= set(row) for row in rows)
+        assert 0 <= result["score"] <= 100
+        assert result["provenance"]["data"]["source"] == "local"
+    copa = json.loads((out / SLUG / "kobest_copa.json").read_text())
+    assert copa["protocol"]["num_fewshot"] == 5 and copa["protocol"]["metric"] == "f1"
+    assert copa["score"] == pytest.approx(copa["metrics"]["f1"] * 100)
+    assert all(row["pred"] is not None and row["label"] is not None for row in read_jsonl(out / SLUG / copa["samples"]))
+    kmmlu = json.loads((out / SLUG / "kmmlu.json").read_text())
+    subjects = kmmlu["subscores"]
+    assert len(subjects) >= 2
+    assert kmmlu["score"] == pytest.approx(sum(subjects.values()) / len(subjects))  # macro over subjects
+    gsm8k = json.loads((out / SLUG / "gsm8k.json").read_text())
+    assert {"exact_match", "exact_match_strict-match"} <= set(gsm8k["metrics"])
+    mmlu_pro = json.loads((out / SLUG / "mmlu_pro.json").read_text())
+    assert mmlu_pro["metrics"]["acc_normalized"] == pytest.approx((mmlu_pro["metrics"]["acc"] - 0.1) / 0.9)
+    assert "sk-" not in done.stdout + done.stderr
+
+
+def test_rerun_skips_what_is_done(first_run):
+    out, _ = first_run
+    before = (out / SLUG / "kobest_copa.json").read_text()
+    done = run_cli("run", "--model", "embedded", "--tasks", "kobest_copa", "--limit", "2",
+                   "--data_dir", str(FIXTURE_DATA), "--output_path", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "skipped" in done.stdout
+    assert (out / SLUG / "kobest_copa.json").read_text() == before
+
+
+def test_missing_data_file_is_one_line_and_keeps_earlier_results(first_run, tmp_path):
+    out, _ = first_run
+    (tmp_path / "kobest").mkdir()
+    done = run_cli("run", "--model", "embedded", "--tasks", "kobest_boolq", "--limit", "2",
+                   "--data_dir", str(tmp_path), "--output_path", str(out))
+    assert done.returncode == 2, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "BoolQ" in last
+    assert (out / SLUG / "kobest_copa.json").is_file()
