@@ -1,0 +1,86 @@
+"""KMMLU loader: upstream CSV quirks, Hub features, and one-line errors for bad files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evalsuite.data.kmmlu import features, load_kmmlu, subject_from_task, task_from_subject
+from evalsuite.errors import BadInputError
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
+TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks" / "kmmlu"
+
+
+def test_subject_loads_with_hub_features():
+    data = load_kmmlu("Accounting", FIXTURES)
+    assert set(data) == {"dev", "test"}
+    assert data["test"].features == features()
+    assert list(data["test"].column_names) == list(features())
+    assert len(data["dev"]) == 5 and len(data["test"]) == 3
+    first = data["test"][0]
+    assert first["answer"] == 1 and first["A"] == "상품" and first["Category"] == "Accounting"
+    assert data["dev"][4]["question"].startswith('"재무상태표"')  # CSV quoting undone
+
+
+def test_swapped_columns_are_mapped_by_header():
+    row = load_kmmlu("Math", FIXTURES)["test"][0]
+    assert row["Category"] == "Math"
+    assert row["Human Accuracy"] == pytest.approx(0.8333)
+
+
+def test_lower_case_file_and_blank_human_accuracy():
+    data = load_kmmlu("Korean-History", FIXTURES)
+    assert data["test"][0]["answer"] == 4
+    assert data["test"][0]["Human Accuracy"] is None
+
+
+def test_missing_subject_file_names_the_file():
+    with pytest.raises(BadInputError, match=r"Biology-dev\.csv"):
+        load_kmmlu("Biology", FIXTURES)
+
+
+def _copy_accounting(tmp_path: Path) -> Path:
+    target = tmp_path / "kmmlu" / "data"
+    target.mkdir(parents=True)
+    for split in ("dev", "test"):
+        shutil.copy(FIXTURES / "kmmlu" / "data" / f"Accounting-{split}.csv", target)
+    return target
+
+
+def test_answer_out_of_range_is_bad_input(tmp_path):
+    folder = _copy_accounting(tmp_path)
+    path = folder / "Accounting-test.csv"
+    text = path.read_text(encoding="utf-8").replace(",1,상품", ",5,상품")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"Accounting-test\.csv: row 1 has answer='5'"):
+        load_kmmlu("Accounting", tmp_path)
+
+
+def test_missing_column_is_bad_input(tmp_path):
+    folder = _copy_accounting(tmp_path)
+    path = folder / "Accounting-dev.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0].replace("Category", "Kategorie")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"Accounting-dev\.csv: missing column\(s\) Category"):
+        load_kmmlu("Accounting", tmp_path)
+
+
+def test_task_names_and_subjects_round_trip_over_all_task_files():
+    import yaml
+
+    files = sorted(TASKS_DIR.glob("es_kmmlu_*.yaml"))
+    assert len(files) == 45
+    for path in files:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        subject = config["dataset_kwargs"]["subject"]
+        assert config["task"] == path.stem == task_from_subject(subject)
+        assert subject_from_task(config["task"]) == subject
+
+
+def test_subject_from_non_kmmlu_task_is_bad_input():
+    with pytest.raises(BadInputError):
+        subject_from_task("es_gsm8k")
