@@ -135,3 +135,16 @@ def test_cli_rejects_bad_format_and_bad_names(tmp_path):
     bad.write_text("- a list\n", encoding="utf-8")
     with pytest.raises(BadInputError, match="names file"):
         _cli(["leaderboard", "--results", str(tmp_path), "--out", str(tmp_path / "o"), "--names", str(bad)])
+
+
+def test_duplicate_result_keeps_the_later_run(tmp_path, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES / "Alpha-7B-Instruct", results / "Alpha-7B-Instruct")
+    older = json.loads((results / "Alpha-7B-Instruct" / "gsm8k.json").read_text())
+    older["provenance"]["finished_at"] = "2024-01-01T00:00:00Z"
+    older["score"] = 11.0
+    (results / "Alpha-7B-Instruct" / "gsm8k_old.json").write_text(json.dumps(older))
+    render_leaderboard(results, tmp_path / "out", ("csv",))
+    assert "gsm8k_old.json: same model and benchmark" in capsys.readouterr().err
+    math_table = pd.read_csv(tmp_path / "out" / "tables" / "math.csv")
+    assert math_table[math_table.source == "measured"].gsm8k.tolist() == [62.0]

@@ -123,8 +123,8 @@ def _comparison_row(c: Comparison, with_benchmark: bool, reference: Reference) -
 
 
 def _measurement(result: MeasuredResult, reference: Reference,
-                 cache: dict[str, Measurement]) -> Measurement:
-    key = result.path.as_posix()
+                 cache: dict[tuple[str, str | None], Measurement]) -> Measurement:
+    key = (result.path.as_posix(), None)
     if key not in cache:
         cache[key] = measure(result, reference)
     return cache[key]
@@ -173,7 +173,7 @@ def _frame_rows(frame, decimals: int) -> tuple[list[str], list[list[str]]]:
 
 
 def _benchmark_page(benchmark: str, results: list[MeasuredResult], reference: Reference,
-                    comparisons: list[Comparison], cache: dict[str, Measurement], out_dir: Path,
+                    comparisons: list[Comparison], cache: dict[tuple[str, str | None], Measurement], out_dir: Path,
                     write_charts: bool) -> str:
     d = _decimals(benchmark)
     summary = []
@@ -241,11 +241,12 @@ def render_leaderboard(results_dir: Path, out_dir: Path, formats: Sequence[str] 
     results, skipped = collect_results(results_dir)
     assign_display_names(results, display_names)
     results = drop_duplicates(results)
-    tables = build_tables(reference, results)
+    cache: dict[tuple[str, str | None], Measurement] = {}
+    tables = build_tables(reference, results, cache)
     comparisons = compare_all(results, reference)
     written: list[Path] = []
     if "md" in formats:
-        written += _write_markdown(results_dir, out_dir, reference, results, skipped, tables, comparisons)
+        written += _write_markdown(results_dir, out_dir, reference, results, skipped, tables, comparisons, cache)
     if "csv" in formats:
         for table in tables:
             path = out_dir / "tables" / f"{table.spec.id}.csv"
@@ -271,9 +272,9 @@ def render_leaderboard(results_dir: Path, out_dir: Path, formats: Sequence[str] 
 
 
 def _write_markdown(results_dir: Path, out_dir: Path, reference: Reference, results: list[MeasuredResult],
-                    skipped: list[str], tables: list[BuiltTable], comparisons: list[Comparison]) -> list[Path]:
+                    skipped: list[str], tables: list[BuiltTable], comparisons: list[Comparison],
+                    cache: dict[tuple[str, str | None], Measurement]) -> list[Path]:
     written: list[Path] = []
-    cache: dict[str, Measurement] = {}
     benchmarks = sorted({r.benchmark for r in results})
     detail_pages = {b: f"benchmarks/{b}.md" for b in benchmarks}
     for benchmark in benchmarks:

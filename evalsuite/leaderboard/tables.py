@@ -102,7 +102,7 @@ def _paper_rows(spec: ReportTable) -> list[TableRow]:
 
 
 def _measured_rows(spec: ReportTable, results: list[MeasuredResult], reference: Reference,
-                   measurements: dict[tuple[str, str], Measurement]) -> list[TableRow]:
+                   measurements: dict[tuple[str, str | None], Measurement]) -> list[TableRow]:
     by_model: dict[str, dict[str, MeasuredResult]] = {}
     benchmarks = {c.benchmark for c in spec.measured_columns}
     for result in results:
@@ -118,7 +118,7 @@ def _measured_rows(spec: ReportTable, results: list[MeasuredResult], reference: 
             elif result is None:
                 cells[column.key] = Cell(NO_RESULT)
             else:
-                key = (result.path.as_posix(), column.key)
+                key = (result.path.as_posix(), column.transform)
                 if key not in measurements:
                     measurements[key] = measure(result, reference, column)
                 m = measurements[key]
@@ -174,7 +174,7 @@ def _letters():
 
 
 def build_table(spec: ReportTable, results: list[MeasuredResult], reference: Reference,
-                measurements: dict[tuple[str, str], Measurement] | None = None) -> BuiltTable:
+                measurements: dict[tuple[str, str | None], Measurement] | None = None) -> BuiltTable:
     """Paper rows and measured rows of one report table, averaged, sorted, flags lettered."""
     measurements = {} if measurements is None else measurements
     rows = _paper_rows(spec) + _measured_rows(spec, results, reference, measurements)
@@ -198,7 +198,9 @@ def build_table(spec: ReportTable, results: list[MeasuredResult], reference: Ref
     return BuiltTable(spec, rows, notes, mismatches)
 
 
-def build_tables(reference: Reference, results: list[MeasuredResult]) -> list[BuiltTable]:
-    """Every report table, in the reference file's order."""
-    measurements: dict[tuple[str, str], Measurement] = {}
+def build_tables(reference: Reference, results: list[MeasuredResult],
+                 measurements: dict[tuple[str, str | None], Measurement] | None = None) -> list[BuiltTable]:
+    """Every report table, in the reference file's order; `measurements` caches each result's
+    score and interval by (result path, column transform) across tables and pages."""
+    measurements = {} if measurements is None else measurements
     return [build_table(spec, results, reference, measurements) for spec in reference.tables]
