@@ -1,0 +1,139 @@
+"""The es_* task YAMLs under lm-eval 0.4.13: registered, fed by our loaders through the task
+metadata, and producing exactly the requests of lm-eval's own kmmlu / kobest_* /
+leaderboard_mmlu_pro / gsm8k configs (same prompts, same few-shot examples) on the same data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "data"
+TASKS = REPO / "tasks"
+
+OURS_TO_BUILTIN = {
+    "es_kmmlu_accounting": "kmmlu/default/kmmlu_accounting.yaml",
+    "es_kmmlu_math": "kmmlu/default/kmmlu_math.yaml",
+    "es_kmmlu_korean_history": "kmmlu/default/kmmlu_korean_history.yaml",
+    "es_kobest_boolq": "kobest/kobest_boolq.yaml",
+    "es_kobest_copa": "kobest/kobest_copa.yaml",
+    "es_kobest_wic": "kobest/kobest_wic.yaml",
+    "es_kobest_hellaswag": "kobest/kobest_hellaswag.yaml",
+    "es_kobest_sentineg": "kobest/kobest_sentineg.yaml",
+    "es_mmlu_pro": "leaderboard/mmlu_pro/mmlu_pro.yaml",
+    "es_gsm8k": "gsm8k/gsm8k.yaml",
+}
+
+
+@pytest.fixture(scope="module")
+def task_manager():
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=str(TASKS), include_defaults=False, metadata={"data_dir": str(FIXTURES)})
+
+
+def test_all_task_names_are_registered(task_manager):
+    names = set(task_manager.all_tasks)
+    expected = {"es_kmmlu", "es_mmlu_pro", "es_gsm8k"} | {
+        f"es_kobest_{name}" for name in ("boolq", "copa", "wic", "hellaswag", "sentineg")
+    }
+    assert expected <= names
+    assert len([name for name in names if name.startswith("es_kmmlu_")]) == 45
+    assert "es_kmmlu" in task_manager.all_groups
+
+
+def test_manifest_tasks_exist(task_manager):
+    manifest = yaml.safe_load((TASKS / "benchmarks.yaml").read_text(encoding="utf-8"))["benchmarks"]
+    mine = ("kmmlu", "kobest_", "mmlu_pro", "gsm8k")
+    wanted = [entry["lm_eval_task"] for name, entry in manifest.items() if name.startswith(mine)]
+    assert len(wanted) == 8 and set(wanted) <= set(task_manager.all_tasks)
+
+
+def test_kmmlu_group_is_a_macro_average_over_all_subjects():
+    group = yaml.safe_load((TASKS / "kmmlu" / "es_kmmlu.yaml").read_text(encoding="utf-8"))
+    subjects = sorted(path.stem for path in (TASKS / "kmmlu").glob("es_kmmlu_*.yaml"))
+    assert sorted(group["task"]) == subjects and len(subjects) == 45
+    assert group["aggregate_metric_list"] == [{"metric": "acc", "aggregation": "mean", "weight_by_size": False}]
+
+
+def test_metadata_data_dir_reaches_the_loader(task_manager):
+    task = task_manager.load(["es_mmlu_pro"])["tasks"]["es_mmlu_pro"]
+    assert task.config.metadata["data_dir"] == str(FIXTURES)
+    assert [doc["question_id"] for doc in task.test_docs()] == [70, 71, 72, 3983]
+
+
+def test_environment_data_dir_is_used_without_metadata(monkeypatch):
+    from lm_eval.tasks import TaskManager
+
+    monkeypatch.setenv("EVALSUITE_DATA_DIR", str(FIXTURES))
+    manager = TaskManager(include_path=str(TASKS), include_defaults=False)
+    assert len(manager.load(["es_gsm8k"])["tasks"]["es_gsm8k"].test_docs()) == 2
+
+
+def test_missing_local_data_fails_the_task_load_with_bad_input(task_manager):
+    from evalsuite.errors import BadInputError
+
+    with pytest.raises(BadInputError, match=r"Agricultural-Sciences-dev\.csv"):
+        task_manager.load(["es_kmmlu"])  # the fixtures hold 3 of the 45 subjects
+
+
+def _builtin_twin(relative: str, ours):
+    """lm-eval's own task config, unchanged except that it reads our loader's dataset."""
+    import lm_eval.tasks
+    from lm_eval.api.task import ConfigurableTask
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    config = load_yaml(Path(lm_eval.tasks.__file__).parent / relative, resolve_func=True)
+    for key in ("dataset_path", "dataset_name", "tag"):
+        config.pop(key, None)
+    config.update(
+        task=f"builtin_{ours.config.task}",
+        custom_dataset=ours.config.custom_dataset,
+        dataset_kwargs=ours.config.dataset_kwargs,
+        metadata=dict(ours.config.metadata),
+        num_fewshot=5,
+    )
+    return ConfigurableTask(config=config)
+
+
+@pytest.mark.parametrize("name", sorted(OURS_TO_BUILTIN))
+def test_requests_equal_lm_eval_builtin_task(task_manager, name):
+    ours = task_manager.load([name])["tasks"][name]
+    builtin = _builtin_twin(OURS_TO_BUILTIN[name], ours)
+    requests = []
+    for task in (ours, builtin):
+        task.set_fewshot_seed(seed=1234)
+        task.build_all_requests(limit=3)
+        requests.append([instance.arguments for instance in task.instances])
+    assert requests[0] and requests[0] == requests[1]
+    context = requests[0][0][0]
+    assert context.count("\n\n") == 5  # five shots, each closed by lm-eval's fewshot delimiter
+
+
+def test_mmlu_pro_target_is_the_answer_letter(task_manager):
+    task = task_manager.load(["es_mmlu_pro"])["tasks"]["es_mmlu_pro"]
+    quirk = [doc for doc in task.test_docs() if doc["question_id"] == 3983][0]
+    choices = task.doc_to_choice(quirk)
+    assert choices == ["A", "B", "C", "D", "E"]
+    assert task.doc_to_target(quirk) == "C"  # scored against `answer`, not the stale answer_index 1
+
+
+def test_metric_and_filter_names(task_manager):
+    loaded = task_manager.load(["es_kobest_copa", "es_kobest_hellaswag", "es_gsm8k", "es_kmmlu_math"])["tasks"]
+    assert set(loaded["es_kobest_copa"].aggregation()) == {"acc", "f1"}
+    assert set(loaded["es_kobest_hellaswag"].aggregation()) == {"acc", "acc_norm", "f1"}
+    assert set(loaded["es_kmmlu_math"].aggregation()) == {"acc"}
+    gsm8k = loaded["es_gsm8k"]
+    assert set(gsm8k.aggregation()) == {"exact_match"}
+    assert [f.name for f in gsm8k._filters] == ["strict-match", "flexible-extract"]
+
+
+def test_macro_f1_aggregation(task_manager):
+    task = task_manager.load(["es_kobest_boolq"])["tasks"]["es_kobest_boolq"]
+    macro_f1 = task.aggregation()["f1"]
+    # class 0: P=1/2, R=1/2, F1=1/2; class 1: P=2/3, R=2/3, F1=2/3 -> macro 7/12
+    items = [(0, 0), (0, 1), (1, 1), (1, 1), (1, 0)]
+    assert macro_f1(items) == pytest.approx(7 / 12)
+    assert macro_f1([(0, 0), (1, 1)]) == pytest.approx(1.0)
