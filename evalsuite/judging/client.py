@@ -61,8 +61,10 @@ class JudgeClient:
         max_tokens: int,
         timeout_s: float,
         retry: RetryPolicy,
+        reask_extra_body: dict | None = None,
     ):
         self.model = model
+        self.reask_extra_body = reask_extra_body
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.retry = retry
@@ -77,8 +79,12 @@ class JudgeClient:
         """Close the HTTP connections."""
         await self._client.close()
 
-    async def complete(self, messages: list[dict[str, str]]) -> str:
-        """The judge's reply; retries 429/5xx/timeouts/connection errors/garbage, then JudgeCallFailed."""
+    async def complete(self, messages: list[dict[str, str]], *, reask: bool = False) -> str:
+        """The judge's reply; retries 429/5xx/timeouts/connection errors/garbage, then JudgeCallFailed.
+
+        A re-ask carries `reask_extra_body` (the embedded judge's rating grammar), if any.
+        """
+        extra_body = self.reask_extra_body if reask else None
         last_kind, last_detail = "api", ""
         for attempt in range(self.retry.max_retries + 1):
             retry_after = None
@@ -91,6 +97,7 @@ class JudgeClient:
                         n=1,
                         temperature=self.temperature,
                         max_tokens=self.max_tokens,
+                        extra_body=extra_body,
                     )
                 return _content_of(response)
             except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as err:

@@ -39,7 +39,7 @@ def _die_with_parent() -> None:
 class EmbeddedJudgeServer:
     """Context manager: `with EmbeddedJudgeServer(gguf) as server: server.base_url`."""
 
-    def __init__(self, gguf_path: Path, *, n_ctx: int = 8192, ready_timeout_s: float = READY_TIMEOUT_S):
+    def __init__(self, gguf_path: Path, *, n_ctx: int = 4096, ready_timeout_s: float = READY_TIMEOUT_S):
         self.gguf_path = Path(gguf_path)
         self.n_ctx = n_ctx
         self.ready_timeout_s = ready_timeout_s
@@ -74,6 +74,7 @@ class EmbeddedJudgeServer:
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--n_ctx", str(self.n_ctx),
+            "--n_threads", str(min(os.cpu_count() or 1, 8)),
             "--verbose", "False",
         ]
         preexec = _die_with_parent if sys.platform.startswith("linux") else None

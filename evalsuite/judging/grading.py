@@ -56,7 +56,7 @@ async def _judge_one(task: JudgeTask, client: JudgeClient, definition: JudgeDefi
     replies: list[str] = []
     rating = None
     for attempt in range(definition.reask_limit + 1):
-        reply = await client.complete(messages)
+        reply = await client.complete(messages, reask=attempt > 0)
         replies.append(reply)
         rating = parse_rating(reply, definition.rating_patterns, definition.rating_range)
         if rating is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from evalsuite.errors import BadInputError
 
 EMBEDDED = "embedded"
+DEMO_MAX_NEW_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class JudgeOptions:
     def embedded(self) -> bool:
         """Whether the judge is the embedded llama.cpp server."""
         return self.judge_model == EMBEDDED
+
+    @classmethod
+    def for_demo(cls) -> "JudgeOptions":
+        """The demo's judge: the embedded llama.cpp server; short answers (recorded in the protocol)."""
+        return cls(judge_model=EMBEDDED, concurrency=1, max_new_tokens=DEMO_MAX_NEW_TOKENS)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "JudgeOptions":

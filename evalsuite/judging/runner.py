@@ -52,7 +52,8 @@ class JudgeEndpoint:
     max_tokens: int
     concurrency: int
     timeout_s: float
-    n_ctx: int = 8192
+    n_ctx: int = 4096
+    reask_extra_body: dict | None = None
 
 
 def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> JudgeEndpoint:
@@ -67,7 +68,8 @@ def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> Judg
             max_tokens=options.judge_max_tokens or int(emb.get("max_tokens", definition.judge_max_tokens)),
             concurrency=min(options.concurrency, int(emb.get("concurrency", 1))),
             timeout_s=max(options.timeout_s, float(emb.get("timeout_s", 600))),
-            n_ctx=int(emb.get("n_ctx", 8192)),
+            n_ctx=int(emb.get("n_ctx", 4096)),
+            reask_extra_body={"grammar": emb["reask_grammar"]} if emb.get("reask_grammar") else None,
         )
     model = options.judge_model or definition.default_judge_model
     api_key = os.environ.get("OPENAI_API_KEY")
@@ -231,6 +233,7 @@ async def _judge(definition, endpoint: JudgeEndpoint, options: JudgeOptions, tas
         concurrency=endpoint.concurrency, temperature=definition.judge_temperature,
         max_tokens=endpoint.max_tokens, timeout_s=endpoint.timeout_s,
         retry=RetryPolicy(options.max_retries, options.backoff_base_s, options.backoff_cap_s),
+        reask_extra_body=endpoint.reask_extra_body,
     )
     try:
         outcomes = await judge_all(tasks, client, definition, cache, progress=options.progress,
