@@ -3,7 +3,8 @@
 Local layout: DIR/kmmlu/data/<Subject>-{dev,test}.csv with the header
 `question,answer,A,B,C,D,Category,Human Accuracy`. Upstream quirks: math-*.csv swap the last two
 columns (columns are mapped by header name) and math-*/korean-history-* are lower-case while the
-Hub configs are "Math"/"Korean-History" (files are found case-insensitively). Subjects are named as the Hub's configs ("Accounting", "Korean-History").
+Hub configs are "Math"/"Korean-History" (files are found case-insensitively); korean-history-*
+leave `Human Accuracy` blank (null, as on the Hub). Subjects are named as the Hub's configs.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ dataset was built from. They are read with `csv.reader(delimiter="\\t", quoting=
 (texts hold stray quotes) and renamed to the Hub's columns:
 
   boolq     Text, Question, Answer (True/TRUE/False/FALSE)      -> paragraph, question, label 0|1
-  copa      sentence, question, 1, 2, Answer (1|2)              -> premise, question, alternative_1, alternative_2, label 0|1
+  copa      sentence, question, 1, 2, Answer (1|2)              -> premise, question,
+                                                                   alternative_1, alternative_2, label 0|1
   wic       Target, SENTENCE1, SENTENCE2, ANSWER (True/TRUE...) -> word, context_1, context_2, label 0|1
   hellaswag context, choice1-4, label (0-3; no ID column)        -> context, ending_1-4, label
   sentineg  Text, Label (0 negative, 1 positive)                 -> sentence, label
@@ -49,15 +50,26 @@ class _Layout:
 
 
 _LAYOUTS = {
-    "boolq": _Layout("BoolQ", {"paragraph": "Text", "question": "Question", "label": "Answer"}, "boolean", 2),
+    "boolq": _Layout(
+        "BoolQ", {"paragraph": "Text", "question": "Question", "label": "Answer"}, "boolean", 2
+    ),
     "copa": _Layout(
         "COPA",
-        {"premise": "sentence", "question": "question", "alternative_1": "1", "alternative_2": "2", "label": "Answer"},
+        {
+            "premise": "sentence",
+            "question": "question",
+            "alternative_1": "1",
+            "alternative_2": "2",
+            "label": "Answer",
+        },
         "one_based",
         2,
     ),
     "wic": _Layout(
-        "WiC", {"word": "Target", "context_1": "SENTENCE1", "context_2": "SENTENCE2", "label": "ANSWER"}, "boolean", 2
+        "WiC",
+        {"word": "Target", "context_1": "SENTENCE1", "context_2": "SENTENCE2", "label": "ANSWER"},
+        "boolean",
+        2,
     ),
     "hellaswag": _Layout(
         "HellaSwag",
