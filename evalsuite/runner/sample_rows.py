@@ -30,14 +30,10 @@ def _subtask_label(benchmark: Benchmark, task_name: str) -> str | None:
     return task_name[len(base) + 1 :]
 
 
-def _item_id(benchmark: Benchmark, task_name: str, group: str | None, sample: dict) -> str:
-    doc = sample.get("doc") or {}
-    for key in ("question_id", "task_id", "id", "ID"):
-        if isinstance(doc, dict) and doc.get(key) not in (None, ""):
-            return str(doc[key])
-    prefix = group or _subtask_label(benchmark, task_name)
-    doc_id = sample.get("doc_id")
-    return f"{prefix}/{doc_id}" if prefix else str(doc_id)
+def _item_id(benchmark: Benchmark, task_name: str, sample: dict) -> str:
+    from evalsuite.data import sample_item
+
+    return sample_item(benchmark.name, task_name, sample.get("doc") or {}, sample.get("doc_id"))
 
 
 def _mc_prediction(sample: dict) -> int | None:
@@ -65,7 +61,7 @@ def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], group_of:
             correct = float(pred == label)
         rows.append(
             {
-                "item": _item_id(benchmark, task_name, group, sample),
+                "item": _item_id(benchmark, task_name, sample),
                 "score": None if correct is None else float(_plain(correct)),
                 "group": group,
                 "pred": pred,
@@ -89,7 +85,7 @@ def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], g
         row = by_doc.setdefault(
             key,
             {
-                "item": _item_id(benchmark, task_name, None, sample),
+                "item": _item_id(benchmark, task_name, sample),
                 "score": None,
                 "group": group_of(benchmark.name, task_name, doc),
                 "pred": None,
