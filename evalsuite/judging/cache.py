@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -28,6 +29,7 @@ class JsonlCache:
         self.path = Path(path)
         self.key_fields = tuple(key_fields)
         self._rows: dict[tuple, dict] = {}
+        self._lock = threading.Lock()
         for row in read_jsonl(self.path):
             if all(field in row for field in self.key_fields):
                 self._rows[self.key_of(row)] = row
@@ -41,9 +43,10 @@ class JsonlCache:
         return self._rows.get(key)
 
     def put(self, row: dict) -> None:
-        """Append a row durably and index it."""
-        append_jsonl(self.path, row)
-        self._rows[self.key_of(row)] = row
+        """Append a row durably and index it (thread-safe: the judge writes from worker threads)."""
+        with self._lock:
+            append_jsonl(self.path, row)
+            self._rows[self.key_of(row)] = row
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -85,19 +85,18 @@ class JudgeClient:
         A re-ask carries `reask_extra_body` (the embedded judge's rating grammar), if any.
         """
         extra_body = self.reask_extra_body if reask else None
+        payload = {"model": self.model, "messages": messages, "n": 1,
+                   "temperature": self.temperature, "max_tokens": self.max_tokens}
         last_kind, last_detail = "api", ""
         for attempt in range(self.retry.max_retries + 1):
             retry_after = None
             try:
                 async with self._semaphore:
                     self.calls += 1
-                    response = await self._client.chat.completions.create(
-                        model=self.model,
-                        messages=messages,
-                        n=1,
-                        temperature=self.temperature,
-                        max_tokens=self.max_tokens,
-                        extra_body=extra_body,
+                    # POST /chat/completions through the client (auth, errors, timeouts) with a
+                    # plain JSON body and reply: the typed create() costs ~3 ms of CPU per call.
+                    response = await self._client.post(
+                        "/chat/completions", body={**payload, **(extra_body or {})}, cast_to=object
                     )
                 return _content_of(response)
             except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as err:
@@ -124,9 +123,11 @@ class JudgeClient:
 
 
 def _content_of(response) -> str:
-    if isinstance(response, (str, bytes)) or not getattr(response, "choices", None):
-        raise _GarbageResponse(f"no choices in response: {str(response)[:120]!r}")
-    content = response.choices[0].message.content
+    """The reply text of a chat.completion JSON object; _GarbageResponse for anything else."""
+    try:
+        content = response["choices"][0]["message"]["content"]
+    except (TypeError, KeyError, IndexError) as err:
+        raise _GarbageResponse(f"not a chat completion: {str(response)[:120]!r}") from err
     if not isinstance(content, str):
         raise _GarbageResponse("choice without text content")
     return content

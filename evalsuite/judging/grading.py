@@ -111,7 +111,7 @@ async def judge_all(
         except JudgeCallFailed as err:
             outcomes[index] = JudgeOutcome(task, None, err.kind, err.detail)
         else:
-            cache.put(row)
+            await asyncio.to_thread(cache.put, row)  # the fsync stays off the event loop
             outcomes[index] = JudgeOutcome(task, row)
         bar.update(1)
 

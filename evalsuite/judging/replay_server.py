@@ -6,6 +6,7 @@ the client's throughput and fault handling: fixed latency, and injected faults s
 stops by itself after `lifetime_s` or `max_requests`.
 
     python -m evalsuite.judging.replay_server --judgments model_judgment/gpt-4_single.jsonl
+    python -m evalsuite.judging.replay_server --fallback "Rating: [[8]]" --latency 0.25
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def replay_responder(judgment_rows: Iterable[dict], fallback: str = "") -> Respo
     return respond
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 drops SYNs of a concurrent client's burst (1 s stalls)
+
+
 class ReplayJudgeServer:
     """OpenAI-compatible /v1/chat/completions and /v1/models on 127.0.0.1, in a background thread."""
 
@@ -59,8 +65,7 @@ class ReplayJudgeServer:
         self.requests: list[dict] = []
         self._faults = deque(faults)
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
         self._timer: threading.Timer | None = None
 
@@ -101,6 +106,7 @@ class ReplayJudgeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out without a delayed-ACK stall
 
             def log_message(self, *args) -> None:  # quiet
                 pass
@@ -176,13 +182,15 @@ class ReplayJudgeServer:
 def main(argv: list[str] | None = None) -> int:
     """Serve a FastChat judgment file until the lifetime ends or Ctrl-C."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--judgments", type=Path, required=True, help="FastChat judgment jsonl to replay")
-    parser.add_argument("--fallback", default="", help="reply for prompts not in the file")
+    parser.add_argument("--judgments", type=Path, help="FastChat judgment jsonl to replay")
+    parser.add_argument("--fallback", default="", help="reply for prompts not in the file (or every reply)")
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--lifetime", type=float, default=3600.0)
     args = parser.parse_args(argv)
-    rows = [json.loads(line) for line in args.judgments.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [] if args.judgments is None else [
+        json.loads(line) for line in args.judgments.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     server = ReplayJudgeServer(replay_responder(rows, args.fallback), latency_s=args.latency,
                                lifetime_s=args.lifetime, port=args.port).start()
     print(server.base_url, flush=True)
