@@ -202,3 +202,45 @@ def test_resume_after_kill_9(tmp_path):
     assert result["n"] == 8 and result["metrics"]["n_valid"] == 8                           # nothing lost
     judged = _rows(tmp_path / "out" / "tiny-model" / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
     assert len(judged) == 8
+
+
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
+def test_real_fastchat_answer_file_matches_fastchat_pipeline(tmp_path):
+    """A real FastChat answer file (vicuna-13b-v1.3, 80 questions): every judge request is the prompt
+    FastChat's gen_judgment renders, and the score is show_result's mean of the replayed ratings."""
+    import hashlib
+
+    def reply_for(user_prompt):  # a deterministic judge; one reply in 11 has no rating (-1 in FastChat)
+        h = int(hashlib.sha256(user_prompt.encode()).hexdigest(), 16)
+        return "I cannot judge this." if h % 11 == 0 else f"Explanation. Rating: [[{h % 10 + 1}]]"
+
+    questions = _rows(SHARED / "mt_bench/question.jsonl")
+    prompts = {p["name"]: p for p in _rows(SHARED / "mt_bench/judge_prompts.jsonl")}
+    refs = {r["question_id"]: r for r in _rows(SHARED / "mt_bench/reference_answer/gpt-4.jsonl")}
+    answers = {a["question_id"]: a for a in _rows(SHARED / "mt_bench/model_answer/vicuna-13b-v1.3.jsonl")}
+    expected_prompts, ratings = set(), []
+    for q in questions:  # FastChat gen_judgment.py + common.run_judge_single, restated
+        a = answers[q["question_id"]]["choices"][0]["turns"]
+        ref = q["category"] in ("math", "reasoning", "coding")
+        r = refs[q["question_id"]]["choices"][0]["turns"] if ref else None
+        one = prompts["single-math-v1" if ref else "single-v1"]["prompt_template"]
+        two = prompts["single-math-v1-multi-turn" if ref else "single-v1-multi-turn"]["prompt_template"]
+        p1 = one.format(question=q["turns"][0], answer=a[0], **({"ref_answer_1": r[0]} if ref else {}))
+        p2 = two.format(question_1=q["turns"][0], question_2=q["turns"][1], answer_1=a[0], answer_2=a[1],
+                        **({"ref_answer_1": r[0], "ref_answer_2": r[1]} if ref else {}))
+        for p in (p1, p2):
+            expected_prompts.add(p)
+            h = int(hashlib.sha256(p.encode()).hexdigest(), 16)
+            ratings.append(-1 if h % 11 == 0 else h % 10 + 1)
+    valid = [x for x in ratings if x != -1]
+    with ReplayJudgeServer(lambda m: reply_for(m[1]["content"]), lifetime_s=300) as server:
+        result = run_judge_benchmark(
+            "mt_bench", model=None, output_path=tmp_path, data_dir=SHARED, limit=None, force=False,
+            options=_options(server, SHARED / "mt_bench/model_answer/vicuna-13b-v1.3.jsonl"))
+        assert {req["messages"][1]["content"] for req in server.requests} == expected_prompts
+    assert result["score"] == sum(valid) / len(valid)
+    assert result["failures"]["parse"] == len(ratings) - len(valid) and result["n"] == 160
