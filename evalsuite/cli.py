@@ -68,6 +68,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap_iters", type=int, default=1000,
                         help="bootstrap iterations for stderr of non-mean metrics (lm-eval's)")
     parser.add_argument("--seed", type=int, default=1234, help="random seed (few-shot sampling, torch)")
+    parser.add_argument("--gen_kwargs", default=None,
+                        help="override generation settings of generate tasks, e.g. max_gen_toks=256 "
+                             "(as lm-eval; recorded in the result's protocol)")
 
 
 def _run_options(args: argparse.Namespace, judge_needed: bool):
@@ -86,6 +89,7 @@ def _run_options(args: argparse.Namespace, judge_needed: bool):
         apply_chat_template=args.apply_chat_template, fewshot_as_multiturn=args.fewshot_as_multiturn,
         force=args.force, allow_code_execution=args.allow_code_execution,
         bootstrap_iters=args.bootstrap_iters, seed=args.seed, judge=judge,
+        gen_kwargs=args.gen_kwargs,
     )
 
 

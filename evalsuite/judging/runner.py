@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -137,16 +138,14 @@ def run_judge_benchmark(
     options: JudgeOptions,
     output_path: Path,
     data_dir: Path | None,
-    limit: int | None,
+    limit: int | float | None,
     force: bool,
 ) -> dict:
     """Generate (unless options.answers_file), judge, score and write the result of one benchmark."""
     started = time.time()
     definition = load_definition(benchmark)
     data = load_benchmark_data(definition, data_dir)
-    if limit is not None and limit < 1:
-        raise BadInputError("--limit must be at least 1")
-    questions = data.questions[:limit] if limit else list(data.questions)
+    questions = _limited(data.questions, limit)
     if options.answers_file:
         model_id, answer_records = load_answers_file(options.answers_file, questions)
         model_info = {
@@ -212,6 +211,16 @@ def run_judge_benchmark(
     )
     write_json_atomic(out_file, result)
     return result
+
+
+def _limited(questions: list[dict], limit: int | float | None) -> list[dict]:
+    """The first `limit` questions (a fraction of them when 0 < limit < 1, as lm-eval)."""
+    if limit is None:
+        return list(questions)
+    if limit <= 0:
+        raise BadInputError("--limit must be positive")
+    count = math.ceil(len(questions) * limit) if limit < 1 else int(limit)
+    return list(questions[:count])
 
 
 def _build_tasks(definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:

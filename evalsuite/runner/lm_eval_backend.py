@@ -57,6 +57,7 @@ def evaluate_benchmark(
             tasks=[benchmark.lm_eval_task],
             num_fewshot=None if benchmark.num_fewshot == 0 else options.num_fewshot,
             limit=options.limit,
+            gen_kwargs=options.gen_kwargs if benchmark.output == "generate" else None,
             bootstrap_iters=options.bootstrap_iters,
             log_samples=True,
             apply_chat_template=chat_template,

@@ -25,5 +25,6 @@ class RunOptions:
     allow_code_execution: bool = False
     bootstrap_iters: int = 1000
     seed: int = 1234
+    gen_kwargs: str | None = None  # lm-eval's --gen_kwargs: overrides generation settings of generate tasks
     judge: Any = None  # evalsuite.judging.options.JudgeOptions, when judge benchmarks run
     extra: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,7 @@ def lm_eval_protocol(benchmark: Benchmark, options: RunOptions, chat_template: b
         "aggregation": benchmark.aggregation,
         "judge": None,
         "limit": options.limit,
+        **({"gen_kwargs": options.gen_kwargs} if options.gen_kwargs and benchmark.output == "generate" else {}),
     }
 
 
