@@ -74,7 +74,9 @@ class EmbeddedJudgeServer:
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(min(os.cpu_count() or 1, 8)),
+            # half the cores: llama.cpp threads spin at barriers, and oversubscribed cores (another
+            # torch or llama.cpp process busy beside it) make every token take seconds
+            "--n_threads", str(max(1, min((os.cpu_count() or 2) // 2, 8))),
             "--verbose", "False",
         ]
         preexec = _die_with_parent if sys.platform.startswith("linux") else None

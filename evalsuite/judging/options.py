@@ -26,7 +26,7 @@ class JudgeOptions:
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     max_new_tokens: int | None = None  # None: the definition's (1024); recorded in the protocol
-    judge_max_tokens: int | None = None  # None: the definition's (2048; embedded: 256); recorded too
+    judge_max_tokens: int | None = None  # None: the definition's (2048; embedded: 128); recorded too
     progress: bool = True
 
     def __post_init__(self) -> None:
