@@ -244,3 +244,11 @@ def test_real_fastchat_answer_file_matches_fastchat_pipeline(tmp_path):
         assert {req["messages"][1]["content"] for req in server.requests} == expected_prompts
     assert result["score"] == sum(valid) / len(valid)
     assert result["failures"]["parse"] == len(ratings) - len(valid) and result["n"] == 160
+
+
+def test_fractional_and_bad_limit(tmp_path):
+    with ReplayJudgeServer(lambda m: "[[4]]", lifetime_s=60) as server:
+        result = _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=0.5)
+        assert result["n"] == 4 and result["protocol"]["limit"] == 0.5  # 2 of the 4 questions, 2 turns each
+        with pytest.raises(BadInputError, match="positive"):
+            _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=0)
