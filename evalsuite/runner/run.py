@@ -49,6 +49,11 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
                 raise BadInputError(f"{benchmark.name} needs judge options (--judge_model)")
         else:
             raise BadInputError(f"benchmark {benchmark.name}: unknown engine '{benchmark.engine}'")
+    judged = [b.name for b in benchmarks if b.engine == "judge"]
+    if options.judge is not None and getattr(options.judge, "answers_file", None) and len(judged) > 1:
+        raise BadInputError(
+            f"--answers_file holds one benchmark's answers: run {' and '.join(judged)} separately"
+        )
     parse_model_args(options.model_args)
 
 
@@ -118,7 +123,7 @@ def run_benchmarks(
                 result = run_judge_benchmark(
                     benchmark.name, model=model, options=options.judge,
                     output_path=Path(options.output_path), data_dir=options.data_dir,
-                    limit=None if options.limit is None else int(options.limit), force=options.force,
+                    limit=options.limit, force=options.force,
                 )
         except EvalsuiteError as err:
             if isinstance(err, BadInputError):
