@@ -2,16 +2,17 @@
 
 Runs `lm_eval` (lm-eval's own CLI) and `run_eval.py run` alternately as subprocesses, on the
 embedded model (its cached HF folder, float32, no chat template on either side), the same task
-YAML (tasks/kobest/es_kobest_copa), the same limit, shots, batch size and data, with no response
+YAML (tasks/mmlu_pro/es_mmlu_pro; accuracy only, so neither side bootstraps a stderr), the same limit, shots, batch size and data, with no response
 cache on either side, and prints the median wall time of each and their ratio (target <= 1.03).
 
-    python bench/overhead.py [--limit 40] [--repeats 3] [--data_dir ../shared/data]
+    python bench/overhead.py [--limit 30] [--repeats 3] [--data_dir ../shared/data]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,9 +27,13 @@ from evalsuite.models.embedded import embedded_hf_dir  # noqa: E402
 
 
 def timed(command: list[str]) -> float:
-    """Wall seconds of a command; fails loudly if it fails."""
+    """Wall seconds of a command; fails loudly if it fails.
+
+    Both sides get the same OMP_NUM_THREADS (run_eval.py otherwise leaves a core free on CPU).
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1))}
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"command failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
@@ -37,7 +42,7 @@ def timed(command: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=40)
+    parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data_dir", type=Path, default=None,
                         help="datasets in the upstream layouts (default ../shared/data, else tests/fixtures/data)")
@@ -48,13 +53,13 @@ def main() -> None:
     model_args = f"pretrained={embedded_hf_dir()},dtype=float32"
     bin_dir = Path(sys.executable).parent
     scratch = Path(tempfile.mkdtemp(prefix="evalsuite-bench-"))
-    bare = [str(bin_dir / "lm_eval"), "--model", "hf", "--model_args", model_args,
-            "--tasks", "es_kobest_copa", "--include_path", str(REPO / "tasks"),
+    bare = [str(bin_dir / "lm_eval"), "run", "--model", "hf", "--model_args", model_args,
+            "--tasks", "es_mmlu_pro", "--include_path", str(REPO / "tasks"),
             "--num_fewshot", "5", "--batch_size", "8", "--limit", str(args.limit),
-            "--device", "cpu", "--bootstrap_iters", "1000", "--seed", "1234",
+            "--device", "cpu", "--seed", "1234",
             "--metadata", json.dumps({"data_dir": str(data_dir)})]
     ours = [sys.executable, str(REPO / "run_eval.py"), "run", "--model", "hf", "--model_args", model_args,
-            "--tasks", "kobest_copa", "--num_fewshot", "5", "--batch_size", "8", "--limit", str(args.limit),
+            "--tasks", "mmlu_pro", "--num_fewshot", "5", "--batch_size", "8", "--limit", str(args.limit),
             "--device", "cpu", "--no-apply_chat_template", "--data_dir", str(data_dir),
             "--output_path", str(scratch), "--force", "--seed", "1234"]
     timings: dict[str, list[float]] = {"lm_eval": [], "run_eval.py": []}
@@ -63,7 +68,7 @@ def main() -> None:
         timings["lm_eval"].append(timed(bare))
         timings["run_eval.py"].append(timed(ours))
     base, mine = statistics.median(timings["lm_eval"]), statistics.median(timings["run_eval.py"])
-    print(f"task es_kobest_copa, 5-shot, limit {args.limit}, batch 8, embedded model (float32, CPU), data {data_dir}")
+    print(f"task es_mmlu_pro, 5-shot, limit {args.limit}, batch 8, embedded model (float32, CPU), data {data_dir}")
     for name, values in timings.items():
         print(f"{name:12s} median {statistics.median(values):7.2f} s  runs {', '.join(f'{v:.2f}' for v in values)}")
     print(f"ratio run_eval.py / lm_eval = {mine / base:.3f}  (target <= 1.03)")

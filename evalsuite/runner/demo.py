@@ -26,6 +26,8 @@ DEMO_LIMITS: dict[str, int] = {
     "mt_bench": 2,
     "komt_bench": 2,
 }
+# The 135M model rambles to the token limit; shorter generations keep the demo short (recorded).
+DEMO_GEN_KWARGS = "max_gen_toks=192"
 
 
 def demo_data_dir(explicit: Path | None) -> Path:
@@ -52,6 +54,7 @@ def run_demo(args: argparse.Namespace) -> int:
         options = RunOptions(
             model="embedded", output_path=args.output_path, data_dir=data_dir,
             limit=args.limit or limit, force=args.force, allow_code_execution=True,
+            gen_kwargs=DEMO_GEN_KWARGS,
             judge=JudgeOptions.for_demo() if group in ("mt_bench", "komt_bench") else None,
         )
         outcomes += run_benchmarks(resolve_benchmarks(group, None), options, model=model)
