@@ -37,9 +37,10 @@ def test_lower_case_file_and_blank_human_accuracy():
     assert data["test"][0]["Human Accuracy"] is None
 
 
-def test_missing_subject_file_names_the_file():
+def test_missing_subject_file_names_the_file(tmp_path):
+    _copy_accounting(tmp_path)
     with pytest.raises(BadInputError, match=r"Biology-dev\.csv"):
-        load_kmmlu("Biology", FIXTURES)
+        load_kmmlu("Biology", tmp_path)
 
 
 def _copy_accounting(tmp_path: Path) -> Path:

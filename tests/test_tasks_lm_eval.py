@@ -72,11 +72,18 @@ def test_environment_data_dir_is_used_without_metadata(monkeypatch):
     assert len(manager.load(["es_gsm8k"])["tasks"]["es_gsm8k"].test_docs()) == 2
 
 
-def test_missing_local_data_fails_the_task_load_with_bad_input(task_manager):
+def test_missing_local_data_fails_the_task_load_with_bad_input(tmp_path):
+    import shutil
+
+    from lm_eval.tasks import TaskManager
+
     from evalsuite.errors import BadInputError
 
+    shutil.copytree(FIXTURES / "kmmlu", tmp_path / "kmmlu")
+    (tmp_path / "kmmlu" / "data" / "Agricultural-Sciences-dev.csv").unlink()
+    manager = TaskManager(include_path=str(TASKS), include_defaults=False, metadata={"data_dir": str(tmp_path)})
     with pytest.raises(BadInputError, match=r"Agricultural-Sciences-dev\.csv"):
-        task_manager.load(["es_kmmlu"])  # the fixtures hold 3 of the 45 subjects
+        manager.load(["es_kmmlu"])  # one of the 45 subjects lacks its dev file
 
 
 def _builtin_twin(relative: str, ours):
