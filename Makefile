@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.evalsuite-installed
-# Real datasets in the upstream layouts, when present (else the demo uses the bundled fixtures).
-DATA_DIR ?= $(wildcard ../shared/data)
+# The demo reads the small fixtures bundled in tests/fixtures/data (upstream layouts, offline);
+# `make demo DATA_DIR=../shared/data` runs it on the real datasets (slower: long 5-shot prompts).
+DATA_DIR ?=
 # llama.cpp (the keyless judge server) is built portable (GGML_NATIVE=OFF: a native build dies with
 # an illegal instruction on some VMs) plus the AVX2/FMA kernels when the CPU reports them: without
 # them, prompt processing is several times slower.

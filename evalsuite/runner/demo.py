@@ -60,5 +60,6 @@ def run_demo(args: argparse.Namespace) -> int:
         outcomes += run_benchmarks(resolve_benchmarks(group, None), options, model=model)
     print_summary(outcomes)
     pages = render_leaderboard(Path(args.output_path), Path(args.leaderboard_out))
-    print(f"\nleaderboard: {', '.join(str(p) for p in pages[:3])}  ({time.time() - started:.0f} s in all)")
+    readme = next((p for p in pages if p.name == "README.md"), pages[0] if pages else None)
+    print(f"\nleaderboard: {readme} ({len(pages)} files; {time.time() - started:.0f} s in all)")
     return 1 if any(o.status == "failed" for o in outcomes) else 0

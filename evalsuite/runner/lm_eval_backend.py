@@ -102,11 +102,21 @@ def evaluate_benchmark(
             n_samples=output.get("n-samples"),
             seed=options.seed,
             batch_size=str(options.batch_size),
+            **_isolation(benchmark),
         ),
         samples=relative_samples,
     )
     write_json_atomic(result_path(options.output_path, model.slug, benchmark.name), result)
     return result
+
+
+def _isolation(benchmark: Benchmark) -> dict:
+    """For benchmarks that execute generated code: which sandbox isolation ran it."""
+    if not benchmark.executes_code:
+        return {}
+    from evalsuite.sandbox import isolation_description, isolation_level
+
+    return {"isolation": isolation_level(), "isolation_detail": isolation_description()}
 
 
 def _finite(value: Any) -> float | None:
