@@ -81,7 +81,10 @@ def _run_options(args: argparse.Namespace, judge_needed: bool):
         from evalsuite.judging.options import JudgeOptions
 
         judge = JudgeOptions.from_args(args)
-    data_dir = args.data_dir or (Path(os.environ["EVALSUITE_DATA_DIR"]) if os.environ.get("EVALSUITE_DATA_DIR") else None)
+    from evalsuite.data.local import resolve_data_dir
+
+    # --data_dir (checked by the runner), else $EVALSUITE_DATA_DIR, else None: the HF Hub
+    data_dir = args.data_dir if args.data_dir is not None else resolve_data_dir(None)
     return RunOptions(
         model=args.model, model_args=args.model_args, num_fewshot=args.num_fewshot,
         batch_size=args.batch_size, device=args.device, limit=args.limit,

@@ -1,8 +1,6 @@
 """The command line: listings, and bad input as one clear line with exit code 2."""
 
-import json
 
-import pytest
 
 from conftest import FIXTURE_DATA, run_cli
 

@@ -1,6 +1,5 @@
 """Judge definitions and FastChat-identical prompt rendering (MT-Bench and KoMT-Bench)."""
 
-import json
 from pathlib import Path
 
 import pytest

@@ -63,7 +63,7 @@ def test_answers_from_the_embedded_model_through_lm_eval(tmp_path):
                                      data_dir=FIXTURES, limit=2, force=False)
     assert validate_result(result) == [] and result["score"] == 3.0 and result["protocol"]["max_new_tokens"] == 12
     assert len(seen) == 2 and [len(batch) for batch in seen] == [2, 2]  # all turn 1 at once, then all turn 2
-    (ctx1, kw1), (ctx2, kw2) = seen[0][0], seen[1][0]
+    (ctx1, kw1), (ctx2, _) = seen[0][0], seen[1][0]
     assert kw1 == {"until": [], "max_gen_toks": 12, "temperature": 0.7, "do_sample": True}  # writing
     assert seen[0][1][1]["do_sample"] is False and seen[0][1][1]["temperature"] == 0.0  # reasoning: greedy
     answers = _rows(tmp_path / "SmolLM2-135M-Instruct/mt_bench/model_answer/SmolLM2-135M-Instruct.jsonl")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
-import json
 from pathlib import Path
 
-from evalsuite.data.local import resolve_data_dir
+from evalsuite.data.local import read_jsonl, resolve_data_dir
 from evalsuite.errors import BadInputError
 
 LOCAL_FILE = Path("humaneval") / "HumanEval.jsonl.gz"
@@ -33,29 +31,7 @@ def load_problems(data_dir: str | Path | None = None) -> dict[str, dict]:
     path = problems_path(data_dir)
     if not path.is_file():
         raise BadInputError(f"HumanEval data not found: {path}")
-    problems: dict[str, dict] = {}
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                problem = _parse_row(line, path, line_no)
-                problems[problem["task_id"]] = problem
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read HumanEval data {path}: {exc}") from exc
+    problems = {row["task_id"]: row for row in read_jsonl(path, string_fields=REQUIRED_FIELDS)}
     if not problems:
         raise BadInputError(f"HumanEval data {path} holds no problems")
     return problems
-
-
-def _parse_row(line: str, path: Path, line_no: int) -> dict:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise BadInputError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(row, dict):
-        raise BadInputError(f"{path}:{line_no}: expected a JSON object")
-    missing = [f for f in REQUIRED_FIELDS if not isinstance(row.get(f), str)]
-    if missing:
-        raise BadInputError(f"{path}:{line_no}: missing or non-string field(s) {', '.join(missing)}")
-    return row

@@ -10,9 +10,10 @@ same columns and features, so one prompt serves both. Bad or missing files raise
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,20 +62,29 @@ def require_file(path: Path) -> Path:
     return path
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every JSON object of a .jsonl file (blank lines skipped)."""
+def read_jsonl(path: Path, string_fields: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every JSON object of a .jsonl (or .jsonl.gz) file, blank lines skipped.
+
+    Each object must hold `string_fields` as strings; any problem is a BadInputError naming the line.
+    """
     rows: list[dict[str, Any]] = []
     with _open_text(path) as handle, _decoding(path):
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadInputError(f"{path}: line {number} is not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise BadInputError(f"{path}: line {number} is not a JSON object")
-            rows.append(row)
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise BadInputError(f"{path}: line {number} is not valid JSON ({exc.msg})") from exc
+                if not isinstance(row, dict):
+                    raise BadInputError(f"{path}: line {number} is not a JSON object")
+                missing = [name for name in string_fields if not isinstance(row.get(name), str)]
+                if missing:
+                    raise BadInputError(f"{path}: line {number} lacks string field(s) {', '.join(missing)}")
+                rows.append(row)
+        except (OSError, EOFError) as exc:  # a corrupt .gz surfaces while reading
+            raise BadInputError(f"cannot read {path} ({exc})") from exc
     return rows
 
 
@@ -147,6 +157,8 @@ def _decoding(path: Path) -> Iterator[None]:
 def _open_text(path: Path, newline: str | None = None):
     require_file(path)
     try:
+        if path.suffix == ".gz":
+            return gzip.open(path, "rt", encoding="utf-8", newline=newline)
         return open(path, encoding="utf-8", newline=newline)
     except OSError as exc:
         raise BadInputError(f"cannot read {path} ({exc.strerror})") from exc

@@ -4,8 +4,6 @@ models together, and a per-category radar for MT-Bench / KoMT-Bench."""
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from evalsuite.leaderboard.tables import MEASURED, VALUE, BuiltTable  # noqa: E402
+from evalsuite.results.store import write_bytes_atomic  # noqa: E402
 
 PAPER_COLORS = plt.get_cmap("Blues")
 MEASURED_COLORS = plt.get_cmap("Oranges")
@@ -24,16 +23,7 @@ def _write_png_atomic(figure: plt.Figure, path: Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def _shades(cmap, count: int) -> list:

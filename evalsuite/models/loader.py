@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ from evalsuite.models.embedded import EMBEDDED_NAME, embedded_hf_dir
 from evalsuite.results.schema import scrub_secrets
 from evalsuite.results.store import model_slug
 
-log = logging.getLogger(__name__)
 
 EMBEDDED = "embedded"
 CHAT_API_TYPES = {"local-chat-completions", "openai-chat-completions"}
@@ -46,6 +44,11 @@ def parse_model_args(model_args: str | None) -> dict[str, Any]:
             )
         args[key] = value.strip()
     return args
+
+
+def recorded_args(args: dict[str, Any]) -> dict[str, str]:
+    """Model arguments as results record them: strings, credentials dropped."""
+    return scrub_secrets({key: str(value) for key, value in args.items()})
 
 
 def default_chat_template(model_type: str) -> bool:
@@ -107,7 +110,7 @@ def load_model(
     info = {
         "name": model_name(model_type, user_args),
         "type": model_type,
-        "args": scrub_secrets({k: str(v) for k, v in user_args.items()}),
+        "args": recorded_args(user_args),
         "revision": _embedded_revision() if model_type == EMBEDDED else _revision(lm, user_args),
     }
     return LoadedModel(lm=lm, info=info, slug=model_slug(info["name"]), type=model_type, args=user_args)

@@ -26,14 +26,14 @@ def samples_path(output_path: str | Path, slug: str, benchmark: str) -> Path:
     return Path(output_path) / slug / "samples" / f"{benchmark}.jsonl"
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write text to path via a temp file in the same folder and an atomic rename."""
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write bytes to path via a temp file in the same folder and an atomic rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -41,6 +41,11 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write UTF-8 text to path atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:

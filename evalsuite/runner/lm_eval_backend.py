@@ -69,8 +69,7 @@ def evaluate_benchmark(
             torch_random_seed=options.seed,
             fewshot_random_seed=options.seed,
             confirm_run_unsafe_code=options.allow_code_execution,
-            metadata={"data_dir": str(options.data_dir) if options.data_dir else None},
-        )
+        )  # data_dir reaches the task loaders through the TaskManager's metadata
     except KeyError as err:
         raise BadInputError(f"lm-eval does not know task {benchmark.lm_eval_task}: {err}") from err
     finished = time.time()
@@ -82,7 +81,7 @@ def evaluate_benchmark(
     metrics = dict(headline)
     if benchmark.name == "mmlu_pro":
         metrics["acc_normalized"] = (headline["acc"] - 0.1) / 0.9
-    subscores = _subscores(benchmark, output, rows)
+    subscores = _subscores(benchmark, rows)
     relative_samples = f"samples/{benchmark.name}.jsonl"
     write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
     result = build_result(
@@ -172,7 +171,7 @@ def _rows(benchmark: Benchmark, output: dict) -> list[dict]:
     return rows
 
 
-def _subscores(benchmark: Benchmark, output: dict, rows: list[dict]) -> dict[str, float]:
+def _subscores(benchmark: Benchmark, rows: list[dict]) -> dict[str, float]:
     """Per-group means on the score scale (KMMLU subjects, MMLU-Pro categories)."""
     groups: dict[str, list[float]] = {}
     for row in rows:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from evalsuite.config import TASKS_DIR, Benchmark, check_task_yamls
 from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.models.loader import LoadedModel, default_chat_template, load_model, model_name, parse_model_args
-from evalsuite.results.schema import protocol_matches, scrub_secrets, validate_result
+from evalsuite.models.loader import (
+    LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
+)
+from evalsuite.results.schema import load_result, protocol_matches
 from evalsuite.results.store import model_slug, result_path
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
 
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,14 +57,14 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
 
 
 def _existing(options: RunOptions, slug: str, benchmark: Benchmark) -> dict | None:
+    """The stored result of (model, benchmark), or None when there is none or it is unreadable."""
     path = result_path(options.output_path, slug, benchmark.name)
     if not path.is_file():
         return None
     try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    return stored if not validate_result(stored) else None
+        return load_result(path)
+    except BadInputError:
+        return None  # a damaged result is recomputed, not trusted
 
 
 def _is_done(options: RunOptions, slug: str, benchmark: Benchmark, chat_template: bool) -> dict | None:
@@ -75,8 +74,7 @@ def _is_done(options: RunOptions, slug: str, benchmark: Benchmark, chat_template
     stored = _existing(options, slug, benchmark)
     if stored is None:
         return None
-    requested_model = {"type": options.model, "args": scrub_secrets(
-        {k: str(v) for k, v in parse_model_args(options.model_args).items()})}
+    requested_model = {"type": options.model, "args": recorded_args(parse_model_args(options.model_args))}
     if protocol_matches(stored, lm_eval_protocol(benchmark, options, chat_template), requested_model):
         return stored
     return None

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from evalsuite.errors import EvalsuiteError
 

