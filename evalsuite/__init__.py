@@ -1,3 +1,13 @@
-"""evalsuite: one command for the benchmarks of the EXAONE 3.0 technical report."""
+"""evalsuite: one command for the benchmarks of the EXAONE 3.0 technical report.
+
+Layers (docs/architecture.md): `declarations` (what each benchmark is, read from its
+`*.benchmark.yaml`), `data` (loading datasets from the Hub or upstream local layouts), `models`,
+`runner` (lm-eval runs), `judging` (LLM-judged benchmarks), `sandbox` + `scoring` (generated code),
+`results` (the result files) and `leaderboard` (tables beside the report's numbers).
+"""
+
+from pathlib import Path
 
 __version__ = "0.1.0"
+
+REPO_ROOT = Path(__file__).resolve().parents[1]

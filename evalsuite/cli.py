@@ -10,7 +10,16 @@ import traceback
 from pathlib import Path
 
 from evalsuite import __version__
+from evalsuite.data.local import resolve_data_dir
+from evalsuite.declarations import resolve_benchmarks
 from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.judging.options import JudgeOptions, add_judge_arguments
+from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
+from evalsuite.runner.demo import run_demo
+from evalsuite.runner.options import RunOptions
+from evalsuite.runner.report import print_summary, print_tasks
+from evalsuite.runner.run import run_benchmarks
+from evalsuite.scoring.cli import add_parser as add_score_parser
 
 
 def _limit(value: str) -> int | float:
@@ -73,15 +82,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "(as lm-eval; recorded in the result's protocol)")
 
 
-def _run_options(args: argparse.Namespace, judge_needed: bool):
-    from evalsuite.runner.options import RunOptions
-
-    judge = None
-    if judge_needed:
-        from evalsuite.judging.options import JudgeOptions
-
-        judge = JudgeOptions.from_args(args)
-    from evalsuite.data.local import resolve_data_dir
+def _run_options(args: argparse.Namespace, judge_needed: bool) -> RunOptions:
+    judge = JudgeOptions.from_args(args) if judge_needed else None
 
     # --data_dir (checked by the runner), else $EVALSUITE_DATA_DIR, else None: the HF Hub
     data_dir = args.data_dir if args.data_dir is not None else resolve_data_dir(None)
@@ -98,10 +100,6 @@ def _run_options(args: argparse.Namespace, judge_needed: bool):
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`run`: evaluate a model on benchmarks and write one result per benchmark."""
-    from evalsuite.config import resolve_benchmarks
-    from evalsuite.runner.report import print_summary
-    from evalsuite.runner.run import run_benchmarks
-
     if not args.tasks and not args.suite:
         raise BadInputError("pass --tasks a,b,... or --suite paper (see `run_eval.py tasks`)")
     benchmarks = resolve_benchmarks(args.tasks, args.suite)
@@ -113,25 +111,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """`tasks`: every benchmark with its protocol."""
-    from evalsuite.runner.report import print_tasks
-
     print_tasks()
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """`demo`: the whole pipeline on the embedded model with small limits, then the leaderboard."""
-    from evalsuite.runner.demo import run_demo
-
     return run_demo(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from evalsuite.judging.options import add_judge_arguments
-    from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
-    from evalsuite.scoring.cli import add_parser as add_score_parser
-
     parser = argparse.ArgumentParser(
         prog="run_eval.py",
         description="evalsuite: the benchmarks of the EXAONE 3.0 report, through lm-eval and an LLM judge",
@@ -143,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = subparsers.add_parser("run", help="evaluate a model on benchmarks")
     add_model_arguments(run)
     run.add_argument("--tasks", default=None, help="comma list of benchmarks (see `tasks`); kobest = its 5 tasks")
-    run.add_argument("--suite", default=None, help="a suite of tasks/suites/ (paper = the report's benchmarks)")
+    run.add_argument("--suite", default=None, help="a suite named in the declarations' `suites` (paper = the report's benchmarks)")
     add_run_arguments(run)
     add_judge_arguments(run)
     run.set_defaults(func=cmd_run)

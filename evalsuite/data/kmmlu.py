@@ -20,15 +20,13 @@ from evalsuite.data.local import (
     resolve_data_dir,
     to_int,
 )
+from evalsuite.declarations import DataSource
 from evalsuite.errors import BadInputError
 
 if TYPE_CHECKING:
     import datasets
 
-HUB_PATH = "HAERAE-HUB/KMMLU"
-LOCAL_LAYOUT = "kmmlu/data/<Subject>-{dev,test}.csv"
 SPLITS = ("dev", "test")
-TASK_PREFIX = "es_kmmlu_"
 COLUMNS = ["question", "answer", "A", "B", "C", "D", "Category", "Human Accuracy"]
 
 
@@ -51,31 +49,24 @@ def features() -> "datasets.Features":
     )
 
 
-def load_kmmlu(subject: str, data_dir: str | Path | None = None) -> "datasets.DatasetDict":
-    """One KMMLU subject (dev and test splits) from `data_dir` or, without one, from the Hub."""
+def load_kmmlu(
+    source: DataSource, subject: str, data_dir: str | Path | None = None, **_task_kwargs: object
+) -> "datasets.DatasetDict":
+    """One KMMLU subject (dev and test splits) from `data_dir` or, without one, from the Hub.
+
+    Bespoke (declared in tasks/kmmlu/kmmlu.benchmark.yaml): one Hub config per subject, and the
+    upstream files differ from the subject names in case and from each other in column order.
+    """
     import datasets
 
     if not subject:
         raise BadInputError("KMMLU needs a subject (dataset_kwargs.subject in the task YAML)")
     root = resolve_data_dir(data_dir)
     if root is None:
-        return load_from_hub(HUB_PATH, subject, LOCAL_LAYOUT)
+        return load_from_hub(str(source.hub), subject, source.local_layout, revision=source.revision)
     return datasets.DatasetDict(
         {split: build_split(_read_subject_file(root, subject, split), features()) for split in SPLITS}
     )
-
-
-def subject_from_task(task_name: str) -> str:
-    """The subject of an `es_kmmlu_<subject_snake>` task: es_kmmlu_korean_history -> Korean-History."""
-    if not task_name.startswith(TASK_PREFIX) or task_name == TASK_PREFIX:
-        raise BadInputError(f"{task_name!r} is not a KMMLU subject task ({TASK_PREFIX}<subject>)")
-    words = task_name[len(TASK_PREFIX):].split("_")
-    return "-".join(word if word == "and" else word.capitalize() for word in words)
-
-
-def task_from_subject(subject: str) -> str:
-    """The lm-eval task name of a subject: Korean-History -> es_kmmlu_korean_history."""
-    return TASK_PREFIX + subject.lower().replace("-", "_")
 
 
 def _read_subject_file(root: Path, subject: str, split: str) -> list[dict[str, Any]]:
@@ -99,7 +90,7 @@ def _find_file(folder: Path, name: str) -> Path:
         for candidate in folder.iterdir():
             if candidate.name.lower() == name.lower() and candidate.is_file():
                 return candidate
-    raise BadInputError(f"missing data file {exact} (KMMLU layout: DIR/{LOCAL_LAYOUT})")
+    raise BadInputError(f"missing data file {exact} (KMMLU layout: DIR/kmmlu/data/<Subject>-{{dev,test}}.csv)")
 
 
 def _to_float(path: Path, row_number: int, value: str) -> float | None:

@@ -37,12 +37,14 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
     return path
 
 
-def load_from_hub(path: str, name: str | None, local_layout: str) -> "datasets.DatasetDict":
+def load_from_hub(
+    path: str, name: str | None, local_layout: str, revision: str | None = None
+) -> "datasets.DatasetDict":
     """Load an official dataset from the HF Hub; any failure becomes one line with the --data_dir hint."""
     import datasets
 
     try:
-        loaded = datasets.load_dataset(path, name)
+        loaded = datasets.load_dataset(path, name, revision=revision)
     except Exception as exc:  # network, missing config, auth: all mean "use local copies"
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         which = f"{path} ({name})" if name else path
@@ -86,6 +88,33 @@ def read_jsonl(path: Path, string_fields: Sequence[str] = ()) -> list[dict[str, 
         except (OSError, EOFError) as exc:  # a corrupt .gz surfaces while reading
             raise BadInputError(f"cannot read {path} ({exc})") from exc
     return rows
+
+
+def read_json_records(path: Path, records_key: str | None = None) -> list[dict[str, Any]]:
+    """The objects of a JSON file holding a list of them (or `{records_key: [...]}`)."""
+    with _open_text(path) as handle, _decoding(path):
+        try:
+            data = json.load(handle)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise BadInputError(f"{path}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from exc
+    if records_key is not None:
+        data = data.get(records_key) if isinstance(data, dict) else None
+    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+        where = f"'{records_key}'" if records_key else "the file"
+        raise BadInputError(f"{path}: expected {where} to hold a list of objects")
+    return data
+
+
+def read_parquet(path: Path) -> list[dict[str, Any]]:
+    """The rows of a parquet file as dicts."""
+    import pandas
+
+    require_file(path)
+    try:
+        frame = pandas.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        raise BadInputError(f"cannot read parquet file {path} ({exc})") from exc
+    return [{k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def read_table(path: Path, **csv_options: Any) -> list[dict[str, str]]:

@@ -8,7 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from evalsuite.config import REPO_ROOT, resolve_benchmarks
+from evalsuite import REPO_ROOT
+from evalsuite.declarations import resolve_benchmarks
+from evalsuite.judging.options import JudgeOptions
+from evalsuite.leaderboard import render_leaderboard
 from evalsuite.models.loader import load_model
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.report import print_summary
@@ -16,16 +19,7 @@ from evalsuite.runner.run import run_benchmarks
 
 FIXTURE_DATA = REPO_ROOT / "tests" / "fixtures" / "data"
 
-# Small per-benchmark limits that keep the whole demo within minutes on 2 CPU cores.
-DEMO_LIMITS: dict[str, int] = {
-    "kmmlu": 1,  # per subject: 45 questions
-    "kobest": 10,
-    "mmlu_pro": 20,
-    "gsm8k": 4,
-    "humaneval": 4,
-    "mt_bench": 2,
-    "komt_bench": 2,
-}
+DEMO_SUITE = "paper"  # the report's benchmarks, each with its declaration's small demo limit
 # The 135M model rambles to the token limit; shorter generations keep the demo short (recorded).
 DEMO_GEN_KWARGS = "max_gen_toks=192"
 
@@ -41,23 +35,20 @@ def demo_data_dir(explicit: Path | None) -> Path:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
-    from evalsuite.judging.options import JudgeOptions
-    from evalsuite.leaderboard import render_leaderboard
-
     started = time.time()
     data_dir = demo_data_dir(args.data_dir)
     print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; HumanEval code runs in the sandbox",
           file=sys.stderr)
     model = load_model("embedded", None, batch_size=8)
     outcomes = []
-    for group, limit in DEMO_LIMITS.items():
+    for benchmark in resolve_benchmarks(None, DEMO_SUITE):
         options = RunOptions(
             model="embedded", output_path=args.output_path, data_dir=data_dir,
-            limit=args.limit or limit, force=args.force, allow_code_execution=True,
+            limit=args.limit or benchmark.demo_limit, force=args.force, allow_code_execution=True,
             gen_kwargs=DEMO_GEN_KWARGS,
-            judge=JudgeOptions.for_demo() if group in ("mt_bench", "komt_bench") else None,
+            judge=JudgeOptions.for_demo() if benchmark.engine == "judge" else None,
         )
-        outcomes += run_benchmarks(resolve_benchmarks(group, None), options, model=model)
+        outcomes += run_benchmarks([benchmark], options, model=model)
     print_summary(outcomes)
     pages = render_leaderboard(Path(args.output_path), Path(args.leaderboard_out))
     readme = next((p for p in pages if p.name == "README.md"), pages[0] if pages else None)

@@ -9,20 +9,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evalsuite.config import TASKS_DIR, Benchmark
+from evalsuite.data.loader import data_provenance
+from evalsuite.declarations import TASKS_DIR, Benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.models.loader import LoadedModel
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
 from evalsuite.results.store import result_path, samples_path, write_json_atomic, write_jsonl_atomic
-from evalsuite.runner.options import RunOptions
-from evalsuite.runner.protocol import data_provenance, lm_eval_protocol
 from evalsuite.runner import sample_rows
+from evalsuite.runner.options import RunOptions
+from evalsuite.runner.protocol import lm_eval_protocol
+from evalsuite.sandbox import isolation_description, isolation_level
+from evalsuite.scoring.humaneval import sample_rows as code_execution_rows
 
 
 def task_manager(data_dir: Path | None) -> Any:
     """lm-eval TaskManager over evalsuite's tasks/ only (no built-in tasks: faster, no collisions)."""
-    from lm_eval.tasks import TaskManager
+    from lm_eval.tasks import TaskManager  # heavy (torch); imported when a run needs it
 
     return TaskManager(
         include_path=str(TASKS_DIR),
@@ -42,7 +45,7 @@ def evaluate_benchmark(
     benchmark: Benchmark, model: LoadedModel, options: RunOptions, manager: Any, chat_template: bool
 ) -> dict:
     """Evaluate one lm-eval benchmark, write its result and per-sample log, and return the result."""
-    import lm_eval
+    import lm_eval  # heavy (torch); imported when a run needs it
 
     protocol = lm_eval_protocol(benchmark, options, chat_template)
     cache = cache_file(options, model)
@@ -79,8 +82,9 @@ def evaluate_benchmark(
     headline = _headline_metrics(benchmark, output)
     score = headline[benchmark.metric_name] * benchmark.scale
     metrics = dict(headline)
-    if benchmark.name == "mmlu_pro":
-        metrics["acc_normalized"] = (headline["acc"] - 0.1) / 0.9
+    chance = benchmark.score.chance
+    if chance is not None:  # the Open LLM Leaderboard 2 normalization, (value - chance) / (1 - chance)
+        metrics[f"{benchmark.metric_name}_normalized"] = (headline[benchmark.metric_name] - chance) / (1 - chance)
     subscores = _subscores(benchmark, rows)
     relative_samples = f"samples/{benchmark.name}.jsonl"
     write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
@@ -94,7 +98,7 @@ def evaluate_benchmark(
         n=len(rows),
         failures={"parse": sample_rows.parse_failures(rows)},
         provenance=build_provenance(
-            data_provenance(benchmark, options),
+            data_provenance(benchmark, options.data_dir),
             started,
             finished,
             lm_eval_task=benchmark.lm_eval_task,
@@ -113,8 +117,6 @@ def _isolation(benchmark: Benchmark) -> dict:
     """For benchmarks that execute generated code: which sandbox isolation ran it."""
     if not benchmark.executes_code:
         return {}
-    from evalsuite.sandbox import isolation_description, isolation_level
-
     return {"isolation": isolation_level(), "isolation_detail": isolation_description()}
 
 
@@ -152,22 +154,20 @@ def _headline_metrics(benchmark: Benchmark, output: dict) -> dict[str, float]:
     return metrics
 
 
-def _task_rows(benchmark: Benchmark, task_name: str, samples: list[dict]) -> list[dict]:
-    from evalsuite.data import sample_group
-
-    if benchmark.name == "humaneval":
-        from evalsuite.scoring.humaneval import sample_rows as humaneval_rows
-
-        return humaneval_rows(samples)
+def _task_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:
+    if benchmark.executes_code:
+        return code_execution_rows(samples)
     if benchmark.output == "loglikelihood":
-        return sample_rows.mc_rows(benchmark, task_name, samples, sample_group)
-    return sample_rows.generation_rows(benchmark, task_name, samples, sample_group)
+        return sample_rows.mc_rows(benchmark, task_name, samples, task_kwargs)
+    return sample_rows.generation_rows(benchmark, task_name, samples, task_kwargs)
 
 
 def _rows(benchmark: Benchmark, output: dict) -> list[dict]:
     rows: list[dict] = []
+    configs = output.get("configs") or {}
     for task_name in sorted(output.get("samples", {})):
-        rows.extend(_task_rows(benchmark, task_name, output["samples"][task_name]))
+        task_kwargs = (configs.get(task_name) or {}).get("dataset_kwargs") or {}
+        rows.extend(_task_rows(benchmark, task_name, output["samples"][task_name], task_kwargs))
     return rows
 
 

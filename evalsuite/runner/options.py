@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,4 +27,3 @@ class RunOptions:
     seed: int = 1234
     gen_kwargs: str | None = None  # lm-eval's --gen_kwargs: overrides generation settings of generate tasks
     judge: Any = None  # evalsuite.judging.options.JudgeOptions, when judge benchmarks run
-    extra: dict[str, Any] = field(default_factory=dict)

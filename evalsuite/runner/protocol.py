@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evalsuite.config import Benchmark
+from evalsuite.declarations import Benchmark
 from evalsuite.runner.options import RunOptions
 
 
@@ -23,12 +23,3 @@ def lm_eval_protocol(benchmark: Benchmark, options: RunOptions, chat_template: b
         "limit": options.limit,
         **({"gen_kwargs": options.gen_kwargs} if options.gen_kwargs and benchmark.output == "generate" else {}),
     }
-
-
-def data_provenance(benchmark: Benchmark, options: RunOptions) -> dict:
-    """Where the benchmark's data came from, for the result's provenance."""
-    if options.data_dir is not None:
-        return {"source": "local", "path": str(options.data_dir), "layout": benchmark.local, "revision": None}
-    if benchmark.source.startswith("HF "):
-        return {"source": "hf", "path": benchmark.source[3:], "revision": None}
-    return {"source": "package", "path": benchmark.source, "revision": None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from evalsuite.config import load_manifest
+from evalsuite.declarations import benchmark_groups, discover, suites
 
 
 def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
@@ -29,13 +29,16 @@ def print_summary(outcomes: list, out: TextIO = sys.stdout) -> None:
 
 
 def print_tasks(out: TextIO = sys.stdout) -> None:
-    """Every benchmark with its protocol, from tasks/benchmarks.yaml."""
-    benchmarks, aliases = load_manifest()
+    """Every declared benchmark with its protocol (from its *.benchmark.yaml)."""
     rows = []
-    for b in benchmarks.values():
-        engine = b.lm_eval_task if b.engine == "lm_eval" else f"judge: {b.judge}"
+    for b in discover().values():
+        engine = b.lm_eval_task if b.engine == "lm_eval" else f"judge: {b.judge.name if b.judge else ''}"
         scale = "1-10" if b.scale == 1 else "0-100"
-        rows.append([b.name, b.output, str(b.num_fewshot), b.metric, b.aggregation, scale, engine, b.source])
-    _table(["task", "output", "shots", "metric", "aggregation", "scale", "runs as", "data (default)"], rows, out)
-    for alias, names in aliases.items():
-        print(f"\n{alias} = {', '.join(names)}", file=out)
+        rows.append([b.name, b.title, b.output, str(b.num_fewshot), b.metric, b.aggregation, scale, engine,
+                     b.data.default_source, b.data.local_layout])
+    _table(["task", "title", "output", "shots", "metric", "aggregation", "scale", "runs as", "data (default)",
+            "--data_dir layout"], rows, out)
+    for group, names in benchmark_groups().items():
+        print(f"\n{group} = {', '.join(names)}", file=out)
+    for suite, names in suites().items():
+        print(f"suite {suite} = {', '.join(names)}", file=out)

@@ -6,17 +6,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalsuite.config import TASKS_DIR, Benchmark, check_task_yamls
+from evalsuite.declarations import Benchmark, check_task_yamls
 from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.models.loader import (
     LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
 )
 from evalsuite.results.schema import load_result, protocol_matches
 from evalsuite.results.store import model_slug, result_path
+from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
-
-
+from evalsuite.scoring.humaneval import require_code_execution_opt_in
 
 @dataclass
 class Outcome:
@@ -35,11 +36,9 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
     if options.data_dir is not None and not Path(options.data_dir).is_dir():
         raise BadInputError(f"--data_dir {options.data_dir} is not a directory")
     if any(b.executes_code for b in benchmarks):
-        from evalsuite.scoring.humaneval import require_code_execution_opt_in
-
         require_code_execution_opt_in(options.allow_code_execution)
     if any(b.engine == "lm_eval" for b in benchmarks):
-        check_task_yamls(TASKS_DIR)
+        check_task_yamls()
     for benchmark in benchmarks:
         if benchmark.engine == "lm_eval":
             continue
@@ -111,13 +110,9 @@ def run_benchmarks(
         print(f"[{index}/{len(pending)}] {benchmark.name} ({benchmark.title})", file=sys.stderr, flush=True)
         try:
             if benchmark.engine == "lm_eval":
-                from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
-
                 manager = manager or task_manager(options.data_dir)
                 result = evaluate_benchmark(benchmark, model, options, manager, chat_template)
             else:
-                from evalsuite.judging.runner import run_judge_benchmark
-
                 result = run_judge_benchmark(
                     benchmark.name, model=model, options=options.judge,
                     output_path=Path(options.output_path), data_dir=options.data_dir,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from evalsuite.config import Benchmark
+from evalsuite.declarations import Benchmark
 
-GroupFn = Callable[[str, str, dict], "str | None"]
 INVALID = "[invalid]"
 
 
@@ -30,10 +29,17 @@ def _subtask_label(benchmark: Benchmark, task_name: str) -> str | None:
     return task_name[len(base) + 1 :]
 
 
-def _item_id(benchmark: Benchmark, task_name: str, sample: dict) -> str:
-    from evalsuite.data import sample_item
+def _item_context(sample: dict, task_kwargs: dict) -> dict:
+    """What an item's id/group template may use: the task's dataset_kwargs, the doc, its doc_id."""
+    doc = sample.get("doc") or {}
+    return {**task_kwargs, **(doc if isinstance(doc, dict) else {}), "doc_id": sample.get("doc_id")}
 
-    return sample_item(benchmark.name, task_name, sample.get("doc") or {}, sample.get("doc_id"))
+
+def item_identity(benchmark: Benchmark, sample: dict, task_kwargs: dict) -> tuple[str, str | None]:
+    """A stable item id (the same in every model's samples file) and the item's group, if declared."""
+    context = _item_context(sample, task_kwargs)
+    group = benchmark.render_item_field(benchmark.item_group, context) if benchmark.item_group else None
+    return benchmark.render_item_field(benchmark.item_id, context), group
 
 
 def _mc_prediction(sample: dict) -> int | None:
@@ -46,13 +52,12 @@ def _mc_prediction(sample: dict) -> int | None:
     return max(range(len(scores)), key=scores.__getitem__) if scores else None
 
 
-def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], group_of: GroupFn) -> list[dict]:
+def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:
     """Rows of a loglikelihood multiple-choice task (acc per item; pred/label for F1)."""
     rows = []
     metric = benchmark.metric_name
     for sample in samples:
-        doc = sample.get("doc") or {}
-        group = group_of(benchmark.name, task_name, doc)
+        item, group = item_identity(benchmark, sample, task_kwargs)
         pred, label = _mc_prediction(sample), _plain(sample.get("target"))
         if isinstance(sample.get("f1"), (list, tuple)) and len(sample["f1"]) == 2:
             label, pred = _plain(sample["f1"][0]), _plain(sample["f1"][1])
@@ -61,7 +66,7 @@ def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], group_of:
             correct = float(pred == label)
         rows.append(
             {
-                "item": _item_id(benchmark, task_name, sample),
+                "item": item,
                 "score": None if correct is None else float(_plain(correct)),
                 "group": group,
                 "pred": pred,
@@ -75,19 +80,19 @@ def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], group_of:
     return rows
 
 
-def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], group_of: GroupFn) -> list[dict]:
+def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:
     """Rows of a generate_until task scored by lm-eval (e.g. GSM8K with two filters)."""
     metric, headline = benchmark.metric_name, benchmark.metric_filter
     by_doc: dict[Any, dict] = {}
     for sample in samples:
-        doc = sample.get("doc") or {}
         key = sample.get("doc_id")
+        item, group = item_identity(benchmark, sample, task_kwargs)
         row = by_doc.setdefault(
             key,
             {
-                "item": _item_id(benchmark, task_name, sample),
+                "item": item,
                 "score": None,
-                "group": group_of(benchmark.name, task_name, doc),
+                "group": group,
                 "pred": None,
                 "label": _plain(sample.get("target")),
                 "doc_id": key,

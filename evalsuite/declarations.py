@@ -1,0 +1,418 @@
+"""Benchmark declarations: everything the harness knows about a benchmark, read from its data file.
+
+Each benchmark is one `<name>.benchmark.yaml` beside its lm-eval task YAMLs (under tasks/) or its
+judge definition (under judges/); they are discovered by scanning, as lm-eval finds task YAMLs, so
+adding one needs no registration. The schema, with a complete example, is in docs/architecture.md.
+A declaration may `include:` another file of shared settings (relative path), as lm-eval's YAMLs do;
+its own keys win, nested mappings merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from evalsuite import REPO_ROOT
+from evalsuite.errors import BadInputError
+
+TASKS_DIR = REPO_ROOT / "tasks"
+JUDGES_DIR = REPO_ROOT / "judges"
+DECLARATION_ROOTS = (TASKS_DIR, JUDGES_DIR)
+DECLARATION_SUFFIX = ".benchmark.yaml"
+ENGINES = ("lm_eval", "judge")
+OUTPUTS = ("loglikelihood", "generate", "two_turn_chat")
+AGGREGATIONS = ("micro", "macro", "per_task", "judge_mean")
+LOCAL_FORMATS = ("jsonl", "json", "csv", "tsv", "parquet")
+FEATURE_TYPES = ("string", "int64", "float64", "bool", "list[string]", "list[int64]")
+
+
+class _TaskYamlLoader(yaml.SafeLoader):
+    """Safe YAML loader that accepts lm-eval's `!function` tag (as a plain string)."""
+
+
+_TaskYamlLoader.add_constructor(
+    "!function", lambda loader, node: f"!function {loader.construct_scalar(node)}"
+)
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """Parse a YAML file, turning every parse error into one clear BadInputError line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInputError(f"cannot read {what} {path}: {getattr(err, 'strerror', None) or err}") from err
+    try:
+        return yaml.load(text, Loader=_TaskYamlLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise BadInputError(f"malformed YAML in {path}{where}: {problem}") from err
+
+
+@dataclass(frozen=True)
+class LocalLayout:
+    """How the upstream files of a dataset lie under --data_dir and become the Hub's columns."""
+
+    format: str  # jsonl | json | csv | tsv | parquet (a .gz file is decompressed)
+    splits: dict[str, tuple[str, ...]]  # split -> files under the data dir (glob patterns allowed)
+    features: dict[str, str]  # dataset column -> type (FEATURE_TYPES), in the Hub's column order
+    columns: dict[str, str] = field(default_factory=dict)  # dataset column -> source column
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {source value: value}
+    records_key: str | None = None  # json: the key holding the list of rows ({"examples": [...]})
+    quoting: bool = True  # csv/tsv: False reads quote characters literally (csv.QUOTE_NONE)
+
+    def describe(self) -> str:
+        """The layout in one line, e.g. `belebele/Belebele/kor_Hang.jsonl`."""
+        files = sorted({f for paths in self.splits.values() for f in paths})
+        return ", ".join(files)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a benchmark's data comes from: the Hub by default, the upstream layout under --data_dir."""
+
+    hub: str | None = None  # Hugging Face dataset id
+    hub_name: str | None = None  # its config
+    revision: str | None = None  # pinned commit of the Hub dataset
+    package_file: str | None = None  # a file shipped inside an installed package: "pkg:rel/path"
+    local: LocalLayout | None = None
+    local_description: str | None = None  # layout in words, for a bespoke loader
+    loader: str | None = None  # "module:function" of a bespoke loader, when a layout needs code
+    loader_reason: str | None = None  # one line: why the generic loader cannot describe it
+
+    @property
+    def local_layout(self) -> str:
+        """The local layout in words, for messages and the `tasks` listing."""
+        if self.local is not None:
+            return self.local.describe()
+        return self.local_description or "(no local layout)"
+
+    @property
+    def default_source(self) -> str:
+        """The default (non-local) source in words."""
+        if self.hub:
+            name = f" ({self.hub_name})" if self.hub_name else ""
+            return f"HF {self.hub}{name}"
+        if self.package_file:
+            return f"package {self.package_file}"
+        return "local files only"
+
+
+@dataclass(frozen=True)
+class Score:
+    """How a benchmark's items become its score."""
+
+    metric: str  # the lm-eval metric (or judge_score)
+    aggregation: str  # micro | macro | per_task | judge_mean
+    scale: float  # score = metric value x scale
+    filter: str = "none"  # the lm-eval filter whose value is the headline
+    decimals: int = 1  # digits shown
+    chance: float | None = None  # random-guess level: normalized = (value - chance) / (1 - chance)
+    also: tuple[str, ...] = ()  # other metrics shown beside the headline (e.g. exact_match,strict-match)
+
+
+@dataclass(frozen=True)
+class ExternalCompletions:
+    """How `run_eval.py score` reads completions generated elsewhere."""
+
+    id_field: str  # the benchmark's own item id in a row (task_id, key, question_id)
+    text_field: str = "completion"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One declared benchmark and the protocol it follows."""
+
+    name: str
+    title: str
+    engine: str
+    output: str
+    num_fewshot: int
+    score: Score
+    data: DataSource
+    path: Path
+    lm_eval_task: str | None = None
+    judge: Path | None = None
+    item_id: str = "{{doc_id}}"  # Jinja over the doc, doc_id and the task's dataset_kwargs
+    item_group: str | None = None  # per-item breakdown (subject, category), same variables
+    breakdown: str | None = None  # what the groups are called ("subject", "category")
+    part_of: tuple[str, ...] = ()  # names that select several benchmarks at once (kobest)
+    suites: tuple[str, ...] = ()
+    demo_limit: int = 5
+    executes_code: bool = False
+    external: ExternalCompletions | None = None
+
+    @property
+    def metric(self) -> str:
+        """The metric as lm-eval names it with a non-default filter (`exact_match,flexible-extract`)."""
+        return self.score.metric if self.score.filter == "none" else f"{self.score.metric},{self.score.filter}"
+
+    @property
+    def metric_name(self) -> str:
+        return self.score.metric
+
+    @property
+    def metric_filter(self) -> str:
+        return self.score.filter
+
+    @property
+    def aggregation(self) -> str:
+        return self.score.aggregation
+
+    @property
+    def scale(self) -> float:
+        return self.score.scale
+
+    def render_item_field(self, template: str, context: dict[str, Any]) -> str:
+        """An item id or group rendered from its template (strict: a missing field is an error)."""
+        try:
+            return _template(template).render(**context)
+        except jinja2.TemplateError as err:
+            raise BadInputError(f"{self.path}: cannot render {template!r} for an item ({err})") from err
+
+
+@lru_cache(maxsize=256)
+def _template(source: str) -> jinja2.Template:
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(source)
+
+
+_TOP_KEYS = {
+    "name", "title", "engine", "output", "num_fewshot", "lm_eval_task", "judge", "data", "score",
+    "items", "part_of", "suites", "demo", "executes_code", "external", "include",
+}
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _raw_declaration(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    raw = read_yaml(path, "benchmark declaration")
+    if not isinstance(raw, dict):
+        raise BadInputError(f"{path}: a benchmark declaration must be a mapping")
+    include = raw.pop("include", None)
+    if include is None:
+        return raw
+    base_path = (path.parent / str(include)).resolve()
+    if base_path in seen:
+        raise BadInputError(f"{path}: include cycle through {base_path}")
+    return _merge(_raw_declaration(base_path, seen + (path.resolve(),)), raw)
+
+
+def _mapping(raw: Any, path: Path, where: str) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadInputError(f"{path}: '{where}' must be a mapping")
+    return raw
+
+
+def _only(raw: dict, allowed: set[str], path: Path, where: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise BadInputError(f"{path}: unknown key(s) {', '.join(unknown)} in '{where}'")
+
+
+def _choice(value: Any, allowed: tuple[str, ...], path: Path, where: str) -> str:
+    if value not in allowed:
+        raise BadInputError(f"{path}: {where} is {value!r}, expected one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _local_layout(raw: dict, path: Path) -> LocalLayout:
+    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "quoting"}, path, "data.local")
+    splits = _mapping(raw.get("splits"), path, "data.local.splits")
+    if not splits:
+        raise BadInputError(f"{path}: data.local needs 'splits' (split -> file(s))")
+    features = _mapping(raw.get("features"), path, "data.local.features")
+    if not features:
+        raise BadInputError(f"{path}: data.local needs 'features' (column -> type)")
+    for column, kind in features.items():
+        _choice(kind, FEATURE_TYPES, path, f"data.local.features.{column}")
+    labels = _mapping(raw.get("labels"), path, "data.local.labels")
+    return LocalLayout(
+        format=_choice(raw.get("format"), LOCAL_FORMATS, path, "data.local.format"),
+        splits={str(s): tuple([f] if isinstance(f, str) else [str(x) for x in f]) for s, f in splits.items()},
+        features={str(c): str(k) for c, k in features.items()},
+        columns={str(k): str(v) for k, v in _mapping(raw.get("columns"), path, "data.local.columns").items()},
+        labels={str(c): {str(k): v for k, v in _mapping(m, path, f"data.local.labels.{c}").items()} for c, m in labels.items()},
+        records_key=raw.get("records_key"),
+        quoting=bool(raw.get("quoting", True)),
+    )
+
+
+def _data_source(raw: dict, path: Path) -> DataSource:
+    _only(raw, {"hub", "hub_name", "revision", "package_file", "local", "local_description", "loader", "loader_reason"}, path, "data")
+    local = _mapping(raw.get("local"), path, "data.local")
+    source = DataSource(
+        hub=raw.get("hub"),
+        hub_name=raw.get("hub_name"),
+        revision=raw.get("revision"),
+        package_file=raw.get("package_file"),
+        local=_local_layout(local, path) if local else None,
+        local_description=raw.get("local_description"),
+        loader=raw.get("loader"),
+        loader_reason=raw.get("loader_reason"),
+    )
+    if source.loader and not source.loader_reason:
+        raise BadInputError(f"{path}: a bespoke data.loader needs a one-line data.loader_reason")
+    return source
+
+
+def _score(raw: dict, path: Path) -> Score:
+    _only(raw, {"metric", "filter", "aggregation", "scale", "decimals", "chance", "also"}, path, "score")
+    try:
+        return Score(
+            metric=str(raw["metric"]),
+            aggregation=_choice(raw.get("aggregation"), AGGREGATIONS, path, "score.aggregation"),
+            scale=float(raw["scale"]),
+            filter=str(raw.get("filter", "none")),
+            decimals=int(raw.get("decimals", 1)),
+            chance=None if raw.get("chance") is None else float(raw["chance"]),
+            also=tuple(str(m) for m in raw.get("also") or ()),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise BadInputError(f"{path}: score needs metric, aggregation and a numeric scale ({err})") from err
+
+
+def parse_declaration(path: Path) -> Benchmark:
+    """One `*.benchmark.yaml` as a Benchmark; any problem is a BadInputError naming the file."""
+    raw = _raw_declaration(path)
+    _only(raw, _TOP_KEYS, path, "top level")
+    name = raw.get("name")
+    expected = path.name[: -len(DECLARATION_SUFFIX)]
+    if name != expected:
+        raise BadInputError(f"{path}: name is {name!r}, expected {expected!r} (the file's name)")
+    engine = _choice(raw.get("engine"), ENGINES, path, "engine")
+    items = _mapping(raw.get("items"), path, "items")
+    _only(items, {"id", "group", "breakdown"}, path, "items")
+    demo = _mapping(raw.get("demo"), path, "demo")
+    _only(demo, {"limit"}, path, "demo")
+    external = _mapping(raw.get("external"), path, "external")
+    _only(external, {"id_field", "text_field"}, path, "external")
+    lm_eval_task = raw.get("lm_eval_task")
+    judge = raw.get("judge")
+    if engine == "lm_eval" and not lm_eval_task:
+        raise BadInputError(f"{path}: an lm_eval benchmark needs lm_eval_task")
+    if engine == "judge" and not judge:
+        raise BadInputError(f"{path}: a judge benchmark needs judge (its definition file)")
+    try:
+        return Benchmark(
+            name=str(name),
+            title=str(raw["title"]),
+            engine=engine,
+            output=_choice(raw.get("output"), OUTPUTS, path, "output"),
+            num_fewshot=int(raw.get("num_fewshot", 0)),
+            score=_score(_mapping(raw.get("score"), path, "score"), path),
+            data=_data_source(_mapping(raw.get("data"), path, "data"), path),
+            path=path,
+            lm_eval_task=lm_eval_task,
+            judge=(path.parent / str(judge)).resolve() if judge else None,
+            item_id=str(items.get("id", "{{doc_id}}")),
+            item_group=items.get("group"),
+            breakdown=items.get("breakdown"),
+            part_of=tuple(str(p) for p in raw.get("part_of") or ()),
+            suites=tuple(str(s) for s in raw.get("suites") or ()),
+            demo_limit=int(demo.get("limit", 5)),
+            executes_code=bool(raw.get("executes_code", False)),
+            external=ExternalCompletions(
+                id_field=str(external["id_field"]), text_field=str(external.get("text_field", "completion"))
+            ) if external else None,
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise BadInputError(f"{path}: incomplete benchmark declaration ({err})") from err
+
+
+def declaration_files(roots: tuple[Path, ...] = DECLARATION_ROOTS) -> list[Path]:
+    """Every `*.benchmark.yaml` under the declaration roots: root by root, sorted by path within each."""
+    return [p for root in roots if root.is_dir() for p in sorted(root.rglob(f"*{DECLARATION_SUFFIX}"))]
+
+
+@lru_cache(maxsize=4)
+def discover(roots: tuple[Path, ...] = DECLARATION_ROOTS) -> dict[str, Benchmark]:
+    """All declared benchmarks by name, in discovery order."""
+    benchmarks: dict[str, Benchmark] = {}
+    for path in declaration_files(roots):
+        benchmark = parse_declaration(path)
+        if benchmark.name in benchmarks:
+            raise BadInputError(f"benchmark {benchmark.name} is declared twice ({benchmarks[benchmark.name].path}, {path})")
+        benchmarks[benchmark.name] = benchmark
+    collisions = set(benchmarks) & set(_groups(benchmarks.values()))
+    if collisions:
+        raise BadInputError(f"part_of names collide with benchmark names: {', '.join(sorted(collisions))}")
+    return benchmarks
+
+
+def _groups(benchmarks: Any) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for benchmark in benchmarks:
+        for group in benchmark.part_of:
+            groups.setdefault(group, []).append(benchmark.name)
+    return groups
+
+
+def benchmark_groups() -> dict[str, list[str]]:
+    """Names that select several benchmarks (e.g. kobest -> its five tasks), from `part_of`."""
+    return _groups(discover().values())
+
+
+def suites() -> dict[str, list[str]]:
+    """Suite name -> its benchmarks, from each declaration's `suites`."""
+    found: dict[str, list[str]] = {}
+    for benchmark in discover().values():
+        for suite in benchmark.suites:
+            found.setdefault(suite, []).append(benchmark.name)
+    return found
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The declared benchmark `name`; an unknown one is a BadInputError listing the known ones."""
+    benchmarks = discover()
+    if name not in benchmarks:
+        choices = ", ".join(sorted(benchmarks) + sorted(benchmark_groups()))
+        raise BadInputError(f"unknown task '{name}' (known: {choices})")
+    return benchmarks[name]
+
+
+def resolve_benchmarks(tasks: str | None, suite: str | None) -> list[Benchmark]:
+    """Turn --tasks (comma list, group names allowed) and/or --suite into declared benchmarks."""
+    names: list[str] = []
+    if suite:
+        known_suites = suites()
+        if suite not in known_suites:
+            raise BadInputError(f"unknown suite '{suite}' (available: {', '.join(sorted(known_suites))})")
+        names += known_suites[suite]
+    if tasks:
+        names += [t.strip() for t in tasks.split(",") if t.strip()]
+    if not names:
+        raise BadInputError("no benchmark given: pass --tasks a,b or --suite paper")
+    groups = benchmark_groups()
+    resolved: list[str] = []
+    for name in names:
+        for item in groups.get(name, [name]):
+            get_benchmark(item)
+            if item not in resolved:
+                resolved.append(item)
+    return [get_benchmark(n) for n in resolved]
+
+
+def check_task_yamls(folder: Path = TASKS_DIR) -> None:
+    """Parse every YAML under the task folder; lm-eval itself skips broken ones silently."""
+    if not folder.is_dir():
+        raise BadInputError(f"task folder {folder} is missing")
+    for path in sorted(folder.rglob("*.yaml")):
+        config = read_yaml(path, "task config")
+        if not isinstance(config, dict):
+            raise BadInputError(f"malformed task config {path}: expected a mapping")
