@@ -66,6 +66,7 @@ class LocalLayout:
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {source value: value}
     records_key: str | None = None  # json: the key holding the list of rows ({"examples": [...]})
     quoting: bool = True  # csv/tsv: False reads quote characters literally (csv.QUOTE_NONE)
+    checks: dict[str, str] = field(default_factory=dict)  # Jinja expression over a row -> message if false
 
     def describe(self) -> str:
         """The layout in one line, e.g. `belebele/Belebele/kor_Hang.jsonl`."""
@@ -85,6 +86,7 @@ class DataSource:
     local_description: str | None = None  # layout in words, for a bespoke loader
     loader: str | None = None  # "module:function" of a bespoke loader, when a layout needs code
     loader_reason: str | None = None  # one line: why the generic loader cannot describe it
+    counts: dict[str, int] = field(default_factory=dict)  # official rows per split (checked on real data)
 
     @property
     def local_layout(self) -> str:
@@ -232,7 +234,7 @@ def _choice(value: Any, allowed: tuple[str, ...], path: Path, where: str) -> str
 
 
 def _local_layout(raw: dict, path: Path) -> LocalLayout:
-    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "quoting"}, path, "data.local")
+    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "quoting", "checks"}, path, "data.local")
     splits = _mapping(raw.get("splits"), path, "data.local.splits")
     if not splits:
         raise BadInputError(f"{path}: data.local needs 'splits' (split -> file(s))")
@@ -250,11 +252,13 @@ def _local_layout(raw: dict, path: Path) -> LocalLayout:
         labels={str(c): {str(k): v for k, v in _mapping(m, path, f"data.local.labels.{c}").items()} for c, m in labels.items()},
         records_key=raw.get("records_key"),
         quoting=bool(raw.get("quoting", True)),
+        checks={str(k): str(v) for k, v in _mapping(raw.get("checks"), path, "data.local.checks").items()},
     )
 
 
 def _data_source(raw: dict, path: Path) -> DataSource:
-    _only(raw, {"hub", "hub_name", "revision", "package_file", "local", "local_description", "loader", "loader_reason"}, path, "data")
+    _only(raw, {"hub", "hub_name", "revision", "package_file", "local", "local_description", "loader",
+                "loader_reason", "counts"}, path, "data")
     local = _mapping(raw.get("local"), path, "data.local")
     source = DataSource(
         hub=raw.get("hub"),
@@ -265,6 +269,7 @@ def _data_source(raw: dict, path: Path) -> DataSource:
         local_description=raw.get("local_description"),
         loader=raw.get("loader"),
         loader_reason=raw.get("loader_reason"),
+        counts={str(k): int(v) for k, v in _mapping(raw.get("counts"), path, "data.counts").items()},
     )
     if source.loader and not source.loader_reason:
         raise BadInputError(f"{path}: a bespoke data.loader needs a one-line data.loader_reason")

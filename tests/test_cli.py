@@ -1,8 +1,11 @@
 """The command line: listings, and bad input as one clear line with exit code 2."""
 
-
-
+import pytest
 from conftest import FIXTURE_DATA, run_cli
+
+from evalsuite.declarations import discover
+from evalsuite.errors import BadInputError
+from evalsuite.models.loader import parse_model_args
 
 
 def _one_line_error(done, fragment):
@@ -15,7 +18,7 @@ def _one_line_error(done, fragment):
 def test_tasks_lists_every_benchmark_with_its_protocol():
     done = run_cli("tasks")
     assert done.returncode == 0, done.stderr
-    for name in ("kmmlu", "kobest_boolq", "kobest_sentineg", "mmlu_pro", "gsm8k", "humaneval", "mt_bench", "komt_bench"):
+    for name in discover():
         assert f"| {name} " in done.stdout
     assert "macro" in done.stdout and "exact_match,flexible-extract" in done.stdout
 
@@ -60,3 +63,13 @@ def test_no_tasks_is_bad_input(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     done = run_cli("--debug", "run", "--tasks", "nope", "--output_path", str(tmp_path))
     assert done.returncode == 2 and "Traceback" in done.stderr
+
+
+@pytest.mark.parametrize("text", ["pretrained", "=x", "a=1,b"])
+def test_bad_model_args_are_bad_input(text):
+    with pytest.raises(BadInputError, match="model_args"):
+        parse_model_args(text)
+
+
+def test_model_args_parse_like_lm_eval():
+    assert parse_model_args("pretrained=a/b,dtype=bfloat16,,") == {"pretrained": "a/b", "dtype": "bfloat16"}

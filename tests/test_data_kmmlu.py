@@ -7,11 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from evalsuite.data.kmmlu import features, load_kmmlu, subject_from_task, task_from_subject
+from evalsuite.data import kmmlu
+from evalsuite.data.kmmlu import features
+from evalsuite.declarations import get_benchmark
 from evalsuite.errors import BadInputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
 TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks" / "kmmlu"
+SOURCE = get_benchmark("kmmlu").data
+
+
+def load_kmmlu(subject, data_dir):
+    return kmmlu.load_kmmlu(SOURCE, subject, data_dir)
 
 
 def test_subject_loads_with_hub_features():
@@ -70,7 +77,7 @@ def test_missing_column_is_bad_input(tmp_path):
         load_kmmlu("Accounting", tmp_path)
 
 
-def test_task_names_and_subjects_round_trip_over_all_task_files():
+def test_every_subject_task_names_its_subject():
     import yaml
 
     files = sorted(TASKS_DIR.glob("es_kmmlu_*.yaml"))
@@ -78,10 +85,5 @@ def test_task_names_and_subjects_round_trip_over_all_task_files():
     for path in files:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
         subject = config["dataset_kwargs"]["subject"]
-        assert config["task"] == path.stem == task_from_subject(subject)
-        assert subject_from_task(config["task"]) == subject
-
-
-def test_subject_from_non_kmmlu_task_is_bad_input():
-    with pytest.raises(BadInputError):
-        subject_from_task("es_gsm8k")
+        assert config["task"] == path.stem == "es_kmmlu_" + subject.lower().replace("-", "_")
+        assert config["dataset_kwargs"]["benchmark"] == "kmmlu"

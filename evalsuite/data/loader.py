@@ -13,8 +13,11 @@ from __future__ import annotations
 import glob
 import importlib
 import importlib.util
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
+
+import jinja2
 
 from evalsuite.data.local import (
     build_split,
@@ -158,12 +161,26 @@ def _convert(layout: LocalLayout, path: Path, rows: list[dict[str, Any]]) -> lis
     for number, row in enumerate(rows, start=1):
         record: dict[str, Any] = {}
         for column, source_column in sources.items():
-            value = row.get(source_column)
+            if source_column not in row:
+                raise BadInputError(f"{path}: row {number} lacks column {source_column}")
+            value = row[source_column]
             if column in layout.labels:
                 value = _label(layout.labels[column], value, path, number, source_column)
             record[column] = _typed(value, layout.features[column], path, number, source_column)
+        for expression, message in layout.checks.items():
+            try:
+                passed = _check(expression)(**record)
+            except (TypeError, ValueError, jinja2.TemplateError):
+                passed = False
+            if not passed:
+                raise BadInputError(f"{path}: row {number}: {message}")
         converted.append(record)
     return converted
+
+
+@lru_cache(maxsize=64)
+def _check(expression: str) -> Callable[..., Any]:
+    return jinja2.Environment(undefined=jinja2.StrictUndefined).compile_expression(expression)
 
 
 def _label(mapping: dict[str, Any], value: Any, path: Path, number: int, column: str) -> Any:
