@@ -188,3 +188,22 @@ def test_recorded_judge_block_is_compared_by_model_and_never_printed_as_a_repr(t
     assert not any("{'" in page or "'model'" in page for page in pages)
     assert "chat template on, judge gpt-4-0613 |" in pages[0]
     assert "| **org/Alpha-7B-Instruct** | measured | 6.21 [5.56, 6.84] |" in pages[0]  # no flag letter
+
+
+def test_macro_over_single_item_subjects_gets_a_real_interval(tmp_path):
+    """A KMMLU run of one item per subject (e.g. a demo) has no per-subject stderr: the interval comes
+    from bootstrapping the items, not a degenerate [x, x]."""
+    run = tmp_path / "results" / "Alpha"
+    (run / "samples").mkdir(parents=True)
+    result = json.loads((FIXTURES / "Alpha-7B-Instruct" / "kmmlu.json").read_text(encoding="utf-8"))
+    scores = [float(i % 3 == 0) for i in range(45)]
+    rows = [{"item": f"s{i}/0", "score": s, "group": f"s{i}", "pred": None, "label": None} for i, s in enumerate(scores)]
+    (run / "samples" / "kmmlu.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result |= {"score": 100 * sum(scores) / 45, "metrics": {"acc": sum(scores) / 45}, "n": 45,
+               "subscores": {f"s{i}": 100 * s for i, s in enumerate(scores)}}
+    (run / "kmmlu.json").write_text(json.dumps(result), encoding="utf-8")
+    render_leaderboard(tmp_path / "results", tmp_path / "out", ("csv",))
+    table = pd.read_csv(tmp_path / "out" / "tables" / "korean_general.csv")
+    alpha = table[table.source == "measured"].iloc[0]
+    assert alpha.kmmlu == pytest.approx(100 / 3, abs=0.01)
+    assert alpha.kmmlu_ci_low < alpha.kmmlu - 5 and alpha.kmmlu_ci_high > alpha.kmmlu + 5
