@@ -30,7 +30,7 @@ class BenchmarkInfo:
     task_prefix: str = ""  # lm-eval task whose subtask names (<task>_<group>) may key the groups
 
     def category_of(self, group: str) -> str | None:
-        """The category of a group (e.g. a KMMLU subject), or None when it is not mapped."""
+        """The category of a group (e.g. a subject), or None when it is not mapped."""
         if self.categories_file is None:
             return None
         categories = _categories(self.categories_file)

@@ -1,6 +1,6 @@
 """Per-benchmark breakdowns for the detail pages, chosen by what the declaration says: judged
 benchmarks by turn and category (raw vs penalized), benchmarks whose groups map to categories by
-category and by group (KMMLU's subjects), any other benchmark's subscores by its breakdown name."""
+category and by group (subjects grouped into categories), any other benchmark's subscores by its breakdown name."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Breakdown:
 
 
 def split_variant(key: str) -> tuple[str, str]:
-    """'raw/turn1' -> ('raw', 'turn1'); 'turn1' -> ('penalized', 'turn1') (KoMT-Bench naming)."""
+    """'raw/turn1' -> ('raw', 'turn1'); 'turn1' -> ('penalized', 'turn1') (a penalized judge score's naming)."""
     match = _RAW.search(key)
     if match:
         return "raw", _RAW.sub("", key)

@@ -66,7 +66,7 @@ def column_value(result: MeasuredResult, column: Column | None) -> float:
 
 @dataclass(frozen=True)
 class AlsoReported:
-    """A metric shown beside the headline (e.g. GSM8K's strict-match), on the score's scale."""
+    """A metric shown beside the headline (e.g. a strict-match beside a flexible extraction), on the score's scale."""
 
     metric: str
     value: float
