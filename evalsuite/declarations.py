@@ -144,6 +144,7 @@ class Benchmark:
     item_id: str = "{{doc_id}}"  # Jinja over the doc, doc_id and the task's dataset_kwargs
     item_group: str | None = None  # per-item breakdown (subject, category), same variables
     breakdown: str | None = None  # what the groups are called ("subject", "category")
+    categories: Path | None = None  # YAML mapping each group to its category (KMMLU subject -> STEM, ...)
     part_of: tuple[str, ...] = ()  # names that select several benchmarks at once (kobest)
     suites: tuple[str, ...] = ()
     demo_limit: int = 5
@@ -302,7 +303,7 @@ def parse_declaration(path: Path) -> Benchmark:
         raise BadInputError(f"{path}: name is {name!r}, expected {expected!r} (the file's name)")
     engine = _choice(raw.get("engine"), ENGINES, path, "engine")
     items = _mapping(raw.get("items"), path, "items")
-    _only(items, {"id", "group", "breakdown"}, path, "items")
+    _only(items, {"id", "group", "breakdown", "categories"}, path, "items")
     demo = _mapping(raw.get("demo"), path, "demo")
     _only(demo, {"limit"}, path, "demo")
     external = _mapping(raw.get("external"), path, "external")
@@ -328,6 +329,7 @@ def parse_declaration(path: Path) -> Benchmark:
             item_id=str(items.get("id", "{{doc_id}}")),
             item_group=items.get("group"),
             breakdown=items.get("breakdown"),
+            categories=(path.parent / str(items["categories"])).resolve() if items.get("categories") else None,
             part_of=tuple(str(p) for p in raw.get("part_of") or ()),
             suites=tuple(str(s) for s in raw.get("suites") or ()),
             demo_limit=int(demo.get("limit", 5)),

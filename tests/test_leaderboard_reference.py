@@ -1,11 +1,15 @@
-"""The report's numbers: averages recomputed from the stored values are exactly the report's."""
+"""The report's numbers: averages recomputed from the stored values are exactly the report's; the paper
+file keeps only the report (numbers, tables, per-column protocol), the rest comes from declarations."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
-from evalsuite.leaderboard.reference import kmmlu_categories, kmmlu_category, load_reference
+from evalsuite.declarations import discover
+from evalsuite.errors import BadInputError
+from evalsuite.leaderboard.benchmarks import benchmark_info
+from evalsuite.leaderboard.reference import DEFAULT_REFERENCE, PROTOCOL_SETTINGS, load_reference
 from evalsuite.leaderboard.tables import build_tables, rounded
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,28 +55,66 @@ def test_rounding_is_half_up_like_the_report():
     assert rounded(0.25, 1) == "0.3"
 
 
-def test_reference_protocol_agrees_with_the_manifest():
-    manifest = yaml.safe_load((REPO / "tasks" / "benchmarks.yaml").read_text(encoding="utf-8"))["benchmarks"]
+def test_paper_file_keeps_only_the_report():
+    raw = yaml.safe_load(DEFAULT_REFERENCE.read_text(encoding="utf-8"))
+    assert set(raw) == {"report", "provenance", "tables"}  # no benchmarks section: titles, scales are declared
+    for table in raw["tables"]:
+        for column in table["columns"]:
+            assert "chance" not in column and "scale" not in column, column["key"]
+            for kind in ("stated", "inferred"):
+                assert set(column.get(kind) or {}) <= set(PROTOCOL_SETTINGS), column["key"]
+
+
+def test_every_measured_column_is_declared_and_titled_by_its_declaration():
+    declared = discover()
     reference = load_reference()
-    assert set(reference.benchmarks) == set(manifest)
-    for name, bench in reference.benchmarks.items():
-        assert bench.protocol["num_fewshot"] == manifest[name]["num_fewshot"], name
-        assert bench.protocol["aggregation"] == manifest[name]["aggregation"], name
-        assert bench.protocol["output"] == manifest[name]["output"], name
-        assert bench.scale == manifest[name]["scale"], name
-        metric = bench.protocol["metric"]
-        assert manifest[name]["metric"] in (metric if isinstance(metric, list) else [metric]), name
-        assert bench.protocol["limit"] is None
+    measured = [c for t in reference.tables for c in t.measured_columns]
+    assert {c.benchmark for c in measured} <= set(declared)
+    for column in measured:
+        assert column.title == declared[column.benchmark].title
+        assert column.decimals == declared[column.benchmark].score.decimals
+        assert column.protocol.stated or column.protocol.inferred, column.key
 
 
-def test_kmmlu_categories_cover_45_subjects_in_4_categories():
-    categories = kmmlu_categories()
-    assert len(categories) == 45
-    assert sorted(set(categories.values())) == ["Applied Science", "HUMSS", "Other", "STEM"]
-    assert kmmlu_category("Agricultural Sciences") == "Other"
-    assert kmmlu_category("kmmlu_industrial_engineer") == "Applied Science"
-    assert kmmlu_category("es_kmmlu_math") == "STEM"
-    assert kmmlu_category("Not a subject") is None
+def test_belebele_column_is_measured_with_inferred_shots():
+    reference = load_reference()
+    (table, column), = reference.columns_of("belebele")
+    assert table.id == "korean_general"
+    assert "num_fewshot" not in column.protocol.stated
+    assert column.protocol.inferred["num_fewshot"] == discover()["belebele"].num_fewshot
+
+
+def test_chance_level_comes_from_the_declaration(tmp_path):
+    (table, column), = load_reference().columns_of("mmlu_pro")
+    assert column.transform == "chance_normalized"
+    assert column.chance == discover()["mmlu_pro"].score.chance == 0.10
+    broken = DEFAULT_REFERENCE.read_text(encoding="utf-8").replace("benchmark: mmlu_pro", "benchmark: gsm8k")
+    (tmp_path / "paper.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(BadInputError, match="declares score.chance"):
+        load_reference(tmp_path / "paper.yaml")
+
+
+def test_undeclared_benchmark_and_unsafe_table_id_are_refused(tmp_path):
+    text = DEFAULT_REFERENCE.read_text(encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(text.replace("benchmark: humaneval", "benchmark: not_declared"), encoding="utf-8")
+    with pytest.raises(BadInputError, match="not declared"):
+        load_reference(tmp_path / "a.yaml")
+    (tmp_path / "b.yaml").write_text(text.replace("id: coding", "id: ../../coding"), encoding="utf-8")
+    with pytest.raises(BadInputError, match="plain name"):
+        load_reference(tmp_path / "b.yaml")
+
+
+def test_kmmlu_categories_live_beside_its_declaration():
+    kmmlu = discover()["kmmlu"]
+    assert kmmlu.categories == kmmlu.path.parent / "kmmlu_categories.yaml"
+    info = benchmark_info("kmmlu")
+    mapping = yaml.safe_load(kmmlu.categories.read_text(encoding="utf-8"))
+    assert len(mapping) == 45
+    assert sorted(set(mapping.values())) == ["Applied Science", "HUMSS", "Other", "STEM"]
+    assert info.category_of("Agricultural Sciences") == "Other"
+    assert info.category_of(f"{kmmlu.lm_eval_task}_math") == "STEM"  # lm-eval subtask names
+    assert info.category_of("Not a subject") is None
+    assert benchmark_info("gsm8k").category_of("anything") is None
 
 
 @pytest.mark.shared_data
@@ -82,4 +124,5 @@ def test_kmmlu_csv_subjects_all_have_a_category():
         pytest.skip("../shared/data is absent")
     subjects = {p.name.removesuffix("-test.csv") for p in folder.glob("*-test.csv")}
     assert len(subjects) == 45
-    assert all(kmmlu_category(s) for s in subjects), [s for s in subjects if not kmmlu_category(s)]
+    info = benchmark_info("kmmlu")
+    assert all(info.category_of(s) for s in subjects), [s for s in subjects if not info.category_of(s)]

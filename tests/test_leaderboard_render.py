@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NAMES = {"org/Beta-7B-Instruct": "Beta 7B"}
 GOLDEN_PAGES = ["README.md", "benchmarks/kmmlu.md", "benchmarks/komt_bench.md", "benchmarks/mt_bench.md",
-                "benchmarks/mmlu_pro.md"]
+                "benchmarks/mmlu_pro.md", "benchmarks/gsm8k.md"]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,9 @@ def test_measured_rows_sit_beside_paper_rows_with_intervals_and_flags(rendered):
     assert "| EXAONE 3.0 7.8B Inst. | paper (secondary) | 44.5 |" in readme
     assert "| **Beta 7B** | measured | 43.1 [" in readme and "(a)" in readme
     assert "Beta 7B, KMMLU: 0-shot (paper: 5-shot)" in readme
-    assert "Beta 7B, MT-Bench: judge gpt-4o-2024-08-06 (paper: gpt-4-0613)" in readme
+    # MT-Bench's judge is inferred for the report, not stated: a note, not a flag
+    assert "- Inferred: Beta 7B, MT-Bench: judge gpt-4o-2024-08-06 (inferred for the paper: gpt-4-0613)" in readme
+    assert "| **Beta 7B** | measured | 6.19 [5.58, 6.78] |" in readme
     assert "measured, not comparable (--limit)" in readme
     assert "run with --limit 50 (a subset of the items): not comparable" in readme
     assert "(partial 2/7)" in readme and "| n/a |" in readme
@@ -101,7 +103,8 @@ def test_malformed_and_foreign_files_are_skipped_in_one_line(tmp_path, capsys):
 
 
 def test_no_results_renders_the_paper_rows(tmp_path):
-    written = render_leaderboard(tmp_path / "absent", tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    written = render_leaderboard(tmp_path / "empty", tmp_path / "out")
     readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     assert "No result files yet" in readme and "| measured" not in readme
     assert "| EXAONE 3.0 7.8B Inst. | paper (primary) | 9.01 | 46.8 | 48.2 | 45.0 | 57.5 | 57.5 |" in readme
@@ -148,3 +151,59 @@ def test_duplicate_result_keeps_the_later_run(tmp_path, capsys):
     assert "gsm8k_old.json: same model and benchmark" in capsys.readouterr().err
     math_table = pd.read_csv(tmp_path / "out" / "tables" / "math.csv")
     assert math_table[math_table.source == "measured"].gsm8k.tolist() == [62.0]
+
+
+def test_missing_results_folder_is_bad_input_before_any_write(tmp_path):
+    with pytest.raises(BadInputError, match="does not exist"):
+        render_leaderboard(tmp_path / "absent", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_also_reported_metrics_beside_the_headline(rendered):
+    """Every metric of the declaration's score.also (GSM8K: strict-match) in the detail page, CSV and JSON."""
+    out, _ = rendered
+    page = (out / "benchmarks" / "gsm8k.md").read_text(encoding="utf-8")
+    assert "| 62.0 [59.5, 64.5] | stderr | 1319 | 0/0/0 | exact_match,strict-match 60.0 [57.6, 62.4] |" in page
+    table = pd.read_csv(out / "tables" / "math.csv")
+    alpha = table[table.model == "org/Alpha-7B-Instruct"].iloc[0]
+    assert alpha["gsm8k[exact_match,strict-match]"] == pytest.approx(60.0)
+    assert alpha["gsm8k[exact_match,strict-match]_ci_low"] < 60.0 < alpha["gsm8k[exact_match,strict-match]_ci_high"]
+    document = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
+    math_rows = next(t for t in document["tables"] if t["id"] == "math")["rows"]
+    assert [r["gsm8k[exact_match,strict-match]"] for r in math_rows if r["model"] == "Beta 7B"] == [38.0]
+
+
+def test_recorded_judge_block_is_compared_by_model_and_never_printed_as_a_repr(tmp_path):
+    results = tmp_path / "results" / "Alpha-7B-Instruct"
+    shutil.copytree(FIXTURES / "Alpha-7B-Instruct", results)
+    result = json.loads((results / "mt_bench.json").read_text(encoding="utf-8"))
+    result["protocol"]["judge"] = {"model": "gpt-4-0613", "prompts": "fastchat", "repeats": 1, "temperature": 0.0}
+    (results / "mt_bench.json").write_text(json.dumps(result), encoding="utf-8")
+    komt = json.loads((results / "komt_bench.json").read_text(encoding="utf-8"))
+    komt["protocol"]["judge"] = {"model": "gpt-4-0613", "repeats": 1}
+    (results / "komt_bench.json").write_text(json.dumps(komt), encoding="utf-8")
+    render_leaderboard(tmp_path / "results", tmp_path / "out")
+    pages = [(tmp_path / "out" / "README.md").read_text(encoding="utf-8")] + [
+        p.read_text(encoding="utf-8") for p in (tmp_path / "out" / "benchmarks").glob("*.md")]
+    assert not any("{'" in page or "'model'" in page for page in pages)
+    assert "chat template on, judge gpt-4-0613 |" in pages[0]
+    assert "| **org/Alpha-7B-Instruct** | measured | 6.21 [5.56, 6.84] |" in pages[0]  # no flag letter
+
+
+def test_macro_over_single_item_subjects_gets_a_real_interval(tmp_path):
+    """A KMMLU run of one item per subject (e.g. a demo) has no per-subject stderr: the interval comes
+    from bootstrapping the items, not a degenerate [x, x]."""
+    run = tmp_path / "results" / "Alpha"
+    (run / "samples").mkdir(parents=True)
+    result = json.loads((FIXTURES / "Alpha-7B-Instruct" / "kmmlu.json").read_text(encoding="utf-8"))
+    scores = [float(i % 3 == 0) for i in range(45)]
+    rows = [{"item": f"s{i}/0", "score": s, "group": f"s{i}", "pred": None, "label": None} for i, s in enumerate(scores)]
+    (run / "samples" / "kmmlu.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result |= {"score": 100 * sum(scores) / 45, "metrics": {"acc": sum(scores) / 45}, "n": 45,
+               "subscores": {f"s{i}": 100 * s for i, s in enumerate(scores)}}
+    (run / "kmmlu.json").write_text(json.dumps(result), encoding="utf-8")
+    render_leaderboard(tmp_path / "results", tmp_path / "out", ("csv",))
+    table = pd.read_csv(tmp_path / "out" / "tables" / "korean_general.csv")
+    alpha = table[table.source == "measured"].iloc[0]
+    assert alpha.kmmlu == pytest.approx(100 / 3, abs=0.01)
+    assert alpha.kmmlu_ci_low < alpha.kmmlu - 5 and alpha.kmmlu_ci_high > alpha.kmmlu + 5

@@ -98,3 +98,28 @@ def test_paired_bootstrap_for_judge_scores():
     assert result.test.startswith("paired bootstrap")
     assert result.difference == pytest.approx(1.0) and result.significant
     assert result.ci_low == pytest.approx(1.0) and result.ci_high == pytest.approx(1.0)
+
+
+def test_macro_over_single_item_groups_gets_an_interval_from_the_items():
+    """Subjects of one item each have no spread of their own: resampling within them gave [x, x]."""
+    rng = np.random.default_rng(9)
+    scores = list((rng.random(45) < 0.45).astype(float))
+    data = SampleSet.from_rows(_rows(scores, groups=[f"subject{i}" for i in range(45)]))
+    low, high = bootstrap_interval("macro", data)
+    estimate = point_estimate("macro", data)
+    assert estimate == pytest.approx(np.mean(scores))
+    assert low < estimate < high and high - low > 0.15
+
+
+def test_macro_with_a_single_item_group_among_larger_ones_still_varies():
+    groups = ["a"] * 20 + ["b"]
+    data = SampleSet.from_rows(_rows([1.0] * 10 + [0.0] * 10 + [1.0], groups=groups))
+    assert point_estimate("macro", data) == pytest.approx(0.75)
+    low, high = bootstrap_interval("macro", data)
+    assert low < 0.75 < high
+
+
+def test_stratified_macro_is_kept_when_every_group_has_two_items_or_more():
+    data = SampleSet.from_rows(_rows([1, 0, 1, 1, 0, 0], groups=["a", "a", "b", "b", "c", "c"]))
+    low, high = bootstrap_interval("macro", data)
+    assert low < point_estimate("macro", data) < high

@@ -1,5 +1,5 @@
 """PNG charts (matplotlib, Agg backend): a grouped bar chart per report table, paper and measured
-models together, and a per-category radar for MT-Bench / KoMT-Bench."""
+models together, and a per-category radar for judged benchmarks."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _shades(cmap, count: int) -> list:
 
 
 def table_chart(table: BuiltTable, path: Path) -> Path:
-    """Grouped bars: one group per column (on the average's scale, e.g. MT-Bench x10), one bar
+    """Grouped bars: one group per column (on the average's scale, e.g. a 10-point judge score x10), one bar
     per model; measured bars hatched, with their 95% interval as error bars."""
     columns = table.spec.columns
     rows = [r for r in table.rows if any(c.state == VALUE for c in r.cells.values())]

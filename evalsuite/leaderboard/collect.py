@@ -1,15 +1,37 @@
-"""Reading result files: every valid result under a folder, malformed ones skipped in one line."""
+"""Reading result files, which may be hostile: every valid result under a folder; a bad one is skipped
+with one line. Reading is bounded: regular files only (no FIFO or device is opened for reading), a size
+limit, a nesting limit, integers of bounded length, finite scores of a sane magnitude, sample logs only
+inside the results folder, and benchmark names that are plain file names."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from evalsuite.errors import BadInputError
-from evalsuite.results.schema import load_result
-from evalsuite.results.store import read_jsonl
+from evalsuite.leaderboard.benchmarks import BenchmarkInfo, benchmark_info
+from evalsuite.leaderboard.names import is_plain_name
+from evalsuite.results.schema import validate_result
+from evalsuite.results.store import UnreadableFile, loads_bounded, read_regular_file
+
+MAX_RESULT_BYTES = 16 * 1024 * 1024
+MAX_SAMPLES_BYTES = 512 * 1024 * 1024
+MAX_MAGNITUDE = 1e6  # no score, metric or subscore of a benchmark comes near this
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def warn(message: str) -> None:
+    """One line on stderr: what the leaderboard skipped and why."""
+    print(f"leaderboard: {message}", file=sys.stderr)
 
 
 @dataclass
@@ -19,6 +41,7 @@ class MeasuredResult:
     path: Path
     run: str  # the folder holding the result, relative to the results folder
     data: dict
+    root: Path | None = None  # the results folder: sample logs must lie inside it
     display_name: str = ""
     _samples: list[dict] | None = field(default=None, repr=False)
 
@@ -42,48 +65,108 @@ class MeasuredResult:
     def limited(self) -> bool:
         return self.protocol.get("limit") is not None
 
+    @cached_property
+    def info(self) -> BenchmarkInfo:
+        """The benchmark as declared (or as stored, when it is no longer declared)."""
+        return benchmark_info(self.benchmark, self.protocol)
+
     def samples(self) -> list[dict]:
-        """Per-sample rows with an `item` and a `score` key ([] when no log was written)."""
+        """Per-sample rows with an `item` and a `score` key ([] when no log was written or it is
+        unreadable: then one line says why)."""
         if self._samples is None:
+            self._samples = []
             rel = self.data.get("samples")
-            rows = read_jsonl(self.path.parent / rel) if isinstance(rel, str) and rel else []
-            self._samples = [r for r in rows if isinstance(r, dict) and "item" in r and "score" in r]
+            if isinstance(rel, str) and rel:
+                try:
+                    self._samples = _read_samples(self.path.parent / rel, self.root or self.path.parent)
+                except UnreadableFile as err:
+                    warn(f"ignored the samples of {self.path}: {rel!r}: {err}")
         return self._samples
 
 
-def warn(message: str) -> None:
-    """One line on stderr: what the leaderboard skipped and why."""
-    print(f"leaderboard: {message}", file=sys.stderr)
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
-def _check_score(result: dict, path: Path) -> None:
-    score = result["score"]
-    if not math.isfinite(float(score)):
-        raise BadInputError(f"{path}: score is not a finite number")
+def _read_samples(path: Path, root: Path) -> list[dict]:
+    if not _inside(path, root):
+        raise UnreadableFile("outside the results folder")
+    if not path.exists():
+        return []  # the run wrote no per-sample log
+    rows = []
+    for line in read_regular_file(path, MAX_SAMPLES_BYTES).splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = loads_bounded(line)
+        except UnreadableFile as err:
+            if isinstance(err.__cause__, json.JSONDecodeError):
+                continue  # a torn line left by a killed writer
+            raise
+        if isinstance(row, dict) and "item" in row and "score" in row:
+            rows.append(row)
+    return rows
+
+
+def _numbers_are_sane(values: dict, where: str) -> None:
+    for key, value in values.items():
+        if is_number(value) and abs(value) > MAX_MAGNITUDE:
+            raise UnreadableFile(f"{where} {key!r} is {value:.3g}, beyond ±{MAX_MAGNITUDE:g}")
+
+
+def read_result(path: Path) -> dict:
+    """One result file, validated and bounded; UnreadableFile says why it is not usable."""
+    data = loads_bounded(read_regular_file(path, MAX_RESULT_BYTES))
+    problems = validate_result(data)
+    if problems:
+        raise UnreadableFile(f"not an evalsuite result ({problems[0]})")
+    if not is_plain_name(data["benchmark"]):
+        raise UnreadableFile(f"benchmark name {data['benchmark']!r} is not a plain name")
+    if not isinstance(data["model"]["name"], str) or not data["model"]["name"]:
+        raise UnreadableFile("model.name is not a non-empty string")
+    score = data["score"]
+    if not is_number(score) or abs(score) > MAX_MAGNITUDE:
+        raise UnreadableFile(f"score {score!r:.40} is not a finite number within ±{MAX_MAGNITUDE:g}")
+    _numbers_are_sane(data["metrics"], "metric")
+    _numbers_are_sane(data["subscores"], "subscore")
+    return data
+
+
+def _result_files(results_dir: Path) -> list[Path]:
+    """Every *.json under results_dir without following symlinked folders; hidden files and folders
+    (temp files of an atomic write in progress) left out."""
+    found = []
+    for folder, subfolders, files in os.walk(results_dir):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        found += [Path(folder) / f for f in files if f.endswith(".json") and not f.startswith(".")]
+    return sorted(found)
 
 
 def collect_results(results_dir: str | Path) -> tuple[list[MeasuredResult], list[str]]:
-    """Every valid result JSON under results_dir (sorted by path), plus one line per skipped file."""
+    """Every valid result JSON under results_dir (sorted by path), plus one line per skipped file.
+    A missing results folder is a BadInputError."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
-        return [], []
+        raise BadInputError(f"results folder {results_dir} does not exist (or is not a folder)")
     found: list[MeasuredResult] = []
     skipped: list[str] = []
-    for path in sorted(results_dir.rglob("*.json")):
-        if any(part.startswith(".") for part in path.relative_to(results_dir).parts):
-            continue  # temp files of an atomic write in progress, hidden folders
+    for path in _result_files(results_dir):
+        shown = path.relative_to(results_dir).as_posix()
         try:
-            data = load_result(path)
-            _check_score(data, path)
-        except BadInputError as err:
-            shown = path.relative_to(results_dir).as_posix()
-            reason = str(err).removeprefix(f"{path}: ")
-            line = f"skipped {shown}: {reason}"
+            if not _inside(path, results_dir):
+                raise UnreadableFile("a link to outside the results folder")
+            data = read_result(path)
+        except UnreadableFile as err:
+            line = f"skipped {shown}: {err}"
             skipped.append(line)
             warn(line)
             continue
         run = path.parent.relative_to(results_dir).as_posix()
-        found.append(MeasuredResult(path=path, run=run if run != "." else "", data=data))
+        found.append(MeasuredResult(path=path, run=run if run != "." else "", data=data, root=results_dir))
     return found, skipped
 
 
@@ -94,10 +177,11 @@ def assign_display_names(results: list[MeasuredResult], names: dict[str, str] | 
     names = names or {}
     for result in results:
         model = result.data["model"]
+        display = model.get("display_name")
         result.display_name = str(
             names.get(result.model_name)
             or names.get(result.run)
-            or model.get("display_name")
+            or (display if isinstance(display, str) and display else None)
             or result.model_name
         )
     runs_by_name: dict[str, set[tuple[str, str]]] = {}

@@ -51,9 +51,9 @@ def _compare(a: MeasuredResult, b: MeasuredResult, reference: Reference) -> Comp
         notes.append("no item in common")
         return Comparison(a.benchmark, a.display_name, b.display_name, 0, None, None, None, None, None,
                           "; ".join(notes))
-    scale = score_scale(a, reference)
-    if a.benchmark == "mmlu_pro":
-        notes.append("difference in accuracy points")
+    scale = score_scale(a)
+    if reference.is_normalized(a.benchmark):
+        notes.append("difference before chance normalization")
     return Comparison(a.benchmark, a.display_name, b.display_name, result.n_common,
                       result.difference * scale, result.ci_low * scale, result.ci_high * scale,
                       result.p_value, result.test, "; ".join(notes) or None)

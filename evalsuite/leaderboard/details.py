@@ -1,5 +1,6 @@
-"""Per-benchmark breakdowns for the detail pages: KMMLU by category and subject, MT-Bench and
-KoMT-Bench by turn and category (raw vs penalized), any other benchmark's subscores as logged."""
+"""Per-benchmark breakdowns for the detail pages, chosen by what the declaration says: judged
+benchmarks by turn and category (raw vs penalized), benchmarks whose groups map to categories by
+category and by group (subjects grouped into categories), any other benchmark's subscores by its breakdown name."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from evalsuite.leaderboard.collect import MeasuredResult
-from evalsuite.leaderboard.reference import kmmlu_category
-
-JUDGE_BENCHMARKS = ("mt_bench", "komt_bench")
+from evalsuite.leaderboard.benchmarks import BenchmarkInfo
+from evalsuite.leaderboard.collect import MeasuredResult, is_number
 _RAW = re.compile(r"^(raw[/_.:])|([/_.:]raw)$")
 _TURN = re.compile(r"^turn[ _-]?(\d+)$")
 
@@ -25,7 +24,7 @@ class Breakdown:
 
 
 def split_variant(key: str) -> tuple[str, str]:
-    """'raw/turn1' -> ('raw', 'turn1'); 'turn1' -> ('penalized', 'turn1') (KoMT-Bench naming)."""
+    """'raw/turn1' -> ('raw', 'turn1'); 'turn1' -> ('penalized', 'turn1') (a penalized judge score's naming)."""
     match = _RAW.search(key)
     if match:
         return "raw", _RAW.sub("", key)
@@ -44,11 +43,11 @@ def _judge_breakdowns(results: list[MeasuredResult]) -> list[Breakdown]:
             column = (result.display_name, variant)
             turns[column], categories[column] = {}, {}
         turns[(result.display_name, "penalized")]["Overall"] = result.score
-        if has_raw and isinstance(result.data["metrics"].get("score_raw"), (int, float)):
+        if has_raw and is_number(result.data["metrics"].get("score_raw")):
             turns[(result.display_name, "raw")]["Overall"] = float(result.data["metrics"]["score_raw"])
         for key, value in result.data["subscores"].items():
             variant, name = split_variant(key)
-            if variant not in variants or not isinstance(value, (int, float)):
+            if variant not in variants or not is_number(value):
                 continue
             turn = _TURN.match(name.lower())
             if turn:
@@ -66,43 +65,49 @@ def _judge_breakdowns(results: list[MeasuredResult]) -> list[Breakdown]:
     return out
 
 
-def _kmmlu_breakdowns(results: list[MeasuredResult]) -> list[Breakdown]:
-    subjects = pd.DataFrame({r.display_name: r.data["subscores"] for r in results}, dtype=float)
-    if subjects.empty:
+def _subscores(results: list[MeasuredResult]) -> pd.DataFrame:
+    return pd.DataFrame({r.display_name: {k: float(v) for k, v in r.data["subscores"].items() if is_number(v)}
+                         for r in results}, dtype=float)
+
+
+def _categorized_breakdowns(info: BenchmarkInfo, results: list[MeasuredResult]) -> list[Breakdown]:
+    groups = _subscores(results)
+    if groups.empty:
         return []
-    category = pd.Series({s: kmmlu_category(s) or "unmapped" for s in subjects.index}, name="Category")
-    by_category = subjects.groupby(category).mean()
-    by_category.insert(0, "Subjects", subjects.groupby(category).size())
-    by_subject = subjects.copy()
-    by_subject.insert(0, "Category", category)
-    by_subject = by_subject.sort_index().sort_values("Category", kind="stable")
+    group_name = info.breakdown or "group"
+    category = pd.Series({g: info.category_of(g) or "unmapped" for g in groups.index}, name="Category")
+    by_category = groups.groupby(category).mean()
+    by_category.insert(0, f"{group_name.capitalize()}s", groups.groupby(category).size())
+    by_group = groups.copy()
+    by_group.insert(0, "Category", category)
+    by_group = by_group.sort_index().sort_values("Category", kind="stable")
     return [
-        Breakdown("By category (mean over the category's subjects)", by_category),
-        Breakdown("By subject", by_subject),
+        Breakdown(f"By category (mean over the category's {group_name}s)", by_category),
+        Breakdown(f"By {group_name}", by_group),
     ]
 
 
-def breakdowns(benchmark: str, results: list[MeasuredResult]) -> list[Breakdown]:
+def breakdowns(info: BenchmarkInfo, results: list[MeasuredResult]) -> list[Breakdown]:
     """The breakdown tables of one benchmark across the measured models."""
-    if benchmark in JUDGE_BENCHMARKS:
+    if info.judged:
         return _judge_breakdowns(results)
-    if benchmark == "kmmlu":
-        return _kmmlu_breakdowns(results)
-    frame = pd.DataFrame({r.display_name: r.data["subscores"] for r in results})
+    if info.categories_file is not None:
+        return _categorized_breakdowns(info, results)
+    frame = _subscores(results)
     if frame.empty:
         return []
-    title = "By category" if benchmark == "mmlu_pro" else "Subscores"
+    title = f"By {info.breakdown}" if info.breakdown else "Subscores"
     return [Breakdown(title, frame.sort_index())]
 
 
-def radar_data(benchmark: str, results: list[MeasuredResult]) -> dict[str, dict[str, float]]:
+def radar_data(results: list[MeasuredResult]) -> dict[str, dict[str, float]]:
     """Per-category scores of each model (penalized where both exist) for a radar chart."""
     data: dict[str, dict[str, float]] = {}
     for result in results:
         values = {}
         for key, value in result.data["subscores"].items():
             variant, name = split_variant(key)
-            if variant == "penalized" and not _TURN.match(name.lower()) and isinstance(value, (int, float)):
+            if variant == "penalized" and not _TURN.match(name.lower()) and is_number(value):
                 values[name] = float(value)
         if values:
             data[result.display_name] = values

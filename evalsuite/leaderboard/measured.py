@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalsuite.leaderboard.collect import MeasuredResult
-from evalsuite.leaderboard.reference import Column, Reference
+from evalsuite.leaderboard.collect import MeasuredResult, is_number
+from evalsuite.leaderboard.reference import CHANCE_NORMALIZED, Column
 from evalsuite.leaderboard.stats import (
     ITERATIONS,
     SEED,
@@ -26,12 +26,9 @@ class Measurement:
     method: str | None  # "stderr", "bootstrap ..." or None
 
 
-def score_scale(result: MeasuredResult, reference: Reference) -> float:
+def score_scale(result: MeasuredResult) -> float:
     """Factor from the metric's 0-1 (or 1-10 judge) scale to the score's scale."""
-    known = reference.benchmarks.get(result.benchmark)
-    if known:
-        return known.scale
-    return 1.0 if result.protocol.get("aggregation") == "judge_mean" else 100.0
+    return result.info.scale
 
 
 def _metric(result: MeasuredResult) -> tuple[str, str]:
@@ -39,43 +36,65 @@ def _metric(result: MeasuredResult) -> tuple[str, str]:
     return metric, metric.split(",")[0]
 
 
-def find_stderr(result: MeasuredResult) -> float | None:
-    """The metric's stderr, under any of the key spellings lm-eval and evalsuite use."""
-    metrics = result.data["metrics"]
-    metric, base = _metric(result)
+def find_stderr(metrics: dict, metric: str, headline: bool = True) -> float | None:
+    """A metric's stderr, under any of the key spellings lm-eval and evalsuite use (the headline's
+    also as `score_stderr`)."""
+    base = metric.split(",")[0]
     filter_suffix = metric[len(base):]  # ",flexible-extract" or ""
-    for key in (f"{base}_stderr{filter_suffix}", f"{metric}_stderr", f"{base}_stderr", "score_stderr"):
-        value = metrics.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
-            return float(value)
+    keys = (f"{base}_stderr{filter_suffix}", f"{metric}_stderr", f"{base}_stderr")
+    for key in keys + (("score_stderr",) if headline else ()):
+        if is_number(metrics.get(key)):
+            return float(metrics[key])
     return None
 
 
+def normalize(value: float, chance: float) -> float:
+    """(value - chance) / (1 - chance) x 100, the Open LLM Leaderboard 2 normalization."""
+    return (value - chance) / (1 - chance) * 100
+
+
 def column_value(result: MeasuredResult, column: Column | None) -> float:
-    """The result's score as the column reports it (MMLU-Pro: chance-normalized accuracy)."""
-    if column is None or column.transform != "chance_normalized":
+    """The result's score as the column reports it (chance-normalized where the column says so,
+    from the headline metric's value, else from the score)."""
+    if column is None or column.transform != CHANCE_NORMALIZED or column.chance is None:
         return result.score
-    metrics = result.data["metrics"]
-    if isinstance(metrics.get("acc"), (int, float)):
-        return normalize(float(metrics["acc"]), column.chance)
-    if isinstance(metrics.get("acc_normalized"), (int, float)):
-        value = float(metrics["acc_normalized"])
-        return value * 100 if abs(value) <= 1 else value
-    return normalize(result.score / 100, column.chance)
+    metric, _ = _metric(result)
+    value = result.data["metrics"].get(metric)
+    raw = float(value) if is_number(value) else result.score / score_scale(result)
+    return normalize(raw, column.chance)
 
 
-def normalize(acc: float, chance: float) -> float:
-    """(acc - chance) / (1 - chance) x 100, the Open LLM Leaderboard 2 normalization."""
-    return (acc - chance) / (1 - chance) * 100
+@dataclass(frozen=True)
+class AlsoReported:
+    """A metric shown beside the headline (e.g. a strict-match beside a flexible extraction), on the score's scale."""
+
+    metric: str
+    value: float
+    low: float | None
+    high: float | None
 
 
-def measure(result: MeasuredResult, reference: Reference, column: Column | None = None) -> Measurement:
+def also_reported(result: MeasuredResult) -> list[AlsoReported]:
+    """Every metric the declaration lists in `score.also` that the result recorded, with a normal
+    interval where its stderr is recorded."""
+    metrics, scale, found = result.data["metrics"], score_scale(result), []
+    for metric in result.info.also:
+        if not is_number(metrics.get(metric)):
+            continue
+        value = float(metrics[metric]) * scale
+        stderr = find_stderr(metrics, metric, headline=False)
+        low, high = normal_interval(value, stderr * scale) if stderr is not None else (None, None)
+        found.append(AlsoReported(metric, value, low, high))
+    return found
+
+
+def measure(result: MeasuredResult, column: Column | None = None) -> Measurement:
     """Score and 95% interval: a bootstrap over the per-sample rows for judge scores, macro
     averages and macro-F1 (recomputed from pred/label); lm-eval's stderr otherwise; a bootstrap
     when there is no stderr; no interval when neither is available."""
     value = column_value(result, column)
-    scale = score_scale(result, reference)
-    normalized = column is not None and column.transform == "chance_normalized"
+    scale = score_scale(result)
+    normalized = column is not None and column.transform == CHANCE_NORMALIZED and column.chance is not None
 
     def shown(metric_value: float) -> float:
         return normalize(metric_value, column.chance) if normalized else metric_value * scale
@@ -83,8 +102,8 @@ def measure(result: MeasuredResult, reference: Reference, column: Column | None 
     metric, _ = _metric(result)
     aggregation = str(result.protocol.get("aggregation") or "")
     stat = statistic_for(metric, aggregation)
-    prefer_bootstrap = stat != "mean" or aggregation == "judge_mean"
-    stderr = find_stderr(result)
+    prefer_bootstrap = stat != "mean" or result.info.judged
+    stderr = find_stderr(result.data["metrics"], metric)
     samples = SampleSet.from_rows(result.samples(), need_labels=stat == "macro_f1")
     if len(samples) >= 2 and (prefer_bootstrap or stderr is None):
         low, high = bootstrap_interval(stat, samples)

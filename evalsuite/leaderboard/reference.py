@@ -1,21 +1,33 @@
-"""The report's numbers and protocol: leaderboards/reference/exaone3_paper.yaml as typed objects."""
+"""The report's numbers, tables and per-column protocol: leaderboards/reference/exaone3_paper.yaml as
+typed objects. Titles, scales, decimals and chance levels of the measured columns come from the
+benchmarks' declarations (evalsuite.leaderboard.benchmarks)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from evalsuite import REPO_ROOT
+from evalsuite.declarations import discover, read_yaml
 from evalsuite.errors import BadInputError
+from evalsuite.leaderboard.benchmarks import benchmark_info
+from evalsuite.leaderboard.names import is_plain_name
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REFERENCE = REPO_ROOT / "leaderboards" / "reference" / "exaone3_paper.yaml"
-KMMLU_CATEGORIES = Path(__file__).resolve().parent / "data" / "kmmlu_categories.yaml"
-UNKNOWN = "unknown"
+CHANCE_NORMALIZED = "chance_normalized"
+TRANSFORMS = (CHANCE_NORMALIZED,)
+# the protocol settings a column may state or infer, in the order flags and notes list them
+PROTOCOL_SETTINGS = ("num_fewshot", "output", "metric", "aggregation", "chat_template", "judge")
+
+
+@dataclass(frozen=True)
+class ColumnProtocol:
+    """The report's protocol for one column: settings it states (flagged when a run differs) and
+    settings inferred from elsewhere (notes only); a setting in neither is unknown."""
+
+    stated: dict[str, Any] = field(default_factory=dict)
+    inferred: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -27,8 +39,9 @@ class Column:
     benchmark: str | None
     average_scale: float = 1.0
     transform: str | None = None
-    chance: float = 0.0
+    chance: float | None = None  # the benchmark's declared chance level (chance-normalized columns)
     decimals: int | None = None  # None: the table's
+    protocol: ColumnProtocol = field(default_factory=ColumnProtocol)
 
 
 @dataclass(frozen=True)
@@ -62,43 +75,75 @@ class ReportTable:
 
 
 @dataclass(frozen=True)
-class BenchmarkReference:
-    """The paper's protocol and the score scale of one harness benchmark."""
-
-    name: str
-    title: str
-    scale: float
-    protocol: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class Reference:
     """Everything the leaderboard knows about the report."""
 
     report: dict[str, str]
     provenance: dict[str, str]
-    benchmarks: dict[str, BenchmarkReference]
     tables: list[ReportTable]
     path: Path = field(default=DEFAULT_REFERENCE)
 
-    def title_of(self, benchmark: str) -> str:
-        known = self.benchmarks.get(benchmark)
-        return known.title if known else benchmark
+    def columns_of(self, benchmark: str) -> list[tuple[ReportTable, Column]]:
+        """Every report column measured by `benchmark`, in table order."""
+        return [(t, c) for t in self.tables for c in t.columns if c.benchmark == benchmark]
+
+    def protocol_of(self, benchmark: str) -> ColumnProtocol | None:
+        """The report's protocol for a benchmark: that of its first column (None: not in the report)."""
+        columns = self.columns_of(benchmark)
+        return columns[0][1].protocol if columns else None
+
+    def is_normalized(self, benchmark: str) -> bool:
+        """True when some report column shows the benchmark chance-normalized."""
+        return any(c.transform == CHANCE_NORMALIZED for _, c in self.columns_of(benchmark))
 
 
-def _table(raw: dict) -> ReportTable:
-    columns = [
-        Column(
-            key=c["key"],
-            title=c["title"],
-            benchmark=c.get("benchmark"),
-            average_scale=float(c.get("average_scale", 1)),
-            transform=c.get("transform"),
-            chance=float(c.get("chance", 0.0)),
-            decimals=c.get("decimals"),
-        )
-        for c in raw["columns"]
-    ]
+def _settings(raw: Any, where: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadInputError(f"{where} must be a mapping of protocol settings")
+    unknown = sorted(set(raw) - set(PROTOCOL_SETTINGS))
+    if unknown:
+        raise BadInputError(f"{where}: unknown protocol setting(s) {', '.join(map(str, unknown))}")
+    return dict(raw)
+
+
+def _column(raw: dict, table_id: str, declared: set[str]) -> Column:
+    where = f"reference table {table_id}, column {raw.get('key')}"
+    benchmark = raw.get("benchmark")
+    if benchmark is not None and benchmark not in declared:
+        raise BadInputError(f"{where}: benchmark {benchmark!r} is not declared")
+    info = benchmark_info(benchmark) if benchmark else None
+    transform = raw.get("transform")
+    if transform is not None and transform not in TRANSFORMS:
+        raise BadInputError(f"{where}: unknown transform {transform!r} (known: {', '.join(TRANSFORMS)})")
+    if transform == CHANCE_NORMALIZED and (info is None or info.chance is None):
+        raise BadInputError(f"{where}: a chance-normalized column needs a benchmark that declares score.chance")
+    stated = _settings(raw.get("stated"), f"{where}, stated")
+    inferred = _settings(raw.get("inferred"), f"{where}, inferred")
+    both = sorted(set(stated) & set(inferred))
+    if both:
+        raise BadInputError(f"{where}: {', '.join(both)} both stated and inferred")
+    title = raw.get("title") or (info.title if info else None)
+    if not title:
+        raise BadInputError(f"{where}: a column without a benchmark needs a title")
+    decimals = raw.get("decimals", info.decimals if info else None)
+    return Column(
+        key=str(raw["key"]),
+        title=str(title),
+        benchmark=benchmark,
+        average_scale=float(raw.get("average_scale", 1)),
+        transform=transform,
+        chance=info.chance if info else None,
+        decimals=None if decimals is None else int(decimals),
+        protocol=ColumnProtocol(stated, inferred),
+    )
+
+
+def _table(raw: dict, declared: set[str]) -> ReportTable:
+    if not is_plain_name(raw["id"]):
+        raise BadInputError(f"reference table id {raw['id']!r} is not a plain name (it names output files)")
+    columns = [_column(c, raw["id"], declared) for c in raw["columns"]]
     keys = {c.key for c in columns}
     rows = []
     for r in raw.get("rows", []):
@@ -127,35 +172,10 @@ def _table(raw: dict) -> ReportTable:
 def load_reference(path: str | Path = DEFAULT_REFERENCE) -> Reference:
     """Read the report's numbers; BadInputError names the file when it is malformed."""
     path = Path(path)
+    raw = read_yaml(path, "reference file")
+    declared = set(discover())
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        benchmarks = {
-            name: BenchmarkReference(name, b["title"], float(b["scale"]), dict(b["protocol"]))
-            for name, b in raw["benchmarks"].items()
-        }
-        tables = [_table(t) for t in raw["tables"]]
-        return Reference(raw["report"], raw["provenance"], benchmarks, tables, path)
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as err:
+        tables = [_table(t, declared) for t in raw["tables"]]
+        return Reference(raw["report"], raw["provenance"], tables, path)
+    except (KeyError, TypeError, ValueError) as err:
         raise BadInputError(f"{path}: not a readable reference file ({err})") from err
-
-
-def subject_key(subject: str) -> str:
-    """KMMLU subject names compared without case, spaces, '-' or '_' ('Agricultural Sciences')."""
-    return re.sub(r"[^a-z0-9]", "", subject.lower())
-
-
-@lru_cache(maxsize=1)
-def kmmlu_categories() -> dict[str, str]:
-    """KMMLU subject (normalized by subject_key) -> category (STEM, Applied Science, HUMSS, Other)."""
-    raw = yaml.safe_load(KMMLU_CATEGORIES.read_text(encoding="utf-8"))
-    return {subject_key(subject): category for subject, category in raw.items()}
-
-
-def kmmlu_category(subject: str) -> str | None:
-    """The category of a KMMLU subject, or None when the name is not a KMMLU subject."""
-    categories = kmmlu_categories()
-    key = subject_key(subject)
-    for task_prefix in ("eskmmlu", "kmmlu"):  # lm-eval task names: es_kmmlu_math, kmmlu_math
-        if key not in categories and key.startswith(task_prefix):
-            key = key[len(task_prefix):]
-    return categories.get(key)

@@ -11,6 +11,7 @@ import jinja2
 import pandas as pd
 
 from evalsuite.errors import BadInputError
+from evalsuite.leaderboard.benchmarks import BenchmarkInfo, benchmark_info
 from evalsuite.leaderboard.charts import radar_chart, table_chart
 from evalsuite.leaderboard.collect import (
     MeasuredResult,
@@ -19,10 +20,17 @@ from evalsuite.leaderboard.collect import (
     drop_duplicates,
 )
 from evalsuite.leaderboard.comparisons import Comparison, compare_all
-from evalsuite.leaderboard.details import JUDGE_BENCHMARKS, breakdowns, radar_data
-from evalsuite.leaderboard.flags import protocol_differences, protocol_summary
-from evalsuite.leaderboard.measured import Measurement, measure, normalize
-from evalsuite.leaderboard.reference import DEFAULT_REFERENCE, Reference, load_reference
+from evalsuite.leaderboard.details import breakdowns, radar_data
+from evalsuite.leaderboard.flags import (
+    inferred_differences,
+    inferred_summary,
+    protocol_differences,
+    protocol_summary,
+    stated_summary,
+)
+from evalsuite.leaderboard.measured import Measurement, also_reported, column_value, measure
+from evalsuite.leaderboard.names import output_path
+from evalsuite.leaderboard.reference import CHANCE_NORMALIZED, DEFAULT_REFERENCE, Reference, load_reference
 from evalsuite.leaderboard.tables import (
     MEASURED,
     MISSING,
@@ -93,7 +101,7 @@ def _table_context(table: BuiltTable, chart: str | None, detail_pages: dict[str,
             + [_average(row, table),
                rounded(row.reported_average, spec.decimals) if row.reported_average is not None else "—"]
         )
-    links = [f"[{reference.title_of(c.benchmark)}]({detail_pages[c.benchmark]})"
+    links = [f"[{_md(c.title)}]({detail_pages[c.benchmark]})"
              for c in spec.measured_columns if c.benchmark in detail_pages]
     details = f" Details: {', '.join(links)}." if links else ""
     return {
@@ -101,15 +109,20 @@ def _table_context(table: BuiltTable, chart: str | None, detail_pages: dict[str,
         "average_rule": spec.average_rule, "header": header, "rows": rows, "chart": chart,
         "notes": [(letter, _md(text)) for letter, text in table.notes],
         "mismatches": table.mismatches, "details": details,
+        "inferred": [_md(line) for line in table.inferred_notes],
     }
 
 
-def _decimals(benchmark: str) -> int:
-    return 2 if benchmark in JUDGE_BENCHMARKS else 1
+def _info(benchmark: str, results: list[MeasuredResult]) -> BenchmarkInfo:
+    """The benchmark's description: its declaration, else that of its (first) stored result."""
+    for result in results:
+        if result.benchmark == benchmark:
+            return result.info
+    return benchmark_info(benchmark)
 
 
-def _comparison_row(c: Comparison, with_benchmark: bool, reference: Reference) -> list[str]:
-    d = _decimals(c.benchmark)
+def _comparison_row(c: Comparison, with_benchmark: bool, info: BenchmarkInfo) -> list[str]:
+    d = info.decimals
     if c.difference is None:
         cells = [_md(c.model_a), _md(c.model_b), str(c.n_common), "—", "—", "—", f"not testable: {c.note}"]
     else:
@@ -119,41 +132,54 @@ def _comparison_row(c: Comparison, with_benchmark: bool, reference: Reference) -
         cells = [_md(c.model_a), _md(c.model_b), str(c.n_common),
                  f"{c.difference:+.{d}f} [{c.ci_low:+.{d}f}, {c.ci_high:+.{d}f}]",
                  c.test or "—", f"{c.p_value:.3g}", significant]
-    return ([reference.title_of(c.benchmark)] if with_benchmark else []) + cells
+    return ([_md(info.title)] if with_benchmark else []) + cells
 
 
-def _measurement(result: MeasuredResult, reference: Reference,
-                 cache: dict[tuple[str, str | None], Measurement]) -> Measurement:
+def _measurement(result: MeasuredResult, cache: dict[tuple[str, str | None], Measurement]) -> Measurement:
     key = (result.path.as_posix(), None)
     if key not in cache:
-        cache[key] = measure(result, reference)
+        cache[key] = measure(result)
     return cache[key]
 
 
-def _run_row(result: MeasuredResult, m: Measurement, results_dir: Path, reference: Reference) -> list[str]:
+def _failures(result: MeasuredResult) -> str:
     failures = result.data["failures"]
-    failure_text = "/".join(str(failures.get(k, 0)) for k in ("parse", "api", "timeout"))
+    return "/".join(_md(str(failures.get(k, 0))) for k in ("parse", "api", "timeout"))
+
+
+def _run_row(result: MeasuredResult, m: Measurement, results_dir: Path) -> list[str]:
     return [
-        f"**{_md(result.display_name)}**", reference.title_of(result.benchmark),
-        _interval(m.value, m.low, m.high, _decimals(result.benchmark)), m.method or "none",
-        str(result.data["n"]), failure_text, _md(protocol_summary(result.protocol)),
-        f"`{result.path.relative_to(results_dir).as_posix()}`",
+        f"**{_md(result.display_name)}**", _md(result.info.title),
+        _interval(m.value, m.low, m.high, result.info.decimals), m.method or "none",
+        str(result.data["n"]), _failures(result), _md(protocol_summary(result.protocol)),
+        f"`{_md(result.path.relative_to(results_dir).as_posix())}`",
     ]
 
 
 def _paper_lines(benchmark: str, reference: Reference) -> list[str]:
     lines = []
-    for spec in reference.tables:
-        for column in spec.columns:
-            if column.benchmark != benchmark:
-                continue
-            for row in spec.rows:
-                if column.key in row.values:
-                    lines.append(f"{row.model} {rounded(row.values[column.key], spec.decimals_of(column))}")
-            if lines:
-                what = " (normalized)" if column.transform else ""
-                lines[-len(lines)] = f"Table {spec.report_table} ({spec.provenance}){what}: " + lines[0]
+    for spec, column in reference.columns_of(benchmark):
+        values = [f"{row.model} {rounded(row.values[column.key], spec.decimals_of(column))}"
+                  for row in spec.rows if column.key in row.values]
+        if values:
+            what = " (chance-normalized)" if column.transform else ""
+            lines.append(f"Table {spec.report_table} ({spec.provenance}){what}: " + "; ".join(values))
     return lines
+
+
+def _protocol_lines(benchmark: str, reference: Reference) -> list[str]:
+    paper = reference.protocol_of(benchmark)
+    if paper is None:
+        return ["not in the report"]
+    return [f"{label}: {text}" for label, text in (
+        ("stated (flagged when a run differs)", stated_summary(paper)),
+        ("inferred, not stated by the report (notes only)", inferred_summary(paper)),
+    ) if text]
+
+
+def _also_text(result: MeasuredResult, decimals: int) -> str:
+    return "; ".join(f"{_md(a.metric)} {_interval(a.value, a.low, a.high, decimals)}"
+                     for a in also_reported(result)) or "—"
 
 
 def _frame_rows(frame, decimals: int) -> tuple[list[str], list[list[str]]]:
@@ -175,38 +201,42 @@ def _frame_rows(frame, decimals: int) -> tuple[list[str], list[list[str]]]:
 def _benchmark_page(benchmark: str, results: list[MeasuredResult], reference: Reference,
                     comparisons: list[Comparison], cache: dict[tuple[str, str | None], Measurement], out_dir: Path,
                     write_charts: bool) -> str:
-    d = _decimals(benchmark)
-    summary = []
+    info = _info(benchmark, results)
+    d = info.decimals
+    paper = reference.protocol_of(benchmark)
+    normalized = [c for _, c in reference.columns_of(benchmark) if c.transform == CHANCE_NORMALIZED]
+    summary, notes = [], []
     for result in sorted(results, key=lambda r: (-r.score, r.display_name)):
-        m = _measurement(result, reference, cache)
-        paper = reference.benchmarks.get(benchmark)
-        flags = protocol_differences(result.protocol, paper.protocol) if paper else ["benchmark not in the report"]
+        m = _measurement(result, cache)
+        flags = protocol_differences(result.protocol, paper) if paper else ["benchmark not in the report"]
+        if paper:
+            notes += [f"{result.display_name}: {line}" for line in inferred_differences(result.protocol, paper)]
         score = _interval(m.value, m.low, m.high, d)
-        if benchmark == "mmlu_pro" and isinstance(result.data["metrics"].get("acc"), (int, float)):
-            score += f"; normalized {rounded(normalize(float(result.data['metrics']['acc']), 0.10), d)}"
-        failures = result.data["failures"]
+        if normalized:
+            score += f"; chance-normalized {rounded(column_value(result, normalized[0]), d)}"
         summary.append([
             f"**{_md(result.display_name)}**", score, m.method or "none", str(result.data["n"]),
-            "/".join(str(failures.get(k, 0)) for k in ("parse", "api", "timeout")),
+            _failures(result), _also_text(result, d),
             _md(protocol_summary(result.protocol)), _md("; ".join(flags)) or "none",
         ])
     charts = []
-    radar = radar_data(benchmark, results) if benchmark in JUDGE_BENCHMARKS else {}
+    radar = radar_data(results) if info.judged else {}
     if radar:
-        name = f"{benchmark}_categories.png"
+        chart = output_path(out_dir, "charts", f"{benchmark}_categories", ".png")
         if write_charts:
-            radar_chart(f"{reference.title_of(benchmark)} by category", radar, out_dir / "charts" / name)
-        charts.append({"alt": f"{reference.title_of(benchmark)} by category", "href": f"../charts/{name}"})
+            radar_chart(f"{info.title} by category", radar, chart)
+        charts.append({"alt": f"{_md(info.title)} by category", "href": f"../charts/{chart.name}"})
     tables = []
-    for breakdown in breakdowns(benchmark, results):
+    for breakdown in breakdowns(info, results):
         header, rows = _frame_rows(breakdown.frame, d)
         tables.append({"title": breakdown.title, "header": header, "rows": rows})
     return _TEMPLATES.get_template("benchmark.md.j2").render(
-        title=reference.title_of(benchmark),
+        title=_md(info.title),
         paper_lines=_paper_lines(benchmark, reference),
-        score_title="Score (accuracy)" if benchmark == "mmlu_pro" else "Score",
+        protocol_lines=[_md(line) for line in _protocol_lines(benchmark, reference)],
+        inferred_notes=[_md(line) for line in notes],
         summary=summary, charts=charts, breakdowns=tables,
-        comparisons=[_comparison_row(c, False, reference) for c in comparisons if c.benchmark == benchmark],
+        comparisons=[_comparison_row(c, False, info) for c in comparisons if c.benchmark == benchmark],
     )
 
 
@@ -238,18 +268,20 @@ def render_leaderboard(results_dir: Path, out_dir: Path, formats: Sequence[str] 
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     formats = parse_formats(formats)
     reference = load_reference(reference_path)
-    results, skipped = collect_results(results_dir)
+    results, skipped = collect_results(results_dir)  # a missing folder: BadInputError before any write
     assign_display_names(results, display_names)
     results = drop_duplicates(results)
     cache: dict[tuple[str, str | None], Measurement] = {}
     tables = build_tables(reference, results, cache)
     comparisons = compare_all(results, reference)
+    infos = {b: _info(b, results) for b in {r.benchmark for r in results}}
     written: list[Path] = []
     if "md" in formats:
-        written += _write_markdown(results_dir, out_dir, reference, results, skipped, tables, comparisons, cache)
+        written += _write_markdown(results_dir, out_dir, reference, results, skipped, tables, comparisons, cache,
+                                   infos)
     if "csv" in formats:
         for table in tables:
-            path = out_dir / "tables" / f"{table.spec.id}.csv"
+            path = output_path(out_dir, "tables", table.spec.id, ".csv")
             write_text_atomic(path, table.frame().to_csv(index=False))
             written.append(path)
     if "json" in formats:
@@ -259,9 +291,11 @@ def render_leaderboard(results_dir: Path, out_dir: Path, formats: Sequence[str] 
             "tables": [{
                 "id": t.spec.id, "title": t.spec.title, "report_table": t.spec.report_table,
                 "provenance": t.spec.provenance, "average_rule": t.spec.average_rule,
-                "columns": [{"key": c.key, "title": c.title, "benchmark": c.benchmark} for c in t.spec.columns],
+                "columns": [{"key": c.key, "title": c.title, "benchmark": c.benchmark,
+                             "stated": c.protocol.stated, "inferred": c.protocol.inferred} for c in t.spec.columns],
                 "rows": t.frame().to_dict(orient="records"),
                 "notes": [{"note": letter, "text": text} for letter, text in t.notes],
+                "inferred_notes": t.inferred_notes,
             } for t in tables],
             "comparisons": [c.__dict__ | {"significant": c.significant} for c in comparisons],
             "skipped": skipped,
@@ -273,29 +307,29 @@ def render_leaderboard(results_dir: Path, out_dir: Path, formats: Sequence[str] 
 
 def _write_markdown(results_dir: Path, out_dir: Path, reference: Reference, results: list[MeasuredResult],
                     skipped: list[str], tables: list[BuiltTable], comparisons: list[Comparison],
-                    cache: dict[tuple[str, str | None], Measurement]) -> list[Path]:
+                    cache: dict[tuple[str, str | None], Measurement], infos: dict[str, BenchmarkInfo]) -> list[Path]:
     written: list[Path] = []
-    benchmarks = sorted({r.benchmark for r in results})
-    detail_pages = {b: f"benchmarks/{b}.md" for b in benchmarks}
+    benchmarks = sorted(infos)
+    detail_pages = {b: output_path(Path("benchmarks"), None, b, ".md").as_posix() for b in benchmarks}
     for benchmark in benchmarks:
         page = _benchmark_page(benchmark, [r for r in results if r.benchmark == benchmark], reference,
                                comparisons, cache, out_dir, write_charts=True)
-        path = out_dir / detail_pages[benchmark]
+        path = output_path(out_dir, "benchmarks", benchmark, ".md")
         write_text_atomic(path, page.rstrip("\n") + "\n")
         written.append(path)
         written += sorted((out_dir / "charts").glob(f"{benchmark}_*.png"))
     table_contexts = []
     for table in tables:
-        chart = out_dir / "charts" / f"{table.spec.id}.png"
+        chart = output_path(out_dir, "charts", table.spec.id, ".png")
         table_chart(table, chart)
         written.append(chart)
         table_contexts.append(_table_context(table, f"charts/{chart.name}", detail_pages, reference))
-    runs = [_run_row(r, _measurement(r, reference, cache), results_dir, reference)
+    runs = [_run_row(r, _measurement(r, cache), results_dir)
             for r in sorted(results, key=lambda r: (r.display_name, r.benchmark))]
     readme = _TEMPLATES.get_template("README.md.j2").render(
         n_results=len(results), report=reference.report, provenance=reference.provenance,
         tables=table_contexts, runs=runs, skipped=[_md(s) for s in skipped],
-        comparisons=[_comparison_row(c, True, reference) for c in comparisons],
+        comparisons=[_comparison_row(c, True, infos[c.benchmark]) for c in comparisons],
     )
     path = out_dir / "README.md"
     write_text_atomic(path, readme.rstrip("\n") + "\n")

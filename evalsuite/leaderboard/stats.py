@@ -3,7 +3,8 @@ tests (paired bootstrap, exact McNemar) between two models on the same items.
 
 Every bootstrap draws resampling weights (counts of each item) from a fixed seed, so output is deterministic.
 A statistic is one of: `mean` (micro over items), `macro` (mean of per-group means, resampled
-within each group) and `macro_f1` (F1 averaged over classes, recomputed from pred/label).
+within each group; over all items at once where some group has a single item, whose own spread is
+undefined) and `macro_f1` (F1 averaged over classes, recomputed from pred/label).
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def _weighted(stat: str, data: SampleSet, weights: np.ndarray) -> np.ndarray:
     """The statistic under each row of resampling weights (shape: iterations x items)."""
     if stat == "mean":
         return weights @ data.scores / weights.sum(axis=1)
+    if stat == "macro":
+        names = sorted(set(data.groups))
+        member = np.stack([data.groups == name for name in names], axis=1).astype(float)  # items x groups
+        totals = weights @ (member * data.scores[:, None])
+        counts = weights @ member
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, totals / np.where(counts > 0, counts, 1), np.nan)
+        return np.nanmean(means, axis=1)  # groups absent from a resample are left out of its mean
     if stat == "macro_f1":
         classes = sorted(set(data.labels) | set(data.preds))
         f1s = []
@@ -99,7 +108,7 @@ def _statistic_draws(stat: str, sets: list[SampleSet], iterations: int, seed: in
     iterations=0 returns the point estimate (unit weights)."""
     rng = np.random.default_rng(seed)
     base = sets[0]
-    if stat == "macro":
+    if stat == "macro" and _groups_resamplable(base):
         group_names = sorted(set(base.groups))
         per_group = [[] for _ in sets]
         for name in group_names:
@@ -122,6 +131,12 @@ def _statistic_draws(stat: str, sets: list[SampleSet], iterations: int, seed: in
             out[k].append(_weighted(stat, s, weights))
         done += size
     return [np.concatenate(parts) for parts in out]
+
+
+def _groups_resamplable(data: SampleSet) -> bool:
+    """True when every group has at least two items, so resampling within groups varies."""
+    _, counts = np.unique(data.groups.astype(str), return_counts=True)
+    return bool(len(counts)) and int(counts.min()) >= 2
 
 
 def _resampling_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:

@@ -8,8 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from evalsuite.leaderboard.collect import MeasuredResult
-from evalsuite.leaderboard.flags import protocol_differences
-from evalsuite.leaderboard.measured import Measurement, measure
+from evalsuite.leaderboard.flags import inferred_differences, inferred_summary, protocol_differences
+from evalsuite.leaderboard.measured import AlsoReported, Measurement, also_reported, measure
 from evalsuite.leaderboard.reference import Reference, ReportTable
 
 PAPER, MEASURED = "paper", "measured"
@@ -28,6 +28,8 @@ class Cell:
     method: str | None = None
     flags: list[str] = field(default_factory=list)
     note: str | None = None  # footnote letter, assigned once rows are ordered
+    inferred: list[str] = field(default_factory=list)  # differences from settings inferred for the report
+    also: list[AlsoReported] = field(default_factory=list)  # metrics shown beside the headline
 
 
 @dataclass
@@ -56,13 +58,28 @@ class BuiltTable:
     rows: list[TableRow]
     notes: list[tuple[str, str]]  # (letter, text)
     mismatches: list[str]  # recomputed averages that differ from the report's
+    inferred_notes: list[str] = field(default_factory=list)  # inferred settings, and runs that differ
+
+    def also_metrics(self) -> dict[str, list[str]]:
+        """Column key -> the metrics some measured row reports beside the headline, in order."""
+        found: dict[str, list[str]] = {}
+        for row in self.rows:
+            for key, cell in row.cells.items():
+                for also in cell.also:
+                    if also.metric not in found.setdefault(key, []):
+                        found[key].append(also.metric)
+        return found
 
     def frame(self) -> pd.DataFrame:
         """One line per row: values, intervals, flags and averages (CSV/JSON export)."""
         columns = ["model", "source", "provenance", "comparable"]
+        also = self.also_metrics()
         for column in self.spec.columns:
             columns += [column.key, f"{column.key}_ci_low", f"{column.key}_ci_high",
                         f"{column.key}_flags", f"{column.key}_state"]
+            for metric in also.get(column.key, []):
+                columns += [f"{column.key}[{metric}]", f"{column.key}[{metric}]_ci_low",
+                            f"{column.key}[{metric}]_ci_high"]
         columns += ["average", "average_partial", "average_columns", "reported_average"]
         records = []
         for row in self.rows:
@@ -75,6 +92,10 @@ class BuiltTable:
                 record[f"{column.key}_ci_high"] = cell.high
                 record[f"{column.key}_flags"] = "; ".join(cell.flags) or None
                 record[f"{column.key}_state"] = cell.state
+                for item in cell.also:
+                    record[f"{column.key}[{item.metric}]"] = item.value
+                    record[f"{column.key}[{item.metric}]_ci_low"] = item.low
+                    record[f"{column.key}[{item.metric}]_ci_high"] = item.high
             record["average"] = row.average
             record["average_partial"] = row.partial
             record["average_columns"] = f"{row.averaged_columns}/{len(self.spec.columns)}"
@@ -101,7 +122,7 @@ def _paper_rows(spec: ReportTable) -> list[TableRow]:
     return rows
 
 
-def _measured_rows(spec: ReportTable, results: list[MeasuredResult], reference: Reference,
+def _measured_rows(spec: ReportTable, results: list[MeasuredResult],
                    measurements: dict[tuple[str, str | None], Measurement]) -> list[TableRow]:
     by_model: dict[str, dict[str, MeasuredResult]] = {}
     benchmarks = {c.benchmark for c in spec.measured_columns}
@@ -120,11 +141,12 @@ def _measured_rows(spec: ReportTable, results: list[MeasuredResult], reference: 
             else:
                 key = (result.path.as_posix(), column.transform)
                 if key not in measurements:
-                    measurements[key] = measure(result, reference, column)
+                    measurements[key] = measure(result, column)
                 m = measurements[key]
-                paper_protocol = reference.benchmarks[column.benchmark].protocol
                 cells[column.key] = Cell(VALUE, m.value, m.low, m.high, m.method,
-                                         protocol_differences(result.protocol, paper_protocol))
+                                         protocol_differences(result.protocol, column.protocol),
+                                         inferred=inferred_differences(result.protocol, column.protocol),
+                                         also=[] if column.transform else also_reported(result))
         comparable = not any(r.limited for r in found.values())
         rows.append(TableRow(model, MEASURED, None, cells, comparable=comparable))
     return rows
@@ -173,11 +195,20 @@ def _letters():
         index += 1
 
 
-def build_table(spec: ReportTable, results: list[MeasuredResult], reference: Reference,
+def _inferred_notes(spec: ReportTable, rows: list[TableRow]) -> list[str]:
+    titles = {c.key: c.title for c in spec.columns}
+    notes = [f"{column.title}: {inferred_summary(column.protocol)}"
+             for column in spec.measured_columns if column.protocol.inferred]
+    notes += [f"{row.model}, {titles[key]}: " + "; ".join(cell.inferred)
+              for row in rows for key, cell in row.cells.items() if cell.inferred]
+    return notes
+
+
+def build_table(spec: ReportTable, results: list[MeasuredResult],
                 measurements: dict[tuple[str, str | None], Measurement] | None = None) -> BuiltTable:
     """Paper rows and measured rows of one report table, averaged, sorted, flags lettered."""
     measurements = {} if measurements is None else measurements
-    rows = _paper_rows(spec) + _measured_rows(spec, results, reference, measurements)
+    rows = _paper_rows(spec) + _measured_rows(spec, results, measurements)
     _averages(spec, rows)
     rows.sort(key=sort_key)
     letters, notes = _letters(), []
@@ -195,7 +226,7 @@ def build_table(spec: ReportTable, results: list[MeasuredResult], reference: Ref
         and not row.partial
         and rounded(row.average, spec.decimals) != rounded(row.reported_average, spec.decimals)
     ]
-    return BuiltTable(spec, rows, notes, mismatches)
+    return BuiltTable(spec, rows, notes, mismatches, _inferred_notes(spec, rows))
 
 
 def build_tables(reference: Reference, results: list[MeasuredResult],
@@ -203,4 +234,4 @@ def build_tables(reference: Reference, results: list[MeasuredResult],
     """Every report table, in the reference file's order; `measurements` caches each result's
     score and interval by (result path, column transform) across tables and pages."""
     measurements = {} if measurements is None else measurements
-    return [build_table(spec, results, reference, measurements) for spec in reference.tables]
+    return [build_table(spec, results, measurements) for spec in reference.tables]

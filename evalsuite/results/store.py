@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
@@ -85,3 +86,68 @@ def read_jsonl(path: str | Path) -> list[dict]:
             except json.JSONDecodeError:
                 continue
     return rows
+
+
+MAX_JSON_DEPTH = 64  # result and sample objects nest a few levels; deeper is hostile input
+MAX_INT_DIGITS = 30  # counts and ids; longer integers (thousands of digits) are hostile input
+
+
+class UnreadableFile(ValueError):
+    """A file that is not a bounded, regular, well-formed input (the message says why, in a line)."""
+
+
+def read_regular_file(path: str | Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most max_bytes; FIFOs, devices and folders are refused
+    without blocking (opened non-blocking, checked with fstat before reading)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise UnreadableFile(f"cannot open: {err.strerror}") from err
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile("not a regular file")
+        if info.st_size > max_bytes:
+            raise UnreadableFile(f"larger than {max_bytes} bytes")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UnreadableFile(f"larger than {max_bytes} bytes")
+    return data
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise UnreadableFile(f"an integer with {len(text.lstrip('-'))} digits")
+    return int(text)
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def loads_bounded(text: str | bytes) -> Any:
+    """json.loads for untrusted text: UTF-8 only, nesting at most MAX_JSON_DEPTH, integers of at
+    most MAX_INT_DIGITS digits; every failure is an UnreadableFile with a one-line reason."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        value = json.loads(text, parse_int=_bounded_int)
+    except UnicodeDecodeError as err:
+        raise UnreadableFile(f"not UTF-8 (byte {err.start})") from err
+    except RecursionError as err:
+        raise UnreadableFile(f"nested deeper than {MAX_JSON_DEPTH} levels") from err
+    except json.JSONDecodeError as err:
+        raise UnreadableFile(f"not JSON ({err.msg}, line {err.lineno})") from err
+    except ValueError as err:
+        raise UnreadableFile(str(err).splitlines()[0]) from err
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise UnreadableFile(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
