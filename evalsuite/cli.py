@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import traceback
@@ -27,9 +28,31 @@ def _limit(value: str) -> int | float:
         number = float(value)
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"--limit takes a number, not '{value}'") from err
-    if number <= 0:
-        raise argparse.ArgumentTypeError("--limit must be positive")
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"--limit must be a positive finite number, not '{value}'")
+    if number >= 1 and not number.is_integer():
+        raise argparse.ArgumentTypeError(f"--limit above 1 is a count of items, not '{value}'")
     return int(number) if number >= 1 else number
+
+
+def _shots(value: str) -> int:
+    try:
+        shots = int(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--num_fewshot takes an integer, not '{value}'") from err
+    if not 0 <= shots <= 64:
+        raise argparse.ArgumentTypeError(f"--num_fewshot must be between 0 and 64, not {shots}")
+    return shots
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not '{value}'") from err
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {number}")
+    return number
 
 
 def _batch_size(value: str) -> int | str:
@@ -56,7 +79,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_model: str = "e
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `run` (shared with `demo`)."""
-    parser.add_argument("--num_fewshot", type=int, default=None,
+    parser.add_argument("--num_fewshot", type=_shots, default=None,
                         help="override the paper's shots (the result records the change)")
     parser.add_argument("--limit", type=_limit, default=None,
                         help="examples per task (fraction if < 1); results are marked not comparable")
@@ -74,7 +97,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     resume.add_argument("--force", dest="force", action="store_true", help="rerun everything")
     parser.add_argument("--allow_code_execution", action="store_true",
                         help="required for HumanEval: run generated code in the sandbox")
-    parser.add_argument("--bootstrap_iters", type=int, default=1000,
+    parser.add_argument("--bootstrap_iters", type=_positive_int, default=1000,
                         help="bootstrap iterations for stderr of non-mean metrics (lm-eval's)")
     parser.add_argument("--seed", type=int, default=1234, help="random seed (few-shot sampling, torch)")
     parser.add_argument("--gen_kwargs", default=None,
@@ -84,7 +107,6 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_options(args: argparse.Namespace, judge_needed: bool) -> RunOptions:
     judge = JudgeOptions.from_args(args) if judge_needed else None
-
     # --data_dir (checked by the runner), else $EVALSUITE_DATA_DIR, else None: the HF Hub
     data_dir = args.data_dir if args.data_dir is not None else resolve_data_dir(None)
     return RunOptions(

@@ -3,6 +3,7 @@
 import pytest
 from conftest import FIXTURE_DATA, run_cli
 
+from evalsuite.cli import main
 from evalsuite.declarations import discover
 from evalsuite.errors import BadInputError
 from evalsuite.models.loader import parse_model_args
@@ -73,3 +74,33 @@ def test_bad_model_args_are_bad_input(text):
 
 def test_model_args_parse_like_lm_eval():
     assert parse_model_args("pretrained=a/b,dtype=bfloat16,,") == {"pretrained": "a/b", "dtype": "bfloat16"}
+
+
+def _main_error(capsys, argv: list[str], fragment: str) -> None:
+    """In-process: exit 2 and one `error:`/usage line naming the problem, before any work."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse rejects a bad flag value with its usage line
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert fragment in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-3", "2.5", "1e30x"])
+def test_limit_must_be_a_positive_finite_count_or_fraction(capsys, tmp_path, value):
+    _main_error(capsys, ["run", "--tasks", "gsm8k", "--limit", value, "--output_path", str(tmp_path)], "--limit")
+
+
+@pytest.mark.parametrize("value", ["-5", "65", "x"])
+def test_num_fewshot_is_checked(capsys, tmp_path, value):
+    _main_error(capsys, ["run", "--tasks", "gsm8k", "--num_fewshot", value, "--output_path", str(tmp_path)],
+                "--num_fewshot")
+
+
+def test_output_path_that_is_a_file_or_a_system_folder_is_bad_input_before_any_work(capsys, tmp_path):
+    a_file = tmp_path / "results.json"
+    a_file.write_text("{}")
+    _main_error(capsys, ["run", "--tasks", "gsm8k", "--output_path", str(a_file)], "is a file")
+    _main_error(capsys, ["run", "--tasks", "gsm8k", "--output_path", "/proc/self/results"], "system folder")
+    assert a_file.read_text() == "{}"

@@ -2,12 +2,15 @@
 
 import json
 import os
+import stat
 
 import pytest
 
 from evalsuite.errors import BadInputError
 from evalsuite.results.schema import build_result, load_result, protocol_matches, validate_result
-from evalsuite.results.store import append_jsonl, model_slug, read_jsonl, result_path, write_json_atomic
+from evalsuite.results.store import (
+    append_jsonl, check_output_folder, model_slug, read_jsonl, result_path, write_json_atomic,
+)
 
 
 def _result(**overrides):
@@ -86,3 +89,22 @@ def test_protocol_matches_needs_same_protocol_and_model():
     assert protocol_matches(stored, stored["protocol"], model)
     assert not protocol_matches(stored, {**stored["protocol"], "limit": 5}, model)
     assert not protocol_matches(stored, stored["protocol"], {"type": "hf", "args": {"pretrained": "y"}})
+
+
+def test_results_are_written_with_the_usual_permissions(tmp_path):
+    path = tmp_path / "m" / "b.json"
+    write_json_atomic(path, {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_output_folder_checks(tmp_path):
+    assert check_output_folder(tmp_path / "new" / "deep").is_dir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(BadInputError, match="is a file"):
+        check_output_folder(tmp_path / "f")
+    with pytest.raises(BadInputError, match="system folder"):
+        check_output_folder("/proc/1")
+    with pytest.raises(BadInputError, match="cannot hold results"):
+        check_output_folder(tmp_path / "f" / "below")

@@ -15,7 +15,7 @@ SLUG = "SmolLM2-135M-Instruct"
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    done = run_cli("run", "--model", "embedded", "--tasks", "kobest_copa,kmmlu,mmlu_pro,gsm8k,humaneval",
+    done = run_cli("run", "--model", "embedded", "--tasks", "kobest_copa,kmmlu,mmlu_pro,gsm8k,humaneval,belebele",
                    "--limit", "2", "--data_dir", str(FIXTURE_DATA), "--output_path", str(out), "--batch_size", "4",
                    "--allow_code_execution", "--gen_kwargs", "max_gen_toks=96")
     return out, done
@@ -24,7 +24,7 @@ def first_run(tmp_path_factory):
 def test_run_writes_one_valid_result_per_benchmark(first_run):
     out, done = first_run
     assert done.returncode == 0, done.stderr[-3000:]
-    for name in ("kobest_copa", "kmmlu", "mmlu_pro", "gsm8k", "humaneval"):
+    for name in ("kobest_copa", "kmmlu", "mmlu_pro", "gsm8k", "humaneval", "belebele"):
         result = json.loads((out / SLUG / f"{name}.json").read_text())
         assert validate_result(result) == [], name
         assert result["protocol"]["limit"] == 2 and result["protocol"]["chat_template"] is True
@@ -49,6 +49,9 @@ def test_run_writes_one_valid_result_per_benchmark(first_run):
     assert {row["item"] for row in read_jsonl(out / SLUG / humaneval["samples"])} <= {f"HumanEval/{i}" for i in range(164)}
     mmlu_pro = json.loads((out / SLUG / "mmlu_pro.json").read_text())
     assert mmlu_pro["metrics"]["acc_normalized"] == pytest.approx((mmlu_pro["metrics"]["acc"] - 0.1) / 0.9)
+    belebele = json.loads((out / SLUG / "belebele.json").read_text())
+    assert belebele["protocol"]["num_fewshot"] == 5 and {"acc", "acc_norm"} <= set(belebele["metrics"])
+    assert belebele["provenance"]["data"]["layout"] == "belebele/Belebele/kor_Hang.jsonl"
     assert "sk-" not in done.stdout + done.stderr
 
 

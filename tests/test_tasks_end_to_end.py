@@ -24,6 +24,7 @@ SINGLE_TASKS = {
     "es_kobest_sentineg": {"acc,none", "f1,none"},
     "es_mmlu_pro": {"acc,none"},
     "es_gsm8k": {"exact_match,strict-match", "exact_match,flexible-extract"},
+    "es_belebele_kor_Hang": {"acc,none", "acc_norm,none"},
 }
 
 

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from evalsuite.errors import BadInputError
+
 
 def model_slug(name: str) -> str:
     """File-system-safe name of a model: the last path component, odd characters replaced."""
@@ -27,8 +29,30 @@ def samples_path(output_path: str | Path, slug: str, benchmark: str) -> Path:
     return Path(output_path) / slug / "samples" / f"{benchmark}.jsonl"
 
 
+SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def check_output_folder(path: str | Path, flag: str = "--output_path") -> Path:
+    """The output folder, created if needed, after checking it can hold results: a folder (not a
+    file), outside /proc, /sys and /dev, and writable. Any problem is one BadInputError line."""
+    folder = Path(path).expanduser().absolute()
+    if any(folder == tree or tree in folder.parents for tree in SYSTEM_TREES):
+        raise BadInputError(f"{flag} {path} lies in a system folder ({folder.parts[1]}): choose a results folder")
+    if folder.exists() and not folder.is_dir():
+        raise BadInputError(f"{flag} {path} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise BadInputError(f"{flag} {path} cannot hold results ({err.strerror or err})") from err
+    return folder
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write bytes to path via a temp file in the same folder and an atomic rename."""
+    """Write bytes to path via a temp file in the same folder and an atomic rename.
+
+    The file gets the usual permissions (0666 less the umask), not mkstemp's private 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -36,12 +60,19 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

@@ -34,11 +34,12 @@ def task_manager(data_dir: Path | None) -> Any:
     )
 
 
-def cache_file(options: RunOptions, model: LoadedModel) -> Path:
-    """lm-eval's response cache of this model (sqlite); lets an interrupted run resume."""
+def cache_file(options: RunOptions, model: LoadedModel, benchmark: Benchmark) -> Path:
+    """lm-eval's response cache of this model on this benchmark (sqlite); lets an interrupted run
+    resume, and `--force` clears only the benchmarks it reruns."""
     key = json.dumps({"type": model.type, "args": model.args}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return Path(options.output_path) / model.slug / ".cache" / f"lm_eval_{digest}"
+    return Path(options.output_path) / model.slug / ".cache" / f"lm_eval_{digest}_{benchmark.name}"
 
 
 def evaluate_benchmark(
@@ -48,7 +49,7 @@ def evaluate_benchmark(
     import lm_eval  # heavy (torch); imported when a run needs it
 
     protocol = lm_eval_protocol(benchmark, options, chat_template)
-    cache = cache_file(options, model)
+    cache = cache_file(options, model, benchmark)
     cache.parent.mkdir(parents=True, exist_ok=True)
     if options.force:  # a forced rerun recomputes every response instead of replaying the cache
         for stale in cache.parent.glob(cache.name + "_rank*.db"):

@@ -13,7 +13,7 @@ from evalsuite.models.loader import (
     LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
 )
 from evalsuite.results.schema import load_result, protocol_matches
-from evalsuite.results.store import model_slug, result_path
+from evalsuite.results.store import check_output_folder, model_slug, result_path
 from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
@@ -35,6 +35,7 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
     """Every check that can fail fast, before any model is loaded or any generation starts."""
     if options.data_dir is not None and not Path(options.data_dir).is_dir():
         raise BadInputError(f"--data_dir {options.data_dir} is not a directory")
+    check_output_folder(options.output_path)
     if any(b.executes_code for b in benchmarks):
         require_code_execution_opt_in(options.allow_code_execution)
     if any(b.engine == "lm_eval" for b in benchmarks):
