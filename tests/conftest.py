@@ -29,3 +29,16 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 900) -> subpro
         [sys.executable, str(REPO / "run_eval.py"), *args],
         cwd=REPO, capture_output=True, text=True, timeout=timeout, env=full_env,
     )
+
+
+def task_kwargs_of(benchmark: str) -> list[dict]:
+    """dataset_kwargs of every task YAML that reads `benchmark` (one per KMMLU subject, say)."""
+    from evalsuite.declarations import TASKS_DIR, read_yaml
+
+    found = []
+    for path in sorted(TASKS_DIR.rglob("*.yaml")):
+        config = read_yaml(path, "task config")
+        kwargs = config.get("dataset_kwargs") if isinstance(config, dict) else None
+        if isinstance(kwargs, dict) and kwargs.get("benchmark") == benchmark:
+            found.append(kwargs)
+    return found

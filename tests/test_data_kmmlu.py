@@ -1,4 +1,4 @@
-"""KMMLU loader: upstream CSV quirks, Hub features, and one-line errors for bad files."""
+"""KMMLU through the generic loader: upstream CSV quirks, Hub features, one-line errors for bad files."""
 
 from __future__ import annotations
 
@@ -7,18 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from evalsuite.data import kmmlu
-from evalsuite.data.kmmlu import features
+from evalsuite.data.loader import features_of, load_declared_dataset
 from evalsuite.declarations import get_benchmark
 from evalsuite.errors import BadInputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
 TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks" / "kmmlu"
-SOURCE = get_benchmark("kmmlu").data
+LAYOUT = get_benchmark("kmmlu").data.local
 
 
 def load_kmmlu(subject, data_dir):
-    return kmmlu.load_kmmlu(SOURCE, subject, data_dir)
+    return load_declared_dataset("kmmlu", str(data_dir), subject=subject)
+
+
+def features():
+    return features_of(LAYOUT)
 
 
 def test_subject_loads_with_hub_features():
@@ -63,7 +66,7 @@ def test_answer_out_of_range_is_bad_input(tmp_path):
     path = folder / "Accounting-test.csv"
     text = path.read_text(encoding="utf-8").replace(",1,상품", ",5,상품")
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(BadInputError, match=r"Accounting-test\.csv: row 1 has answer='5'"):
+    with pytest.raises(BadInputError, match=r"Accounting-test\.csv: row 1: answer is not 1-4"):
         load_kmmlu("Accounting", tmp_path)
 
 

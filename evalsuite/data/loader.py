@@ -78,10 +78,11 @@ def load_declared_dataset(benchmark: str, data_dir: str | None = None, **task_kw
     if source.loader:
         return _bespoke(source.loader)(source, data_dir=data_dir, **kwargs)
     if chosen_source(declared, data_dir) == "local":
-        return load_local(source.local, resolve_data_dir(data_dir))  # type: ignore[arg-type]
+        return load_local(source.local, resolve_data_dir(data_dir), kwargs)  # type: ignore[arg-type]
     if source.hub is None:
         raise BadInputError(f"{benchmark}: no Hub dataset declared; pass --data_dir with {source.local_layout}")
-    return load_from_hub(source.hub, source.hub_name, source.local_layout, revision=source.revision)
+    hub_name = _fill(source.hub_name, kwargs) if source.hub_name else None
+    return load_from_hub(source.hub, hub_name, source.local_layout, revision=source.revision)
 
 
 def read_rows(benchmark: Benchmark, split: str, data_dir: str | Path | None = None) -> tuple[Path, list[dict]]:
@@ -110,36 +111,55 @@ def package_file(source: DataSource) -> Path:
     return path
 
 
-def load_local(layout: LocalLayout, root: Path) -> "datasets.DatasetDict":
-    """Every declared split from the upstream files under `root`, with the declared features."""
+def load_local(layout: LocalLayout, root: Path, task_kwargs: dict[str, Any] | None = None) -> "datasets.DatasetDict":
+    """Every declared split from the upstream files under `root`, with the declared features.
+
+    File patterns may hold `{placeholders}` filled from the task's dataset_kwargs (one KMMLU subject
+    per task: `kmmlu/data/{subject}-test.csv`)."""
     import datasets
 
     features = features_of(layout)
     splits = {}
     for split in layout.splits:
         rows: list[dict[str, Any]] = []
-        for path in _split_files(layout, root, split):
+        for path in _split_files(layout, root, split, task_kwargs or {}):
             rows.extend(_convert(layout, path, _read_file(layout, path)))
         splits[split] = build_split(rows, features)
     return datasets.DatasetDict(splits)
 
 
-def _split_files(layout: LocalLayout, root: Path, split: str) -> list[Path]:
+def _fill(pattern: str, task_kwargs: dict[str, Any]) -> str:
+    try:
+        return pattern.format_map(task_kwargs)
+    except (KeyError, IndexError, ValueError) as err:
+        raise BadInputError(f"{pattern!r} needs {err} from the task's dataset_kwargs") from None
+
+
+def _split_files(layout: LocalLayout, root: Path, split: str, task_kwargs: dict[str, Any] | None = None) -> list[Path]:
     if split not in layout.splits:
         raise BadInputError(f"no split {split!r} in the local layout ({', '.join(layout.splits)})")
     files: list[Path] = []
-    for pattern in layout.splits[split]:
+    for pattern in (_fill(p, task_kwargs or {}) for p in layout.splits[split]):
         if glob.has_magic(pattern):
             matched = sorted(Path(p) for p in glob.glob(str(root / pattern)) if Path(p).is_file())
             if not matched:
                 raise BadInputError(f"no data file matches {root / pattern}")
             files.extend(matched)
         else:
-            path = root / pattern
-            if not path.is_file():
-                raise BadInputError(f"missing data file {path} (layout: DIR/{layout.describe()})")
-            files.append(path)
+            files.append(_find_file(root / pattern, layout))
     return files
+
+
+def _find_file(path: Path, layout: LocalLayout) -> Path:
+    """`path`, else the one file of its folder whose name differs only in case (upstream quirk:
+    KMMLU's math-*.csv and korean-history-*.csv are lower-case while the Hub configs are not)."""
+    if path.is_file():
+        return path
+    if path.parent.is_dir():
+        for candidate in path.parent.iterdir():
+            if candidate.name.lower() == path.name.lower() and candidate.is_file():
+                return candidate
+    raise BadInputError(f"missing data file {path} (layout: DIR/{layout.describe()})")
 
 
 def _read_file(layout: LocalLayout, path: Path) -> list[dict[str, Any]]:
