@@ -1,1 +1,1 @@
-"""Result files: the schema of DESIGN.md, atomic writes, resume checks."""
+"""Result files: the schema of docs/architecture.md, atomic writes, resume checks."""

@@ -1,4 +1,4 @@
-"""The result JSON of DESIGN.md: building, validating and comparing protocols."""
+"""The result JSON (docs/architecture.md, "Results"): building, validating and comparing protocols."""
 
 from __future__ import annotations
 
