@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = subparsers.add_parser("run", help="evaluate a model on benchmarks")
     add_model_arguments(run)
-    run.add_argument("--tasks", default=None, help="comma list of benchmarks (see `tasks`); kobest = its 5 tasks")
+    run.add_argument("--tasks", default=None, help="comma list of benchmarks or group names (see `tasks`; a group selects its members)")
     run.add_argument("--suite", default=None, help="a suite named in the declarations' `suites` (paper = the report's benchmarks)")
     add_run_arguments(run)
     add_judge_arguments(run)

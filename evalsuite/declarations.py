@@ -69,7 +69,7 @@ class LocalLayout:
     checks: dict[str, str] = field(default_factory=dict)  # Jinja expression over a row -> message if false
 
     def describe(self) -> str:
-        """The layout in one line, e.g. `belebele/Belebele/kor_Hang.jsonl`."""
+        """The layout in one line: the files of every split, e.g. `x/train.jsonl, x/test.jsonl`."""
         files = sorted({f for paths in self.splits.values() for f in paths})
         return ", ".join(files)
 
@@ -145,7 +145,7 @@ class Benchmark:
     item_group: str | None = None  # per-item breakdown (subject, category), same variables
     breakdown: str | None = None  # what the groups are called ("subject", "category")
     categories: Path | None = None  # YAML mapping each group to its category (KMMLU subject -> STEM, ...)
-    part_of: tuple[str, ...] = ()  # names that select several benchmarks at once (kobest)
+    part_of: tuple[str, ...] = ()  # names that select several benchmarks at once (a family)
     suites: tuple[str, ...] = ()
     demo_limit: int = 5
     executes_code: bool = False
@@ -371,7 +371,7 @@ def _groups(benchmarks: Any) -> dict[str, list[str]]:
 
 
 def benchmark_groups() -> dict[str, list[str]]:
-    """Names that select several benchmarks (e.g. kobest -> its five tasks), from `part_of`."""
+    """Names that select several benchmarks (a family -> its members), from `part_of`."""
     return _groups(discover().values())
 
 

@@ -114,8 +114,8 @@ def package_file(source: DataSource) -> Path:
 def load_local(layout: LocalLayout, root: Path, task_kwargs: dict[str, Any] | None = None) -> "datasets.DatasetDict":
     """Every declared split from the upstream files under `root`, with the declared features.
 
-    File patterns may hold `{placeholders}` filled from the task's dataset_kwargs (one KMMLU subject
-    per task: `kmmlu/data/{subject}-test.csv`)."""
+    File patterns may hold `{placeholders}` filled from the task's dataset_kwargs (one subject per
+    task: `<family>/data/{subject}-test.csv`)."""
     import datasets
 
     features = features_of(layout)
@@ -151,8 +151,8 @@ def _split_files(layout: LocalLayout, root: Path, split: str, task_kwargs: dict[
 
 
 def _find_file(path: Path, layout: LocalLayout) -> Path:
-    """`path`, else the one file of its folder whose name differs only in case (upstream quirk:
-    KMMLU's math-*.csv and korean-history-*.csv are lower-case while the Hub configs are not)."""
+    """`path`, else the one file of its folder whose name differs only in case (an upstream quirk:
+    some files are lower-case while the Hub's config names, which fill the pattern, are not)."""
     if path.is_file():
         return path
     if path.parent.is_dir():

@@ -1,0 +1,49 @@
+"""The package holds mechanisms only: no benchmark named in its code, its dependency graph at the top."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from evalsuite.declarations import discover
+
+PACKAGE = Path(__file__).resolve().parents[1] / "evalsuite"
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def _declared_words() -> re.Pattern:
+    benchmarks = discover().values()
+    words = {b.name for b in benchmarks} | {b.lm_eval_task for b in benchmarks if b.lm_eval_task}
+    words |= {group for b in benchmarks for group in b.part_of}
+    alternatives = "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+    return re.compile(rf"(?<![A-Za-z0-9_])({alternatives})(?![A-Za-z0-9_])")
+
+
+def _string_literals(tree: ast.AST) -> list[str]:
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_string_literal_names_a_benchmark(path):
+    pattern = _declared_words()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [match.group(0) for text in _string_literals(tree) for match in pattern.finditer(text)]
+    assert found == [], f"{path.name} names benchmarks {sorted(set(found))}: declare it in the benchmark's YAML"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_package_imports_are_at_the_top(path):
+    """Imports of the package's own modules sit at module level (heavy third-party ones may wait)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nested = []
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("evalsuite"):
+                    nested.append(f"{function.name}: from {node.module}")
+                elif isinstance(node, ast.Import) and any(a.name.startswith("evalsuite") for a in node.names):
+                    nested.append(f"{function.name}: import evalsuite")
+    assert nested == []
