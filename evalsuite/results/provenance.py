@@ -6,11 +6,8 @@ import datetime as dt
 import importlib.metadata
 import socket
 import subprocess
-from pathlib import Path
-
 import evalsuite
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from evalsuite import REPO_ROOT
 
 
 def _version(package: str) -> str | None:
