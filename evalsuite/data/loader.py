@@ -63,7 +63,7 @@ def data_provenance(benchmark: Benchmark, data_dir: str | Path | None) -> dict[s
     source = benchmark.data
     used = chosen_source(benchmark, data_dir)
     if used == "local":
-        return {"source": "local", "path": str(resolve_data_dir(data_dir)), "layout": source.local_layout,
+        return {"source": "local", "path": str(Path(str(resolve_data_dir(data_dir))).resolve()), "layout": source.local_layout,
                 "revision": None}
     if used == "package":
         return {"source": "package", "path": source.package_file, "revision": None}
