@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.replay_server import ReplayJudgeServer
+from replay_server import ReplayJudgeServer
 from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.results.schema import validate_result
 

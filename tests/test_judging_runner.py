@@ -14,7 +14,7 @@ import pytest
 
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.replay_server import ReplayJudgeServer, replay_responder
+from replay_server import ReplayJudgeServer, replay_responder
 from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.results.schema import validate_result
 
@@ -56,16 +56,18 @@ def test_reproduces_fastchat_score_from_replayed_judgments(tmp_path, monkeypatch
         # every request is exactly the recorded FastChat prompt (system + user)
         replayed = {r["user_prompt"] for r in fastchat}
         assert {req["messages"][1]["content"] for req in server.requests} == replayed
+        assert len(server.requests) == len(fastchat)  # as FastChat: one request per judgment, no re-ask
         assert all(req["model"] == "gpt-4" for req in server.requests)
     assert validate_result(result) == []
     assert result["score"] == sum(valid) / len(valid)
     assert result["metrics"]["turn1"] == sum(turn1) / len(turn1)
     assert result["failures"] == {"parse": 1, "api": 0, "timeout": 0}
-    assert result["n"] == 8 and result["metrics"]["n_valid"] == 7 and result["metrics"]["reasks"] == 2
+    assert result["n"] == 8 and result["metrics"]["n_valid"] == 7 and result["metrics"]["reasks"] == 0
     assert result["subscores"]["math"] == 9.5 and result["subscores"]["reasoning"] == 2.0
     assert result["model"]["name"] == "tiny-model"
-    assert result["protocol"]["judge"] == {"model": "gpt-4", "prompts": "single-v1/single-math-v1 (+multi-turn)",
-                                           "repeats": 1, "temperature": 0.0, "max_tokens": 2048}
+    assert result["protocol"]["judge"] == {"model": "gpt-4", "format": "fastchat_single",
+                                           "prompts": "single-v1/single-math-v1 (+multi-turn)",
+                                           "repeats": 1, "reasks": 0, "temperature": 0.0, "max_tokens": 2048}
     assert result["provenance"]["judge"]["endpoint_host"] == "127.0.0.1"
     folder = tmp_path / "tiny-model"
     samples = _rows(folder / "samples" / "mt_bench.jsonl")

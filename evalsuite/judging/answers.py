@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.judging.cache import JsonlCache, stable_hash
+from evalsuite.judging.client import JsonlCache, stable_hash
 from evalsuite.judging.definitions import JudgeDefinition
 
 

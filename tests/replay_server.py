@@ -5,8 +5,8 @@ the client's throughput and fault handling: fixed latency, and injected faults s
 ("429", "500", "401", "timeout", "garbage", "drop") before normal replies. Listens on 127.0.0.1 only and
 stops by itself after `lifetime_s` or `max_requests`.
 
-    python -m evalsuite.judging.replay_server --judgments model_judgment/gpt-4_single.jsonl
-    python -m evalsuite.judging.replay_server --fallback "Rating: [[8]]" --latency 0.25
+    python -m tests.replay_server --judgments model_judgment/gpt-4_single.jsonl
+    python -m tests.replay_server --fallback "Rating: [[8]]" --latency 0.25
 """
 
 from __future__ import annotations
