@@ -90,7 +90,9 @@ def test_komt_bench_penalty_raw_and_penalized(tmp_path):
     # English turns: 111/2 -> sqrt(9) = 3, 152/1 -> sqrt(9) = 3; 138 is exempt; 138/1 is data only
     assert result["metrics"]["score_raw"] == 61 / 8
     assert result["score"] == (8 + 4 + 10 + 3 + 7 + 6 + 3 + 8) / 8
-    assert result["metrics"]["n_penalized"] == 2
+    assert result["metrics"]["n_penalized"] == result["metrics"]["n_penalized_lingua"] == 2
+    assert "n_penalized_mediapipe" not in result["metrics"]  # not computable without MediaPipe's model
+    assert result["protocol"]["judge"]["language_detector"] == "lingua"
     assert result["subscores"]["raw_math"] == 9.5 and result["subscores"]["math"] == 6.5
     assert result["subscores"]["turn2"] == (4 + 3 + 6 + 8) / 4 and result["subscores"]["raw_turn2"] == 27 / 4
     samples = {s["item"]: s for s in _rows(tmp_path / "tiny-ko-model" / "samples" / "komt_bench.jsonl")}
