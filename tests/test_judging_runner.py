@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evalsuite.cli import build_parser
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.options import JudgeOptions
 from replay_server import ReplayJudgeServer, replay_responder
@@ -104,6 +105,24 @@ def test_komt_bench_penalty_raw_and_penalized(tmp_path):
     assert {(r["question_id"], r["turn"]): r["score"] for r in final}[(152, 1)] == 3.0
 
 
+def test_reasks_only_when_asked_and_recorded(tmp_path):
+    def respond(messages):  # no rating at first; a rating when re-asked
+        return "Rating: [[6]]" if len(messages) > 2 else "A fine answer."
+
+    args = build_parser().parse_args(["run", "--tasks", "mt_bench", "--judge_reask", "2"])
+    assert JudgeOptions.from_args(args).reasks == 2
+    assert JudgeOptions.from_args(build_parser().parse_args(["run", "--tasks", "mt_bench"])).reasks == 0
+    with ReplayJudgeServer(respond, lifetime_s=120) as server:
+        with pytest.raises(EvalsuiteError, match="2 parse failures"):  # FastChat: -1, nothing re-asked
+            _run("mt_bench", server, MT_ANSWERS, tmp_path / "a", limit=1)
+        assert len(server.requests) == 2
+    with ReplayJudgeServer(respond, lifetime_s=120) as server:
+        reasked = _run("mt_bench", server, MT_ANSWERS, tmp_path / "b", limit=1, reasks=2)
+        assert len(server.requests) == 4
+    assert reasked["score"] == 6.0 and reasked["metrics"]["reasks"] == 2
+    assert reasked["protocol"]["judge"]["reasks"] == 2
+
+
 def test_repeats_use_the_median_and_report_the_spread(tmp_path):
     counts, lock = {}, threading.Lock()
 
@@ -145,7 +164,8 @@ def test_skip_when_done_force_reuses_cache_and_api_failures_are_counted(tmp_path
 
 
 @pytest.mark.parametrize("content,message", [
-    ("not json\n", "not a FastChat answer"),
+    ("not json\n", "line 1 is not valid JSON"),
+    ('{"question_id": 81}\n', "not a FastChat answer"),
     ('{"question_id": 81, "model_id": "a", "choices": [{"index": 0, "turns": ["x", "y"]}]}\n', "no answer for 3"),
     ("".join(json.dumps({"question_id": q, "model_id": m, "choices": [{"index": 0, "turns": ["x", "y"]}]}) + "\n"
              for q, m in [(81, "a"), (101, "b"), (111, "a"), (131, "a")]), "one model"),
