@@ -133,6 +133,16 @@ def test_bad_data_is_one_line_and_exit_2_before_any_work(tmp_path, damage, messa
     assert not (tmp_path / "out").exists()
 
 
+def test_bad_judge_data_fails_before_the_model_is_loaded(tmp_path):
+    data = _copy_data(tmp_path)
+    _duplicate_question(data)
+    completed = run_cli("run", "--model", "hf", "--model_args", f"pretrained={tmp_path / 'no-such-model'}",
+                        "--tasks", "mt_bench", "--data_dir", str(data), "--judge_base_url", "http://127.0.0.1:9/v1",
+                        "--output_path", str(tmp_path / "out"), timeout=120)
+    assert completed.returncode == 2, completed.stderr
+    assert "duplicate question_id 81" in completed.stderr and "loading model" not in completed.stderr
+
+
 @pytest.mark.parametrize("template,problem", [
     ("{question} {answer}", None),
     ("{{literal}} {question}", None),
