@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evalsuite.judging.cache import JUDGMENT_KEY, JsonlCache  # noqa: E402
-from evalsuite.judging.client import JudgeClient, RetryPolicy  # noqa: E402
+from evalsuite.judging.client import (  # noqa: E402
+    JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RenderedPrompt, RetryPolicy, judge_all,
+)
 from evalsuite.judging.definitions import load_definition  # noqa: E402
-from evalsuite.judging.grading import JudgeTask, judge_all  # noqa: E402
-from evalsuite.judging.prompts import RenderedPrompt  # noqa: E402
+from evalsuite.judging.formats import get_format  # noqa: E402
 
 
 def _tasks(n: int) -> list[JudgeTask]:
@@ -42,7 +42,9 @@ async def _judge(base_url: str, tasks: list[JudgeTask], concurrency: int, cache_
                          temperature=0.0, max_tokens=2048, timeout_s=30, retry=RetryPolicy(2, 0.05, 0.2))
     cache = JsonlCache(cache_dir / f"judgments-{concurrency}.jsonl", JUDGMENT_KEY)
     try:
-        outcomes = await judge_all(tasks, client, load_definition("mt_bench"), cache, progress=False)
+        definition = load_definition("mt_bench")
+        judge_one = get_format(definition.format).judge_one(definition, reasks=0)
+        outcomes = await judge_all(tasks, client, judge_one, cache, progress=False)
     finally:
         await client.close()
     assert all(o.row is not None and o.row["score"] == 8.0 for o in outcomes)
@@ -59,7 +61,7 @@ def main() -> int:
     print(f"{'concurrency':>11} {'elapsed_s':>10} {'ideal_s':>8} {'ratio':>6}")
     ratios = {}
     server = subprocess.Popen(
-        [sys.executable, "-m", "evalsuite.judging.replay_server", "--fallback", "Explanation. Rating: [[8]]",
+        [sys.executable, "-m", "tests.replay_server", "--fallback", "Explanation. Rating: [[8]]",
          "--latency", str(args.latency), "--lifetime", "900"],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
     )

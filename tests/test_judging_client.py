@@ -5,12 +5,14 @@ import time
 
 import pytest
 
-from evalsuite.judging.cache import JUDGMENT_KEY, JsonlCache
-from evalsuite.judging.client import JudgeCallFailed, JudgeClient, JudgeEndpointRefused, RetryPolicy
+from replay_server import ReplayJudgeServer
+
+from evalsuite.judging.client import (
+    JUDGMENT_KEY, JsonlCache, JudgeCallFailed, JudgeClient, JudgeEndpointRefused, JudgeTask, RenderedPrompt,
+    RetryPolicy, judge_all,
+)
 from evalsuite.judging.definitions import load_definition
-from evalsuite.judging.grading import STATUS_OK, STATUS_PARSE, JudgeTask, judge_all
-from evalsuite.judging.prompts import RenderedPrompt
-from evalsuite.judging.replay_server import ReplayJudgeServer
+from evalsuite.judging.formats.fastchat_single import FORMAT, STATUS_OK, STATUS_PARSE
 
 MESSAGES = [{"role": "system", "content": "sys"}, {"role": "user", "content": "grade this"}]
 
@@ -74,8 +76,30 @@ def _tasks(n):
                       [{"role": "user", "content": f"prompt {i}"}]), f"h{i}") for i in range(n)]
 
 
-def test_reask_then_parse_failure_is_recorded(tmp_path):
+def test_no_reask_by_default_as_fastchat(tmp_path):
+    """FastChat records a reply without a rating as -1 and asks nothing more."""
     definition = load_definition("mt_bench")
+    cache = JsonlCache(tmp_path / "j.jsonl", JUDGMENT_KEY)
+
+    async def go(server):
+        client = _client(server)
+        try:
+            return await judge_all(_tasks(2), client, FORMAT.judge_one(definition, 0), cache, progress=False)
+        finally:
+            await client.close()
+
+    with ReplayJudgeServer(lambda m: "[[9]]" if m[0]["content"] == "prompt 1" else "I liked it.",
+                           lifetime_s=60) as server:
+        outcomes = asyncio.run(go(server))
+        assert len(server.requests) == 2
+    first, second = (o.row for o in outcomes)
+    assert first["status"] == STATUS_PARSE and first["score"] == -1 and first["attempts"] == 1
+    assert second["score"] == 9.0
+
+
+def test_explicit_reasks_then_parse_failure_is_recorded(tmp_path):
+    definition = load_definition("mt_bench")
+    reasks = 2
 
     def respond(messages):
         first_user = messages[0]["content"]
@@ -91,7 +115,7 @@ def test_reask_then_parse_failure_is_recorded(tmp_path):
     async def go():
         client = _client(server)
         try:
-            return await judge_all(_tasks(3), client, definition, cache, progress=False)
+            return await judge_all(_tasks(3), client, FORMAT.judge_one(definition, reasks), cache, progress=False)
         finally:
             await client.close()
 
@@ -116,7 +140,7 @@ def test_concurrency_is_bounded_and_used(tmp_path):
     async def go(server):
         client = _client(server, concurrency=4)
         try:
-            return await judge_all(_tasks(12), client, definition, cache, progress=False)
+            return await judge_all(_tasks(12), client, FORMAT.judge_one(definition, 0), cache, progress=False)
         finally:
             await client.close()
 

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from evalsuite.errors import BadInputError
 from evalsuite.judging.definitions import load_definition
-from evalsuite.judging.language import apply_language_rule, detect_language, is_penalized
+from evalsuite.judging.language import (
+    LINGUA, MEDIAPIPE, NOT_DETECTED, apply_language_rule, detect_language, detectors_for, is_penalized,
+    lg_language,
+)
+from evalsuite.judging.options import JudgeOptions
 
 RULE = load_definition("komt_bench").language_rule
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -70,3 +75,29 @@ def test_detector_agreement_on_real_answers():
           f"detector speed {n_texts / elapsed:.0f} texts/s ({elapsed:.2f} s for {n_texts})")
     assert len(answers_ok) == len(korean) == 90
     assert en_not_ko == len(en_labels) == 160
+
+
+@pytest.mark.parametrize("detections,language,penalized", [
+    (["ko"], "ko", False),
+    (["ko", "en"], "en", True),      # max_results=2: LG keeps the last detection returned
+    (["en", "ko"], "ko", False),
+    ([], NOT_DETECTED, True),        # no detection: not Korean
+])
+def test_lg_reading_of_mediapipe_detections(detections, language, penalized):
+    assert lg_language(detections) == language
+    assert is_penalized(RULE, 81, language, 8.0) is penalized
+
+
+def test_mediapipe_rule_is_optional_and_checked_before_work(tmp_path):
+    with pytest.raises(BadInputError, match="needs --mediapipe_model"):
+        JudgeOptions(language_detector=MEDIAPIPE)
+    with pytest.raises(BadInputError, match="is not a file"):
+        JudgeOptions(language_detector=MEDIAPIPE, mediapipe_model=tmp_path / "missing.tflite")
+    with pytest.raises(BadInputError, match="must be one of"):
+        JudgeOptions(language_detector="fasttext")
+    model = tmp_path / "language_detector.tflite"
+    model.write_bytes(b"not a model")
+    with pytest.raises(BadInputError, match="mediapipe"):
+        detectors_for(RULE, MEDIAPIPE, model)  # without the package, or with a file that is no model
+    assert list(detectors_for(RULE, LINGUA, None)) == [LINGUA]
+    assert detectors_for(None, LINGUA, model) == {}  # no language rule: nothing detected

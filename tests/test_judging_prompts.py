@@ -6,7 +6,7 @@ import pytest
 
 from evalsuite.errors import BadInputError
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
-from evalsuite.judging.prompts import prompt_name_for, render_judge_prompt
+from evalsuite.judging.formats.fastchat_single import prompt_name_for, render_judge_prompt
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -3,18 +3,18 @@
 import pytest
 
 from evalsuite.judging.definitions import load_definition
-from evalsuite.judging.ratings import parse_rating
+from evalsuite.judging.formats.fastchat_single import parse_rating
 
 MT = load_definition("mt_bench")
 KO = load_definition("komt_bench")
 
 
 def mt(text):
-    return parse_rating(text, MT.rating_patterns, MT.rating_range)
+    return parse_rating(text, MT)
 
 
 def ko(text):
-    return parse_rating(text, KO.rating_patterns, KO.rating_range)
+    return parse_rating(text, KO)
 
 
 @pytest.mark.parametrize("text,expected", [

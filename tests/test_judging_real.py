@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.replay_server import ReplayJudgeServer
+from replay_server import ReplayJudgeServer
 from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.results.schema import validate_result
 
@@ -25,13 +25,14 @@ def test_embedded_llama_cpp_judge(tmp_path):
     import psutil
 
     options = JudgeOptions(judge_model="embedded", answers_file=FIXTURES / "mt_bench/model_answer/tiny-model.jsonl",
-                           judge_max_tokens=48, progress=False)
+                           judge_max_tokens=48, reasks=2, progress=False)
     result = run_judge_benchmark("mt_bench", model=None, options=options, output_path=tmp_path,
                                  data_dir=FIXTURES, limit=1, force=False)
     judge = "embedded-SmolLM2-135M-Instruct.Q4_1"
     judged = _rows(tmp_path / f"tiny-model/mt_bench/model_judgment/{judge}_single.jsonl")
     assert len(judged) == 2 and all(j["judge"] == [judge, j["prompt_name"]] and j["judgment"] for j in judged)
     assert validate_result(result) == [] and result["protocol"]["judge"]["model"] == judge
+    assert result["protocol"]["judge"]["reasks"] == 2
     assert result["provenance"]["judge"]["endpoint_host"] == "127.0.0.1"
     assert result["failures"]["parse"] == sum(j["status"] == "parse_failure" for j in judged)
     assert result["metrics"]["reasks"] == sum(j["attempts"] - 1 for j in judged)

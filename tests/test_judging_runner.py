@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from evalsuite.cli import build_parser
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.replay_server import ReplayJudgeServer, replay_responder
+from replay_server import ReplayJudgeServer, replay_responder
 from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.results.schema import validate_result
 
@@ -56,16 +57,18 @@ def test_reproduces_fastchat_score_from_replayed_judgments(tmp_path, monkeypatch
         # every request is exactly the recorded FastChat prompt (system + user)
         replayed = {r["user_prompt"] for r in fastchat}
         assert {req["messages"][1]["content"] for req in server.requests} == replayed
+        assert len(server.requests) == len(fastchat)  # as FastChat: one request per judgment, no re-ask
         assert all(req["model"] == "gpt-4" for req in server.requests)
     assert validate_result(result) == []
     assert result["score"] == sum(valid) / len(valid)
     assert result["metrics"]["turn1"] == sum(turn1) / len(turn1)
     assert result["failures"] == {"parse": 1, "api": 0, "timeout": 0}
-    assert result["n"] == 8 and result["metrics"]["n_valid"] == 7 and result["metrics"]["reasks"] == 2
+    assert result["n"] == 8 and result["metrics"]["n_valid"] == 7 and result["metrics"]["reasks"] == 0
     assert result["subscores"]["math"] == 9.5 and result["subscores"]["reasoning"] == 2.0
     assert result["model"]["name"] == "tiny-model"
-    assert result["protocol"]["judge"] == {"model": "gpt-4", "prompts": "single-v1/single-math-v1 (+multi-turn)",
-                                           "repeats": 1, "temperature": 0.0, "max_tokens": 2048}
+    assert result["protocol"]["judge"] == {"model": "gpt-4", "format": "fastchat_single",
+                                           "prompts": "single-v1/single-math-v1 (+multi-turn)",
+                                           "repeats": 1, "reasks": 0, "temperature": 0.0, "max_tokens": 2048}
     assert result["provenance"]["judge"]["endpoint_host"] == "127.0.0.1"
     folder = tmp_path / "tiny-model"
     samples = _rows(folder / "samples" / "mt_bench.jsonl")
@@ -88,7 +91,9 @@ def test_komt_bench_penalty_raw_and_penalized(tmp_path):
     # English turns: 111/2 -> sqrt(9) = 3, 152/1 -> sqrt(9) = 3; 138 is exempt; 138/1 is data only
     assert result["metrics"]["score_raw"] == 61 / 8
     assert result["score"] == (8 + 4 + 10 + 3 + 7 + 6 + 3 + 8) / 8
-    assert result["metrics"]["n_penalized"] == 2
+    assert result["metrics"]["n_penalized"] == result["metrics"]["n_penalized_lingua"] == 2
+    assert "n_penalized_mediapipe" not in result["metrics"]  # not computable without MediaPipe's model
+    assert result["protocol"]["judge"]["language_detector"] == "lingua"
     assert result["subscores"]["raw_math"] == 9.5 and result["subscores"]["math"] == 6.5
     assert result["subscores"]["turn2"] == (4 + 3 + 6 + 8) / 4 and result["subscores"]["raw_turn2"] == 27 / 4
     samples = {s["item"]: s for s in _rows(tmp_path / "tiny-ko-model" / "samples" / "komt_bench.jsonl")}
@@ -98,6 +103,24 @@ def test_komt_bench_penalty_raw_and_penalized(tmp_path):
     assert samples["138/turn1"]["language"] == "und"
     final = _rows(tmp_path / "tiny-ko-model" / "komt_bench" / "model_judgment" / "gpt-4_single_final.jsonl")
     assert {(r["question_id"], r["turn"]): r["score"] for r in final}[(152, 1)] == 3.0
+
+
+def test_reasks_only_when_asked_and_recorded(tmp_path):
+    def respond(messages):  # no rating at first; a rating when re-asked
+        return "Rating: [[6]]" if len(messages) > 2 else "A fine answer."
+
+    args = build_parser().parse_args(["run", "--tasks", "mt_bench", "--judge_reask", "2"])
+    assert JudgeOptions.from_args(args).reasks == 2
+    assert JudgeOptions.from_args(build_parser().parse_args(["run", "--tasks", "mt_bench"])).reasks == 0
+    with ReplayJudgeServer(respond, lifetime_s=120) as server:
+        with pytest.raises(EvalsuiteError, match="2 parse failures"):  # FastChat: -1, nothing re-asked
+            _run("mt_bench", server, MT_ANSWERS, tmp_path / "a", limit=1)
+        assert len(server.requests) == 2
+    with ReplayJudgeServer(respond, lifetime_s=120) as server:
+        reasked = _run("mt_bench", server, MT_ANSWERS, tmp_path / "b", limit=1, reasks=2)
+        assert len(server.requests) == 4
+    assert reasked["score"] == 6.0 and reasked["metrics"]["reasks"] == 2
+    assert reasked["protocol"]["judge"]["reasks"] == 2
 
 
 def test_repeats_use_the_median_and_report_the_spread(tmp_path):
@@ -141,7 +164,8 @@ def test_skip_when_done_force_reuses_cache_and_api_failures_are_counted(tmp_path
 
 
 @pytest.mark.parametrize("content,message", [
-    ("not json\n", "not a FastChat answer"),
+    ("not json\n", "line 1 is not valid JSON"),
+    ('{"question_id": 81}\n', "not a FastChat answer"),
     ('{"question_id": 81, "model_id": "a", "choices": [{"index": 0, "turns": ["x", "y"]}]}\n', "no answer for 3"),
     ("".join(json.dumps({"question_id": q, "model_id": m, "choices": [{"index": 0, "turns": ["x", "y"]}]}) + "\n"
              for q, m in [(81, "a"), (101, "b"), (111, "a"), (131, "a")]), "one model"),

@@ -8,13 +8,13 @@ Decoding as FastChat's gen_model_answer: per-category temperature, greedy below 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
+from evalsuite.data.local import read_jsonl
 from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.judging.cache import JsonlCache, stable_hash
+from evalsuite.judging.client import JsonlCache, stable_hash
 from evalsuite.judging.definitions import JudgeDefinition
 
 
@@ -117,24 +117,19 @@ def load_answers_file(path: Path, questions: list[dict]) -> tuple[str, list[dict
         raise BadInputError(f"--answers_file {path} does not exist")
     by_id: dict[int, dict] = {}
     model_ids = set()
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise BadInputError(f"{path}: unreadable answers file ({err})") from err
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, row in enumerate(read_jsonl(path), 1):
         try:
-            row = json.loads(line)
             turns = row["choices"][0]["turns"]
             qid = row["question_id"]
-        except (json.JSONDecodeError, KeyError, IndexError, TypeError) as err:
+        except (KeyError, IndexError, TypeError) as err:
             raise BadInputError(
-                f"{path}:{number}: not a FastChat answer (question_id, model_id, choices[0].turns): {err}"
+                f"{path}: answer {number}: not a FastChat answer (question_id, model_id, choices[0].turns): {err}"
             ) from err
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-            raise BadInputError(f"{path}:{number}: choices[0].turns must be a list of strings")
-        model_ids.add(row.get("model_id") or path.stem)
+            raise BadInputError(f"{path}: answer {number}: choices[0].turns must be a list of strings")
+        if not isinstance(qid, int) or isinstance(qid, bool):
+            raise BadInputError(f"{path}: answer {number}: question_id must be an integer")
+        model_ids.add(str(row.get("model_id") or path.stem))
         by_id[qid] = row  # FastChat's load_model_answers: the last line of a question wins
     if len(model_ids) != 1:
         raise BadInputError(f"{path}: expected the answers of one model, found model_id {sorted(model_ids)}")

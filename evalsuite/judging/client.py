@@ -1,17 +1,139 @@
-"""Async client for any OpenAI-compatible judge: bounded concurrency, backoff with jitter, retry cap."""
+"""Talking to an OpenAI-compatible judge: the async client, the durable judgment cache, and the
+concurrent loop that judges every task once (cached the moment it is made, so a killed run resumes).
+
+Nothing here knows a judged format: a format supplies the coroutine that turns one task into a
+judgment row (`JudgeOne`), and the runner supplies the tasks.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 import random
+import re
+import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Awaitable, Callable, Iterable
 
 import openai
+from tqdm import tqdm
 
 from evalsuite.errors import EvalsuiteError
+from evalsuite.results.store import append_jsonl, read_jsonl
 
 RETRYABLE_STATUS = {408, 409, 425, 429}
+SCRUBBED = "***"
+# "Authorization: Bearer sk-..", '"authorization": "sk-.."', "Bearer sk-..": the credential part goes
+_AUTHORIZATION = re.compile(r"""(authorization["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^\s"',;}]+""", re.I)
+_BEARER = re.compile(r"(bearer\s+)[^\s\"',;}]+", re.I)
+
+ANSWER_KEY = ("model_fingerprint", "question_id", "turn", "temperature", "max_new_tokens")
+JUDGMENT_KEY = ("judge_model", "prompt_name", "question_id", "turn", "input_hash", "repeat")
+
+
+def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` without the given secrets and without any Authorization / Bearer credential."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, SCRUBBED)
+    text = _AUTHORIZATION.sub(lambda m: m.group(1) + SCRUBBED, text)
+    return _BEARER.sub(lambda m: m.group(1) + SCRUBBED, text)
+
+
+def stable_hash(obj: object, length: int = 16) -> str:
+    """Short sha256 of a JSON-serializable object (sorted keys)."""
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+class JsonlCache:
+    """Append-only, fsynced JSON-lines rows indexed by the tuple of `key_fields`; later rows win.
+
+    Answers are keyed by ANSWER_KEY, judgments by JUDGMENT_KEY (the input hash covers the answer, the
+    question and the reference, so a changed answer is judged again). A line torn by kill -9 is
+    repaired on open (kept if it is a whole row, cut otherwise), so the next append starts on a
+    fresh line instead of being glued onto the fragment.
+    """
+
+    def __init__(self, path: Path, key_fields: Iterable[str]):
+        self.path = Path(path)
+        self.key_fields = tuple(key_fields)
+        self._rows: dict[tuple, dict] = {}
+        self._lock = threading.Lock()
+        repair_torn_tail(self.path)
+        for row in read_jsonl(self.path):
+            if isinstance(row, dict) and all(field in row for field in self.key_fields):
+                try:
+                    self._rows[self.key_of(row)] = row
+                except TypeError:  # an unhashable key value: a foreign row, not ours
+                    continue
+
+    def key_of(self, row: dict) -> tuple:
+        """The cache key of a row."""
+        return tuple(_freeze(row[field]) for field in self.key_fields)
+
+    def get(self, key: tuple) -> dict | None:
+        """The cached row for a key, or None."""
+        return self._rows.get(key)
+
+    def put(self, row: dict) -> None:
+        """Append a row durably and index it (thread-safe: the judge writes from worker threads)."""
+        with self._lock:
+            append_jsonl(self.path, row)
+            self._rows[self.key_of(row)] = row
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> list[dict]:
+        """All indexed rows (one per key)."""
+        return list(self._rows.values())
+
+
+def repair_torn_tail(path: Path) -> None:
+    """Make a JSON-lines file end with a newline: finish a whole last row, cut a torn fragment."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with open(path, "rb+") as handle:
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        # find the start of the last line (scan back in blocks: the file can be large)
+        position, block = size, 1 << 16
+        start = 0
+        while position > 0:
+            step = min(block, position)
+            position -= step
+            handle.seek(position)
+            chunk = handle.read(step)
+            newline = chunk.rfind(b"\n")
+            if newline != -1:
+                start = position + newline + 1
+                break
+        handle.seek(start)
+        tail = handle.read()
+        try:
+            whole = isinstance(json.loads(tail.decode("utf-8")), dict)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            whole = False
+        if whole:
+            handle.seek(size)
+            handle.write(b"\n")
+        else:
+            handle.truncate(start)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _freeze(value: object) -> object:
+    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
 
 
 class JudgeCallFailed(Exception):
@@ -48,7 +170,11 @@ class RetryPolicy:
 
 
 class JudgeClient:
-    """Chat completions against one judge model; `complete` returns the reply text."""
+    """Chat completions against one judge model; `complete` returns the reply text.
+
+    Every failure detail it raises is scrubbed of the API key and of Authorization values (an
+    endpoint may echo them in an error body, and details are written to the judgment files).
+    """
 
     def __init__(
         self,
@@ -68,6 +194,7 @@ class JudgeClient:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.retry = retry
+        self._api_key = api_key
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
         self._client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
@@ -79,11 +206,23 @@ class JudgeClient:
         """Close the HTTP connections."""
         await self._client.close()
 
+    def scrub(self, text: str) -> str:
+        """`text` without this client's credentials."""
+        return scrub_secrets(text, [self._api_key])
+
     async def complete(self, messages: list[dict[str, str]], *, reask: bool = False) -> str:
         """The judge's reply; retries 429/5xx/timeouts/connection errors/garbage, then JudgeCallFailed.
 
         A re-ask carries `reask_extra_body` (the embedded judge's rating grammar), if any.
         """
+        try:
+            reply = await self._complete(messages, reask)
+        except JudgeCallFailed as err:
+            raise JudgeCallFailed(err.kind, self.scrub(err.detail)) from None
+        # a reply is the judge's text: only the key itself is removed from it
+        return reply.replace(self._api_key, SCRUBBED) if self._api_key and len(self._api_key) >= 4 else reply
+
+    async def _complete(self, messages: list[dict[str, str]], reask: bool) -> str:
         extra_body = self.reask_extra_body if reask else None
         payload = {"model": self.model, "messages": messages, "n": 1,
                    "temperature": self.temperature, "max_tokens": self.max_tokens}
@@ -103,7 +242,7 @@ class JudgeClient:
                 raise JudgeEndpointRefused(
                     f"judge endpoint refused the request ({err.status_code}): check --judge_model, "
                     "--judge_base_url and OPENAI_API_KEY"
-                ) from err
+                ) from None
             except openai.APITimeoutError as err:
                 last_kind, last_detail = "timeout", f"timeout: {err}"
             except openai.APIConnectionError as err:
@@ -111,7 +250,7 @@ class JudgeClient:
             except openai.APIStatusError as err:
                 last_kind, last_detail = "api", f"HTTP {err.status_code}: {str(err)[:200]}"
                 if err.status_code < 500 and err.status_code not in RETRYABLE_STATUS:
-                    raise JudgeCallFailed("api", last_detail) from err
+                    raise JudgeCallFailed("api", last_detail) from None
                 retry_after = _retry_after(err)
             except (openai.APIResponseValidationError, _GarbageResponse, json.JSONDecodeError,
                     ValueError, TypeError, AttributeError) as err:
@@ -139,3 +278,86 @@ def _retry_after(err: openai.APIStatusError) -> float | None:
         return float(value) if value is not None else None
     except (AttributeError, ValueError, TypeError):
         return None
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """One judge request as a format renders it: its prompt name, the user prompt and the messages."""
+
+    prompt_name: str
+    user_prompt: str
+    messages: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class JudgeTask:
+    """One judge request: question, turn, repeat index and the rendered prompt."""
+
+    question_id: int
+    turn: int
+    repeat: int
+    model_id: str
+    prompt: RenderedPrompt
+    input_hash: str
+
+
+@dataclass
+class JudgeOutcome:
+    """A finished task: the cached judgment row, or the failure kind ("api" / "timeout")."""
+
+    task: JudgeTask
+    row: dict | None
+    failure: str | None = None
+    detail: str = ""
+
+
+JudgeOne = Callable[[JudgeTask, JudgeClient], Awaitable[dict]]
+
+
+def judgment_key(judge_model: str, task: JudgeTask) -> tuple:
+    """Cache key of a task (see JUDGMENT_KEY)."""
+    return (judge_model, task.prompt.prompt_name, task.question_id, task.turn, task.input_hash, task.repeat)
+
+
+async def judge_all(
+    tasks: list[JudgeTask],
+    client: JudgeClient,
+    judge_one: JudgeOne,
+    cache: JsonlCache,
+    *,
+    progress: bool = True,
+    description: str = "judging",
+) -> list[JudgeOutcome]:
+    """Outcomes for all tasks, in task order: cached ones reused, the others judged concurrently.
+
+    A request that fails for good is counted, not cached (a later run retries it).
+    """
+    outcomes: dict[int, JudgeOutcome] = {}
+    pending: list[tuple[int, JudgeTask]] = []
+    for index, task in enumerate(tasks):
+        cached = cache.get(judgment_key(client.model, task))
+        if cached is not None:
+            outcomes[index] = JudgeOutcome(task, cached)
+        else:
+            pending.append((index, task))
+    bar = tqdm(total=len(tasks), initial=len(outcomes), desc=description, disable=not progress, unit="judgment")
+
+    async def run(index: int, task: JudgeTask) -> None:
+        try:
+            row = await judge_one(task, client)
+        except JudgeCallFailed as err:
+            outcomes[index] = JudgeOutcome(task, None, err.kind, err.detail)
+        else:
+            await asyncio.to_thread(cache.put, row)  # the fsync stays off the event loop
+            outcomes[index] = JudgeOutcome(task, row)
+        bar.update(1)
+
+    workers = [asyncio.ensure_future(run(index, task)) for index, task in pending]
+    try:
+        if workers:
+            await asyncio.gather(*workers)
+    finally:
+        for worker in workers:
+            worker.cancel()
+        bar.close()
+    return [outcomes[index] for index in range(len(tasks))]

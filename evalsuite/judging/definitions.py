@@ -1,13 +1,14 @@
-"""Judge benchmark definitions (judges/<benchmark>.yaml) and the data they name.
+"""Judged benchmark definitions (judges/<benchmark>.yaml) and the data files they name.
 
-Questions, judge prompts and reference answers are read from `--data_dir` in the DESIGN.md layout,
+A definition is data: its judged `format` (a module of evalsuite/judging/formats/), the data files,
+answer generation, the judge and an optional language rule; see docs/architecture.md. Questions,
+judge prompts and reference answers are read from `--data_dir` in the layout the definition names,
 or downloaded once from the official URLs in the YAML into evalsuite's cache.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import urllib.error
@@ -18,11 +19,11 @@ from typing import Any
 
 import yaml
 
+from evalsuite.data.local import read_jsonl, resolve_data_dir
 from evalsuite.errors import BadInputError
 from evalsuite.models.embedded import cache_root
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-JUDGES_DIR = REPO_ROOT / "judges"
+JUDGES_DIR = Path(__file__).resolve().parents[2] / "judges"
 DATA_FILES = ("questions", "judge_prompts", "reference_answers")
 PROMPT_SLOTS = ("turn1", "turn1_reference", "turn2", "turn2_reference")
 DOWNLOAD_TIMEOUT_S = 30
@@ -30,7 +31,7 @@ DOWNLOAD_TIMEOUT_S = 30
 
 @dataclass(frozen=True)
 class LanguageRule:
-    """KoMT-Bench's penalty: a turn not in `language` scores sqrt(score), except `exempt_questions`."""
+    """A penalty for answers not in `language`: the turn scores sqrt(score), except `exempt_questions`."""
 
     language: str
     penalty: str
@@ -39,10 +40,11 @@ class LanguageRule:
 
 @dataclass(frozen=True)
 class JudgeDefinition:
-    """One judge benchmark as declared in judges/<name>.yaml."""
+    """One judged benchmark as declared in judges/<name>.yaml."""
 
     name: str
     title: str
+    format: str
     source: str
     files: dict[str, dict[str, str]]
     max_new_tokens: int
@@ -56,7 +58,6 @@ class JudgeDefinition:
     prompt_names: dict[str, str]
     rating_patterns: tuple[re.Pattern, ...]
     rating_range: tuple[float, float]
-    reask_limit: int
     reask_prompt: str
     embedded: dict[str, Any]
     language_rule: LanguageRule | None
@@ -76,6 +77,11 @@ class BenchmarkData:
     provenance: dict = field(default_factory=dict)
 
 
+def judged_benchmarks(judges_dir: Path = JUDGES_DIR) -> list[str]:
+    """The names of the judged benchmarks declared in `judges_dir` (one YAML each)."""
+    return sorted(path.stem for path in judges_dir.glob("*.yaml"))
+
+
 def load_definition(benchmark: str, judges_dir: Path = JUDGES_DIR) -> JudgeDefinition:
     """Read and check judges/<benchmark>.yaml."""
     path = judges_dir / f"{benchmark}.yaml"
@@ -88,6 +94,7 @@ def load_definition(benchmark: str, judges_dir: Path = JUDGES_DIR) -> JudgeDefin
         definition = JudgeDefinition(
             name=raw["name"],
             title=raw.get("title", raw["name"]),
+            format=str(raw["format"]),
             source=raw["data"]["source"],
             files={key: dict(raw["data"]["files"][key]) for key in DATA_FILES},
             max_new_tokens=int(gen["max_new_tokens"]),
@@ -101,8 +108,7 @@ def load_definition(benchmark: str, judges_dir: Path = JUDGES_DIR) -> JudgeDefin
             prompt_names={slot: str(judge["prompts"][slot]) for slot in PROMPT_SLOTS},
             rating_patterns=tuple(re.compile(p) for p in judge["rating_patterns"]),
             rating_range=(float(judge["rating_range"][0]), float(judge["rating_range"][1])),
-            reask_limit=int(judge["reask"]["limit"]),
-            reask_prompt=str(judge["reask"]["prompt"]),
+            reask_prompt=str(judge["reask_prompt"]),
             embedded=dict(judge.get("embedded") or {}),
             language_rule=None if not rule else LanguageRule(
                 language=str(rule["language"]),
@@ -117,21 +123,13 @@ def load_definition(benchmark: str, judges_dir: Path = JUDGES_DIR) -> JudgeDefin
     return definition
 
 
-def resolve_data_dir(data_dir: Path | str | None) -> Path | None:
-    """--data_dir, else $EVALSUITE_DATA_DIR, else None (official sources)."""
-    if data_dir:
-        return Path(data_dir)
-    env = os.environ.get("EVALSUITE_DATA_DIR")
-    return Path(env) if env else None
-
-
 def load_benchmark_data(definition: JudgeDefinition, data_dir: Path | str | None) -> BenchmarkData:
-    """Questions, judge prompts and references from `data_dir` or the official URLs."""
+    """Questions, judge prompts and references from `data_dir` (else $EVALSUITE_DATA_DIR) or the URLs."""
     data_dir = resolve_data_dir(data_dir)
     paths = {key: _locate(definition, key, data_dir) for key in DATA_FILES}
-    questions = _read_jsonl(paths["questions"])
-    prompts = {row.get("name"): row for row in _read_jsonl(paths["judge_prompts"])}
-    references = {row.get("question_id"): row for row in _read_jsonl(paths["reference_answers"])}
+    questions = read_jsonl(paths["questions"])
+    prompts = {row.get("name"): row for row in read_jsonl(paths["judge_prompts"])}
+    references = {row.get("question_id"): row for row in read_jsonl(paths["reference_answers"])}
     _check(definition, paths, questions, prompts, references)
     digest = hashlib.sha256(b"".join(paths[k].read_bytes() for k in DATA_FILES)).hexdigest()[:16]
     provenance = {
@@ -171,38 +169,31 @@ def _download(url: str, target: Path, benchmark: str, local: str) -> Path:
     return target
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    rows.append(json.loads(line))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadInputError(f"{path}: not a JSON-lines file ({err})") from err
-    if not all(isinstance(row, dict) for row in rows):
-        raise BadInputError(f"{path}: every line must be a JSON object")
-    return rows
-
-
 def _check(definition, paths, questions, prompts, references) -> None:
+    if not questions:
+        raise BadInputError(f"{paths['questions']}: no questions")
+    seen: set[int] = set()
     for q in questions:
         turns = q.get("turns")
         if not isinstance(q.get("question_id"), int) or not isinstance(q.get("category"), str) or not (
             isinstance(turns, list) and len(turns) == 2 and all(isinstance(t, str) for t in turns)
         ):
             raise BadInputError(f"{paths['questions']}: question rows need question_id, category, turns[2]")
-    if not questions:
-        raise BadInputError(f"{paths['questions']}: no questions")
+        if q["question_id"] in seen:
+            raise BadInputError(f"{paths['questions']}: duplicate question_id {q['question_id']}")
+        seen.add(q["question_id"])
     for slot, name in definition.prompt_names.items():
         prompt = prompts.get(name)
         if not prompt or not {"system_prompt", "prompt_template", "output_format"} <= prompt.keys():
             raise BadInputError(f"{paths['judge_prompts']}: judge prompt '{name}' ({slot}) is missing")
+        if not all(isinstance(prompt[k], str) for k in ("system_prompt", "prompt_template")):
+            raise BadInputError(f"{paths['judge_prompts']}: judge prompt '{name}' must hold strings")
     for q in questions:
         if q["category"] in definition.reference_categories:
             ref = references.get(q["question_id"])
             try:
-                ok = len(ref["choices"][0]["turns"]) >= 2
+                turns = ref["choices"][0]["turns"]
+                ok = len(turns) >= 2 and all(isinstance(t, str) for t in turns[:2])
             except (TypeError, KeyError, IndexError):
                 ok = False
             if not ok:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalsuite.errors import BadInputError
+from evalsuite.judging.language import DETECTORS, LINGUA
 
 EMBEDDED = "embedded"
 DEMO_MAX_NEW_TOKENS = 256
+DEMO_REASKS = 2
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class JudgeOptions:
     backoff_cap_s: float = 60.0
     max_new_tokens: int | None = None  # None: the definition's (1024); recorded in the protocol
     judge_max_tokens: int | None = None  # None: the definition's (2048; embedded: 128); recorded too
+    reasks: int = 0  # re-asks of a reply without a rating (FastChat: none); recorded in the protocol
+    language_detector: str = LINGUA  # the detector of a definition's language rule; recorded too
+    mediapipe_model: Path | None = None  # MediaPipe's language detector model (LG's exact rule)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -36,6 +41,14 @@ class JudgeOptions:
             raise BadInputError("--judge_repeats must be at least 1")
         if self.max_retries < 0:
             raise BadInputError("--judge_max_retries must be 0 or more")
+        if self.reasks < 0:
+            raise BadInputError("--judge_reask must be 0 or more")
+        if self.language_detector not in DETECTORS:
+            raise BadInputError(f"--judge_language_detector must be one of {', '.join(DETECTORS)}")
+        if self.language_detector != LINGUA and self.mediapipe_model is None:
+            raise BadInputError(f"--judge_language_detector {self.language_detector} needs --mediapipe_model PATH")
+        if self.mediapipe_model is not None and not Path(self.mediapipe_model).is_file():
+            raise BadInputError(f"--mediapipe_model {self.mediapipe_model} is not a file")
         for name in ("max_new_tokens", "judge_max_tokens"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -48,13 +61,16 @@ class JudgeOptions:
 
     @classmethod
     def for_demo(cls) -> "JudgeOptions":
-        """The demo's judge: the embedded llama.cpp server; short answers (recorded in the protocol)."""
-        return cls(judge_model=EMBEDDED, concurrency=1, max_new_tokens=DEMO_MAX_NEW_TOKENS)
+        """The demo's judge: the embedded llama.cpp server; short answers; re-asks (a 135M judge rarely
+        writes the rating unprompted; its re-asks are grammar-constrained). All recorded in the protocol."""
+        return cls(judge_model=EMBEDDED, concurrency=1, max_new_tokens=DEMO_MAX_NEW_TOKENS,
+                   reasks=DEMO_REASKS)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "JudgeOptions":
         """Options from the flags of add_judge_arguments."""
         answers = getattr(args, "answers_file", None)
+        mediapipe_model = getattr(args, "mediapipe_model", None)
         return cls(
             judge_model=getattr(args, "judge_model", None),
             judge_base_url=getattr(args, "judge_base_url", None),
@@ -63,12 +79,15 @@ class JudgeOptions:
             max_retries=getattr(args, "judge_max_retries", 8),
             answers_file=Path(answers) if answers else None,
             timeout_s=getattr(args, "judge_timeout", 120.0),
+            reasks=getattr(args, "judge_reask", 0),
+            language_detector=getattr(args, "judge_language_detector", LINGUA),
+            mediapipe_model=Path(mediapipe_model) if mediapipe_model else None,
         )
 
 
 def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     """The judge flags of `run_eval.py run`."""
-    group = parser.add_argument_group("judge (mt_bench, komt_bench)")
+    group = parser.add_argument_group("judged benchmarks (judges/*.yaml)")
     group.add_argument("--judge_model", default="gpt-4-0613",
                        help="judge model at an OpenAI-compatible endpoint (default gpt-4-0613, the report's); "
                             "'embedded' starts a local llama.cpp server with the embedded SmolLM2 model")
@@ -82,3 +101,12 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--judge_timeout", type=float, default=120.0, help="seconds per judge request (default 120)")
     group.add_argument("--answers_file", default=None,
                        help="judge this FastChat answer file (model_answer/<model>.jsonl) instead of generating")
+    group.add_argument("--judge_reask", type=int, default=0, metavar="N",
+                       help="re-ask the judge up to N times when a reply has no rating (default 0, as FastChat: "
+                            "the item is -1 and left out of the mean); recorded in the protocol")
+    group.add_argument("--judge_language_detector", choices=DETECTORS, default=LINGUA,
+                       help="detector of a language rule (KoMT-Bench): lingua (offline default) or mediapipe "
+                            "(LG's exact rule; needs the mediapipe package and --mediapipe_model)")
+    group.add_argument("--mediapipe_model", default=None, metavar="PATH",
+                       help="MediaPipe language detector model (language_detector.tflite); with it, results "
+                            "also count the turns LG's rule penalizes")

@@ -1,18 +1,22 @@
 """One judge benchmark end to end: answers (generated or from a file), judgments, result files.
 
 Files of results/<slug>/ for benchmark B:
-    B.json                                   the result (DESIGN.md schema)
+    B.json                                   the result (docs/architecture.md schema)
     samples/B.jsonl                          per-item rows ("81/turn1")
     B/model_answer/<model_id>.jsonl          answers, FastChat schema
-    B/model_judgment/<judge>_single.jsonl    judgments, FastChat schema (+ _single_final.jsonl for
-                                             KoMT-Bench: penalized scores and language, as LG's)
+    B/model_judgment/...                     judgments, in the file layout of B's judged format
     B/cache/{answers,judgments}.jsonl        resume caches (append-only, fsynced)
+    B/.lock                                  held while a run writes B (a second run exits 2)
+
+The benchmark's judged format (evalsuite/judging/formats/) renders the requests, reads the replies
+and scores; this module is the same for every format.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import math
 import os
@@ -24,22 +28,24 @@ from urllib.parse import urlparse
 
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.answers import generate_answers, load_answers_file
-from evalsuite.judging.cache import ANSWER_KEY, JUDGMENT_KEY, JsonlCache, stable_hash
-from evalsuite.judging.client import JudgeClient, RetryPolicy
-from evalsuite.judging.definitions import JudgeDefinition, load_benchmark_data, load_definition
-from evalsuite.judging.grading import JudgeOutcome, JudgeTask, judge_all
-from evalsuite.judging.language import apply_language_rule, detect_language
+from evalsuite.judging.client import (
+    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, stable_hash,
+)
+from evalsuite.judging.definitions import (
+    BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition,
+)
+from evalsuite.judging.embedded_server import EmbeddedJudgeServer
+from evalsuite.judging.formats import JudgeFormat, Languages, get_format
+from evalsuite.judging.language import Detector, detectors_for
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.prompts import render_judge_prompt
-from evalsuite.judging.scoring import summarize
+from evalsuite.models.embedded import embedded_gguf_path
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result, load_result, protocol_matches
 from evalsuite.results.store import (
     model_slug, result_path, samples_path, write_json_atomic, write_jsonl_atomic,
 )
 
-PROMPTS_LABEL = "single-v1/single-math-v1 (+multi-turn)"
-FASTCHAT_ERROR_OUTPUT = "$ERROR$"
+LOCK_NAME = ".lock"
 
 
 @dataclass
@@ -60,8 +66,6 @@ class JudgeEndpoint:
 def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> JudgeEndpoint:
     """The judge model, endpoint and limits; BadInputError when no key is available for OpenAI."""
     if options.embedded:
-        from evalsuite.models.embedded import embedded_gguf_path
-
         emb = definition.embedded
         return JudgeEndpoint(
             model=f"embedded-{embedded_gguf_path().stem}", base_url=None, api_key="sk-local",
@@ -93,17 +97,24 @@ def open_endpoint(endpoint: JudgeEndpoint, options: JudgeOptions) -> Iterator[Ju
     if not options.embedded:
         yield endpoint
         return
-    from evalsuite.judging.embedded_server import EmbeddedJudgeServer
-    from evalsuite.models.embedded import embedded_gguf_path
-
     with EmbeddedJudgeServer(embedded_gguf_path(), n_ctx=endpoint.n_ctx) as server:
         endpoint.base_url = server.base_url
         yield endpoint
 
 
-def build_protocol(definition: JudgeDefinition, endpoint: JudgeEndpoint, options: JudgeOptions,
-                   limit: int | None) -> dict:
+def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, endpoint: JudgeEndpoint,
+                   options: JudgeOptions, limit: int | float | None) -> dict:
     """The result's protocol block (also what a later run compares to skip finished work)."""
+    judge = {
+        "model": endpoint.model,
+        **judge_format.protocol(definition),
+        "repeats": options.repeats,
+        "reasks": options.reasks,
+        "temperature": definition.judge_temperature,
+        "max_tokens": endpoint.max_tokens,
+    }
+    if definition.language_rule is not None:
+        judge["language_detector"] = options.language_detector
     return {
         "num_fewshot": 0,
         "output": "two_turn_chat",
@@ -111,13 +122,7 @@ def build_protocol(definition: JudgeDefinition, endpoint: JudgeEndpoint, options
         "fewshot_as_multiturn": False,
         "metric": "judge_score",
         "aggregation": "judge_mean",
-        "judge": {
-            "model": endpoint.model,
-            "prompts": PROMPTS_LABEL,
-            "repeats": options.repeats,
-            "temperature": definition.judge_temperature,
-            "max_tokens": endpoint.max_tokens,
-        },
+        "judge": judge,
         "max_new_tokens": None if options.answers_file else options.max_new_tokens or definition.max_new_tokens,
         "limit": limit,
     }
@@ -129,6 +134,50 @@ def _fingerprint(info: dict) -> str:
 
 def _file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PreparedBenchmark:
+    """A judged benchmark whose definition, format, data and detectors are loaded and checked."""
+
+    definition: JudgeDefinition
+    judge_format: JudgeFormat
+    data: BenchmarkData
+    detectors: dict[str, Detector]
+
+
+def prepare_judge_benchmark(benchmark: str, options: JudgeOptions, data_dir: Path | None) -> PreparedBenchmark:
+    """Load and check everything a judged benchmark reads; BadInputError (exit 2) before any work.
+
+    The runner may call it before loading a model (it is cheap and has no side effects); it is
+    called again by run_judge_benchmark.
+    """
+    definition = load_definition(benchmark)
+    judge_format = get_format(definition.format)
+    data = load_benchmark_data(definition, data_dir)
+    judge_format.check_data(definition, data)
+    detectors = detectors_for(definition.language_rule, options.language_detector, options.mediapipe_model)
+    return PreparedBenchmark(definition, judge_format, data, detectors)
+
+
+@contextlib.contextmanager
+def output_lock(folder: Path) -> Iterator[None]:
+    """Hold <folder>/.lock for the run; BadInputError when another run holds it (released on exit,
+    kill -9 included: the kernel drops the lock with the process)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BadInputError(
+                f"another run is writing {folder} (it holds {path}); wait for it to finish or use another "
+                "--output_path"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def run_judge_benchmark(
@@ -143,8 +192,8 @@ def run_judge_benchmark(
 ) -> dict:
     """Generate (unless options.answers_file), judge, score and write the result of one benchmark."""
     started = time.time()
-    definition = load_definition(benchmark)
-    data = load_benchmark_data(definition, data_dir)
+    prepared = prepare_judge_benchmark(benchmark, options, data_dir)
+    definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
     questions = _limited(data.questions, limit)
     if options.answers_file:
         model_id, answer_records = load_answers_file(options.answers_file, questions)
@@ -161,55 +210,61 @@ def run_judge_benchmark(
         model_info, slug = dict(model.info), model.slug
         model_id, answer_records = str(model_info.get("name") or slug), None
     endpoint = resolve_endpoint(definition, options)
-    protocol = build_protocol(definition, endpoint, options, limit)
+    protocol = build_protocol(definition, judge_format, endpoint, options, limit)
     out_file = result_path(output_path, slug, benchmark)
-    if not force and out_file.is_file():
-        with contextlib.suppress(BadInputError):
-            existing = load_result(out_file)
-            if protocol_matches(existing, protocol, model_info):
-                return existing
     bench_dir = out_file.parent / benchmark
-    if answer_records is None:
-        answer_records = generate_answers(
-            model.lm, questions, definition, model_id=model_id, fingerprint=_fingerprint(model_info),
-            cache=JsonlCache(bench_dir / "cache" / "answers.jsonl", ANSWER_KEY),
-            max_new_tokens=options.max_new_tokens,
-        )
-    answers_file = bench_dir / "model_answer" / f"{model_slug(model_id)}.jsonl"
-    write_jsonl_atomic(answers_file, answer_records)
-    answers = {rec["question_id"]: rec["choices"][0]["turns"] for rec in answer_records}
+    with output_lock(bench_dir):
+        if not force and out_file.is_file():
+            with contextlib.suppress(BadInputError):
+                existing = load_result(out_file)
+                if protocol_matches(existing, protocol, model_info):
+                    return existing
+        if answer_records is None:
+            answer_records = generate_answers(
+                model.lm, questions, definition, model_id=model_id, fingerprint=_fingerprint(model_info),
+                cache=JsonlCache(bench_dir / "cache" / "answers.jsonl", ANSWER_KEY),
+                max_new_tokens=options.max_new_tokens,
+            )
+        answers_file = bench_dir / "model_answer" / f"{model_slug(model_id)}.jsonl"
+        write_jsonl_atomic(answers_file, answer_records)
+        answers = {rec["question_id"]: rec["choices"][0]["turns"] for rec in answer_records}
+        languages: Languages = {
+            name: {(q["question_id"], turn): detect(answers[q["question_id"]][turn - 1])
+                   for q in questions for turn in (1, 2)}
+            for name, detect in prepared.detectors.items()
+        }
 
-    tasks = _build_tasks(definition, data, questions, answers, model_id, options.repeats)
-    cache = JsonlCache(bench_dir / "cache" / "judgments.jsonl", JUDGMENT_KEY)
-    with open_endpoint(endpoint, options) as live:
-        outcomes, stats = asyncio.run(_judge(definition, live, options, tasks, cache, benchmark))
-    judgment_file = bench_dir / "model_judgment" / f"{model_slug(endpoint.model)}_single.jsonl"
-    _write_judgments(definition, judgment_file, outcomes, answers, endpoint.model)
+        tasks = judge_format.build_tasks(definition, data, questions, answers, model_id, options.repeats)
+        cache = JsonlCache(bench_dir / "cache" / "judgments.jsonl", JUDGMENT_KEY)
+        with open_endpoint(endpoint, options) as live:
+            outcomes, stats = asyncio.run(_judge(definition, judge_format, live, options, tasks, cache, benchmark))
+        judgment_file = judge_format.write_judgments(definition, bench_dir / "model_judgment", endpoint.model,
+                                                     outcomes, languages)
 
-    summary = summarize(definition, questions, answers, outcomes)
-    if summary.score is None:
-        raise EvalsuiteError(
-            f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
-            f"{summary.failures['api']} API failures, {summary.failures['timeout']} timeouts); "
-            f"see {judgment_file}"
+        summary = judge_format.summarize(definition, questions, answers, outcomes, languages)
+        if summary.score is None:
+            raise EvalsuiteError(
+                f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
+                f"{summary.failures['api']} API failures, {summary.failures['timeout']} timeouts); "
+                f"see {judgment_file}"
+            )
+        write_jsonl_atomic(samples_path(output_path, slug, benchmark), summary.samples)
+        finished = time.time()
+        base = out_file.parent
+        provenance = build_provenance(
+            data.provenance, started, finished,
+            judge={"model": endpoint.model, "endpoint_host": endpoint.host, "calls": stats["calls"],
+                   "retries": stats["retries"]},
+            answers={"source": "file" if options.answers_file else "generated",
+                     "path": str(answers_file.relative_to(base))},
+            judgments=str(judgment_file.relative_to(base)),
         )
-    write_jsonl_atomic(samples_path(output_path, slug, benchmark), summary.samples)
-    finished = time.time()
-    base = out_file.parent
-    provenance = build_provenance(
-        data.provenance, started, finished,
-        judge={"model": endpoint.model, "endpoint_host": endpoint.host, "calls": stats["calls"],
-               "retries": stats["retries"]},
-        answers={"source": "file" if options.answers_file else "generated",
-                 "path": str(answers_file.relative_to(base))},
-        judgments=str(judgment_file.relative_to(base)),
-    )
-    result = build_result(
-        benchmark=benchmark, model=model_info, protocol=protocol, score=summary.score,
-        metrics=summary.metrics, subscores=summary.subscores, n=summary.n, failures=summary.failures,
-        provenance=provenance, samples=f"samples/{benchmark}.jsonl",
-    )
-    write_json_atomic(out_file, result)
+        result = build_result(
+            benchmark=benchmark, model=model_info, protocol=protocol, score=summary.score,
+            metrics=summary.metrics, subscores=summary.subscores, n=summary.n, failures=summary.failures,
+            provenance=provenance, samples=f"samples/{benchmark}.jsonl",
+        )
+        write_json_atomic(out_file, result)
     return result
 
 
@@ -223,20 +278,8 @@ def _limited(questions: list[dict], limit: int | float | None) -> list[dict]:
     return list(questions[:count])
 
 
-def _build_tasks(definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:
-    tasks = []
-    for question in questions:
-        qid = question["question_id"]
-        for turn in (1, 2):
-            prompt = render_judge_prompt(definition, data.judge_prompts, question, answers[qid], turn,
-                                         data.references.get(qid))
-            input_hash = stable_hash(prompt.messages)
-            for repeat in range(repeats):
-                tasks.append(JudgeTask(qid, turn, repeat, model_id, prompt, input_hash))
-    return tasks
-
-
-async def _judge(definition, endpoint: JudgeEndpoint, options: JudgeOptions, tasks, cache, benchmark):
+async def _judge(definition: JudgeDefinition, judge_format: JudgeFormat, endpoint: JudgeEndpoint,
+                 options: JudgeOptions, tasks: list[JudgeTask], cache: JsonlCache, benchmark: str):
     client = JudgeClient(
         endpoint.model, base_url=endpoint.base_url, api_key=endpoint.api_key,
         concurrency=endpoint.concurrency, temperature=definition.judge_temperature,
@@ -245,36 +288,8 @@ async def _judge(definition, endpoint: JudgeEndpoint, options: JudgeOptions, tas
         reask_extra_body=endpoint.reask_extra_body,
     )
     try:
-        outcomes = await judge_all(tasks, client, definition, cache, progress=options.progress,
-                                   description=f"{benchmark} judge")
+        outcomes = await judge_all(tasks, client, judge_format.judge_one(definition, options.reasks), cache,
+                                   progress=options.progress, description=f"{benchmark} judge")
     finally:
         await client.close()
     return outcomes, {"calls": client.calls, "retries": client.retries}
-
-
-def _write_judgments(definition, path: Path, outcomes: list[JudgeOutcome], answers, judge_model: str) -> None:
-    """FastChat's judgment jsonl (API failures as "$ERROR$" / -1, as FastChat writes them)."""
-    rows = []
-    for outcome in outcomes:
-        if outcome.row is not None:
-            rows.append(outcome.row)
-            continue
-        task = outcome.task
-        rows.append({
-            "question_id": task.question_id, "model": task.model_id,
-            "judge": [judge_model, task.prompt.prompt_name], "user_prompt": task.prompt.user_prompt,
-            "judgment": FASTCHAT_ERROR_OUTPUT, "score": -1, "turn": task.turn, "tstamp": time.time(),
-            "repeat": task.repeat, "status": outcome.failure, "error": outcome.detail,
-        })
-    write_jsonl_atomic(path, rows)
-    rule = definition.language_rule
-    if rule is None:
-        return
-    final = []
-    for row in rows:
-        language = detect_language(answers[row["question_id"]][row["turn"] - 1])
-        raw = row["score"] if row["score"] != -1 else None
-        penalized = apply_language_rule(rule, row["question_id"], language, raw)
-        final.append({**row, "score": -1 if penalized is None else penalized, "raw_score": row["score"],
-                      "language": language})
-    write_jsonl_atomic(path.with_name(path.stem + "_final.jsonl"), final)

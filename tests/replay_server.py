@@ -2,11 +2,12 @@
 
 It checks that evalsuite reproduces a published score from the same judge replies, and measures
 the client's throughput and fault handling: fixed latency, and injected faults served in order
-("429", "500", "401", "timeout", "garbage", "drop") before normal replies. Listens on 127.0.0.1 only and
+("429", "500", "401", "timeout", "garbage", "drop", "echo_auth": a 400 whose body echoes the
+Authorization header, as some proxies do) before normal replies. Listens on 127.0.0.1 only and
 stops by itself after `lifetime_s` or `max_requests`.
 
-    python -m evalsuite.judging.replay_server --judgments model_judgment/gpt-4_single.jsonl
-    python -m evalsuite.judging.replay_server --fallback "Rating: [[8]]" --latency 0.25
+    python -m tests.replay_server --judgments model_judgment/gpt-4_single.jsonl
+    python -m tests.replay_server --fallback "Rating: [[8]]" --latency 0.25
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 Responder = Callable[[list[dict]], str]
-FAULTS = ("429", "500", "401", "timeout", "garbage", "drop")
+FAULTS = ("429", "500", "401", "timeout", "garbage", "drop", "echo_auth")
 
 
 def replay_responder(judgment_rows: Iterable[dict], fallback: str = "") -> Responder:
@@ -154,6 +155,12 @@ class ReplayJudgeServer:
                     return
                 if fault == "401":
                     self._send(401, b'{"error": {"message": "invalid api key"}}')
+                    return
+                if fault == "echo_auth":
+                    auth = self.headers.get("Authorization") or ""
+                    key = auth.split()[-1] if auth else ""
+                    echoed = json.dumps({"error": {"message": f"bad request with key {key} (Authorization: {auth})"}})
+                    self._send(400, echoed.encode())
                     return
                 if fault == "garbage":
                     self._send(200, b"<html>502 Bad Gateway</html>", "application/json")

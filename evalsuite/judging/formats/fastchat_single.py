@@ -1,0 +1,327 @@
+"""FastChat single-answer grading, two turns, with references (FastChat llm_judge: gen_judgment.py
+--mode single, common.run_judge_single, show_result.py), as MT-Bench and KoMT-Bench use it.
+
+Prompts are rendered exactly as run_judge_single renders them (str.format of the named template;
+the reference answer only for the definition's reference categories). A rating is the first match
+of the definition's patterns (FastChat's two first). As FastChat, a reply without a rating is not
+re-asked: it is recorded as -1, counted as a parse failure and left out of the means; re-asks happen
+only when asked for (`--judge_reask N`, recorded in the protocol). With repeats an item's rating is
+the median of its valid ratings. With a language rule the penalized mean is the score and the raw
+mean `score_raw`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import statistics
+import string
+import time
+from pathlib import Path
+
+from evalsuite.errors import BadInputError
+from evalsuite.judging.client import (
+    JudgeClient, JudgeOne, JudgeOutcome, JudgeTask, RenderedPrompt, stable_hash,
+)
+from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition
+from evalsuite.judging.formats import JudgeFormat, Languages, Summary
+from evalsuite.judging.language import apply_language_rule, is_penalized
+from evalsuite.results.store import model_slug, write_jsonl_atomic
+
+STATUS_OK = "ok"
+STATUS_PARSE = "parse_failure"
+FASTCHAT_ERROR_OUTPUT = "$ERROR$"
+TURNS = (1, 2)
+# The placeholders FastChat fills in each prompt slot (gen_judgment / run_judge_single).
+PLACEHOLDERS = {
+    "turn1": {"question", "answer"},
+    "turn1_reference": {"question", "answer", "ref_answer_1"},
+    "turn2": {"question_1", "question_2", "answer_1", "answer_2"},
+    "turn2_reference": {"question_1", "question_2", "answer_1", "answer_2", "ref_answer_1", "ref_answer_2"},
+}
+
+
+def prompt_slot(definition: JudgeDefinition, category: str, turn: int) -> str:
+    """turn1 / turn2, with _reference for the reference categories."""
+    return f"turn{turn}" + ("_reference" if category in definition.reference_categories else "")
+
+
+def prompt_name_for(definition: JudgeDefinition, category: str, turn: int) -> str:
+    """single-v1 / single-math-v1 (turn 1) or their -multi-turn variants (turn 2)."""
+    return definition.prompt_names[prompt_slot(definition, category, turn)]
+
+
+def check_template(template: str, allowed: set[str]) -> str | None:
+    """Why `template` cannot be rendered with the `allowed` placeholders, or None when it can."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as err:
+        return f"malformed template ({err})"
+    unknown = sorted({name for name in fields if name not in allowed})
+    if unknown:
+        return f"unknown placeholder(s) {', '.join('{' + (n or '') + '}' for n in unknown)}"
+    try:
+        template.format(**{name: "x" for name in allowed})
+    except (KeyError, IndexError, ValueError, AttributeError) as err:
+        return f"unusable template ({type(err).__name__}: {err})"
+    return None
+
+
+def render_judge_prompt(
+    definition: JudgeDefinition,
+    judge_prompts: dict[str, dict],
+    question: dict,
+    answer_turns: list[str],
+    turn: int,
+    reference: dict | None,
+) -> RenderedPrompt:
+    """FastChat's user prompt (str.format of the template) and [system, user] messages."""
+    name = prompt_name_for(definition, question["category"], turn)
+    template = judge_prompts[name]
+    kwargs: dict[str, str] = {}
+    if question["category"] in definition.reference_categories and reference is not None:
+        ref_turns = reference["choices"][0]["turns"]
+        kwargs["ref_answer_1"] = ref_turns[0]
+        if turn == 2:
+            kwargs["ref_answer_2"] = ref_turns[1]
+    if turn == 2:
+        user_prompt = template["prompt_template"].format(
+            question_1=question["turns"][0], question_2=question["turns"][1],
+            answer_1=answer_turns[0], answer_2=answer_turns[1], **kwargs,
+        )
+    else:
+        user_prompt = template["prompt_template"].format(
+            question=question["turns"][0], answer=answer_turns[0], **kwargs
+        )
+    messages = []
+    # FastChat's Conversation.to_openai_api_messages drops an empty system message.
+    if template["system_prompt"]:
+        messages.append({"role": "system", "content": template["system_prompt"]})
+    messages.append({"role": "user", "content": user_prompt})
+    return RenderedPrompt(name, user_prompt, messages)
+
+
+def parse_rating(reply: str | None, definition: JudgeDefinition) -> float | None:
+    """The rating of a judge reply, or None when no pattern matches an in-range number.
+
+    As FastChat: the first pattern with a match wins (re.search, first occurrence), and its
+    number is read with ast.literal_eval ("8" -> 8, "8.5" -> 8.5).
+    """
+    if not reply:
+        return None
+    low, high = definition.rating_range
+    for pattern in definition.rating_patterns:
+        match = pattern.search(reply)
+        if not match:
+            continue
+        try:
+            value = ast.literal_eval(match.group(1))
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            return None
+        return float(value)
+    return None
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _stderr(values: list[float]) -> float | None:
+    return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else None
+
+
+class FastChatSingle(JudgeFormat):
+    """FastChat's single-answer grading of two-turn answers, with reference answers."""
+
+    name = "fastchat_single"
+
+    def check_data(self, definition: JudgeDefinition, data: BenchmarkData) -> None:
+        for slot, prompt_name in definition.prompt_names.items():
+            problem = check_template(data.judge_prompts[prompt_name]["prompt_template"], PLACEHOLDERS[slot])
+            if problem:
+                where = data.provenance.get("files", {}).get("judge_prompts", "judge prompts")
+                raise BadInputError(f"{where}: judge prompt '{prompt_name}': {problem}; "
+                                    f"known: {', '.join(sorted(PLACEHOLDERS[slot]))}")
+
+    def protocol(self, definition: JudgeDefinition) -> dict:
+        names = definition.prompt_names
+        return {"format": self.name,
+                "prompts": f"{names['turn1']}/{names['turn1_reference']} (+multi-turn)"}
+
+    def build_tasks(self, definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:
+        tasks = []
+        for question in questions:
+            qid = question["question_id"]
+            for turn in TURNS:
+                prompt = render_judge_prompt(definition, data.judge_prompts, question, answers[qid], turn,
+                                             data.references.get(qid))
+                input_hash = stable_hash(prompt.messages)
+                for repeat in range(repeats):
+                    tasks.append(JudgeTask(qid, turn, repeat, model_id, prompt, input_hash))
+        return tasks
+
+    def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:
+        async def judge(task: JudgeTask, client: JudgeClient) -> dict:
+            """Ask, parse, re-ask (only when `reasks` > 0); the FastChat judgment row plus evalsuite's fields."""
+            messages = list(task.prompt.messages)
+            replies: list[str] = []
+            rating = None
+            for attempt in range(reasks + 1):
+                reply = await client.complete(messages, reask=attempt > 0)
+                replies.append(reply)
+                rating = parse_rating(reply, definition)
+                if rating is not None:
+                    break
+                messages = messages + [
+                    {"role": "assistant", "content": reply},
+                    {"role": "user", "content": definition.reask_prompt},
+                ]
+            return {
+                "question_id": task.question_id,
+                "model": task.model_id,
+                "judge": [client.model, task.prompt.prompt_name],
+                "user_prompt": task.prompt.user_prompt,
+                "judgment": replies[-1],
+                "score": rating if rating is not None else -1,
+                "turn": task.turn,
+                "tstamp": time.time(),
+                # evalsuite's fields (FastChat readers ignore them)
+                "judge_model": client.model,
+                "prompt_name": task.prompt.prompt_name,
+                "input_hash": task.input_hash,
+                "repeat": task.repeat,
+                "status": STATUS_OK if rating is not None else STATUS_PARSE,
+                "attempts": len(replies),
+                "replies": replies,
+            }
+
+        return judge
+
+    def summarize(self, definition, questions, answers, outcomes, languages: Languages) -> Summary:
+        rule = definition.language_rule
+        scoring_detector = next(iter(languages), None)
+        by_item: dict[tuple[int, int], list[JudgeOutcome]] = {}
+        for outcome in outcomes:
+            by_item.setdefault((outcome.task.question_id, outcome.task.turn), []).append(outcome)
+        failures = {"parse": 0, "api": 0, "timeout": 0}
+        reasks = 0
+        samples, spreads, stdevs = [], [], []
+        penalized_by = {detector: 0 for detector in languages}
+        for question in questions:
+            qid, category = question["question_id"], question["category"]
+            for turn in TURNS:
+                item_outcomes = sorted(by_item.get((qid, turn), []), key=lambda o: o.task.repeat)
+                ratings: list[float | None] = []
+                statuses = []
+                for outcome in item_outcomes:
+                    if outcome.row is None:
+                        failures[outcome.failure or "api"] += 1
+                        ratings.append(None)
+                        statuses.append(outcome.failure or "api")
+                        continue
+                    reasks += max(0, int(outcome.row.get("attempts", 1)) - 1)
+                    score = outcome.row["score"]
+                    valid = outcome.row.get("status", STATUS_OK) == STATUS_OK and score != -1
+                    ratings.append(float(score) if valid else None)
+                    statuses.append(STATUS_OK if valid else STATUS_PARSE)
+                    if not valid:
+                        failures["parse"] += 1
+                valid_ratings = [r for r in ratings if r is not None]
+                raw = statistics.median(valid_ratings) if valid_ratings else None
+                if len(valid_ratings) > 1:
+                    spreads.append(max(valid_ratings) - min(valid_ratings))
+                    stdevs.append(statistics.stdev(valid_ratings))
+                row = {
+                    "item": f"{qid}/turn{turn}",
+                    "score": raw,
+                    "group": category,
+                    "turn": turn,
+                    "question_id": qid,
+                    "prompt": item_outcomes[0].task.prompt.prompt_name if item_outcomes else None,
+                    "ratings": ratings,
+                    "status": STATUS_OK if raw is not None else (statuses[0] if statuses else "missing"),
+                }
+                if rule is not None and scoring_detector is not None:
+                    for detector, detected in languages.items():
+                        penalized_by[detector] += is_penalized(rule, qid, detected[(qid, turn)], raw)
+                    language = languages[scoring_detector][(qid, turn)]
+                    row.update(
+                        score=apply_language_rule(rule, qid, language, raw),
+                        raw_score=raw,
+                        penalized=is_penalized(rule, qid, language, raw),
+                        language=language,
+                    )
+                samples.append(row)
+        summary = _aggregate(definition, questions, samples, failures, reasks, spreads, stdevs)
+        for detector, count in penalized_by.items():
+            summary.metrics[f"n_penalized_{detector}"] = count
+        return summary
+
+    def write_judgments(self, definition, folder: Path, judge_model: str, outcomes, languages) -> Path:
+        """FastChat's <judge>_single.jsonl (API failures as "$ERROR$" / -1, as FastChat writes them),
+        and with a language rule LG's <judge>_single_final.jsonl (penalized scores and language)."""
+        path = folder / f"{model_slug(judge_model)}_single.jsonl"
+        rows = []
+        for outcome in outcomes:
+            if outcome.row is not None:
+                rows.append(outcome.row)
+                continue
+            task = outcome.task
+            rows.append({
+                "question_id": task.question_id, "model": task.model_id,
+                "judge": [judge_model, task.prompt.prompt_name], "user_prompt": task.prompt.user_prompt,
+                "judgment": FASTCHAT_ERROR_OUTPUT, "score": -1, "turn": task.turn, "tstamp": time.time(),
+                "repeat": task.repeat, "status": outcome.failure, "error": outcome.detail,
+            })
+        write_jsonl_atomic(path, rows)
+        rule = definition.language_rule
+        if rule is None or not languages:
+            return path
+        detected = next(iter(languages.values()))
+        final = []
+        for row in rows:
+            language = detected[(row["question_id"], row["turn"])]
+            raw = row["score"] if row["score"] != -1 else None
+            penalized = apply_language_rule(rule, row["question_id"], language, raw)
+            final.append({**row, "score": -1 if penalized is None else penalized, "raw_score": row["score"],
+                          "language": language})
+        write_jsonl_atomic(path.with_name(path.stem + "_final.jsonl"), final)
+        return path
+
+
+def _aggregate(definition, questions, samples, failures, reasks, spreads, stdevs) -> Summary:
+    valid = [s for s in samples if s["score"] is not None]
+    scores = [s["score"] for s in valid]
+    metrics: dict = {
+        "judge_score": _mean(scores),
+        "judge_score_stderr": _stderr(scores),
+        "turn1": _mean([s["score"] for s in valid if s["turn"] == 1]),
+        "turn2": _mean([s["score"] for s in valid if s["turn"] == 2]),
+        "n_items": len(samples),
+        "n_valid": len(valid),
+        "n_questions": len(questions),
+        "reasks": reasks,
+    }
+    subscores: dict = {"turn1": metrics["turn1"], "turn2": metrics["turn2"]}
+    categories = list(dict.fromkeys(q["category"] for q in questions))
+    for category in categories:
+        subscores[category] = _mean([s["score"] for s in valid if s["group"] == category])
+    if definition.language_rule is not None:
+        raws = [s["raw_score"] for s in valid]
+        metrics["score_raw"] = _mean(raws)
+        metrics["score_raw_stderr"] = _stderr(raws)
+        metrics["n_penalized"] = sum(1 for s in valid if s["penalized"])
+        subscores["raw_turn1"] = _mean([s["raw_score"] for s in valid if s["turn"] == 1])
+        subscores["raw_turn2"] = _mean([s["raw_score"] for s in valid if s["turn"] == 2])
+        for category in categories:
+            subscores[f"raw_{category}"] = _mean([s["raw_score"] for s in valid if s["group"] == category])
+    if spreads:
+        metrics["judge_spread_mean"] = _mean(spreads)
+        metrics["judge_spread_max"] = max(spreads)
+        metrics["judge_stdev_mean"] = _mean(stdevs)
+    return Summary(metrics["judge_score"], metrics, subscores, failures, samples, len(samples))
+
+
+FORMAT = FastChatSingle()
