@@ -126,12 +126,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInputError("pass --tasks a,b,... or --suite paper (see `run_eval.py tasks`)")
     benchmarks = resolve_benchmarks(args.tasks, args.suite)
     options = _run_options(args, any(b.engine == "judge" for b in benchmarks))
-    if options.judge is not None:
-        from evalsuite.judging.runner import prepare_judge_benchmark
-
-        for benchmark in benchmarks:  # judged data and flags checked before a model is loaded
-            if benchmark.engine == "judge":
-                prepare_judge_benchmark(benchmark.name, options.judge, options.data_dir)
     outcomes = run_benchmarks(benchmarks, options)
     print_summary(outcomes)
     return 1 if any(o.status == "failed" for o in outcomes) else 0

@@ -91,6 +91,8 @@ def test_second_run_on_the_same_output_exits_2(tmp_path):
         done = _cli_run(server.base_url, tmp_path, FIXTURE_DATA)
         assert done.returncode == 0, done.stderr
         assert len(server.requests) == 8
+    # the summary points at the result of the answers file's model, not at --model's
+    assert str(tmp_path / "tiny-model" / "mt_bench.json") in done.stdout
 
 
 def _copy_data(tmp_path: Path) -> Path:

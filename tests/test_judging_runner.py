@@ -276,3 +276,16 @@ def test_fractional_and_bad_limit(tmp_path):
         assert result["n"] == 4 and result["protocol"]["limit"] == 0.5  # 2 of the 4 questions, 2 turns each
         with pytest.raises(BadInputError, match="positive"):
             _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=0)
+
+
+@pytest.mark.parametrize("model_id", ["..", ".", "../../escape", ".hidden"])
+def test_model_id_from_an_answers_file_never_leaves_the_output_folder(tmp_path, model_id):
+    answers = tmp_path / "answers.jsonl"
+    rows = _rows(MT_ANSWERS)
+    answers.write_text("".join(json.dumps({**row, "model_id": model_id}) + "\n" for row in rows), encoding="utf-8")
+    out = tmp_path / "nested" / "out"
+    with ReplayJudgeServer(lambda messages: "Rating: [[5]]", lifetime_s=120) as server:
+        _run("mt_bench", server, answers, out, limit=1)
+    outside = [p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents and p != answers]
+    assert outside == []
+    assert [p.name for p in out.iterdir()] and not any(p.name.startswith(".") for p in out.iterdir())

@@ -81,6 +81,7 @@ def test_read_jsonl_skips_a_torn_last_line(tmp_path):
 def test_model_slug_is_filesystem_safe():
     assert model_slug("LGAI-EXAONE/EXAONE-3.0-7.8B-Instruct") == "EXAONE-3.0-7.8B-Instruct"
     assert model_slug("a b:c/") == "a_b_c"
+    assert [model_slug(name) for name in ("..", ".", "../..", ".hidden", "")] == ["model", "model", "model", "hidden", "model"]
 
 
 def test_protocol_matches_needs_same_protocol_and_model():
@@ -100,11 +101,12 @@ def test_results_are_written_with_the_usual_permissions(tmp_path):
 
 
 def test_output_folder_checks(tmp_path):
-    assert check_output_folder(tmp_path / "new" / "deep").is_dir()
+    assert check_output_folder(tmp_path / "new" / "deep") == tmp_path / "new" / "deep"
+    assert not (tmp_path / "new").exists()  # a check: nothing is created before the work starts
     (tmp_path / "f").write_text("x")
     with pytest.raises(BadInputError, match="is a file"):
         check_output_folder(tmp_path / "f")
     with pytest.raises(BadInputError, match="system folder"):
         check_output_folder("/proc/1")
-    with pytest.raises(BadInputError, match="cannot hold results"):
+    with pytest.raises(BadInputError, match="lies below the file"):
         check_output_folder(tmp_path / "f" / "below")

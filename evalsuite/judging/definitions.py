@@ -20,10 +20,10 @@ from typing import Any
 import yaml
 
 from evalsuite.data.local import read_jsonl, resolve_data_dir
+from evalsuite.declarations import discover, get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.models.embedded import cache_root
 
-JUDGES_DIR = Path(__file__).resolve().parents[2] / "judges"
 DATA_FILES = ("questions", "judge_prompts", "reference_answers")
 PROMPT_SLOTS = ("turn1", "turn1_reference", "turn2", "turn2_reference")
 DOWNLOAD_TIMEOUT_S = 30
@@ -40,10 +40,9 @@ class LanguageRule:
 
 @dataclass(frozen=True)
 class JudgeDefinition:
-    """One judged benchmark as declared in judges/<name>.yaml."""
+    """The judge definition of one judged benchmark (the file its declaration names in `judge`)."""
 
     name: str
-    title: str
     format: str
     source: str
     files: dict[str, dict[str, str]]
@@ -77,23 +76,22 @@ class BenchmarkData:
     provenance: dict = field(default_factory=dict)
 
 
-def judged_benchmarks(judges_dir: Path = JUDGES_DIR) -> list[str]:
-    """The names of the judged benchmarks declared in `judges_dir` (one YAML each)."""
-    return sorted(path.stem for path in judges_dir.glob("*.yaml"))
+def judged_benchmarks() -> list[str]:
+    """The names of the declared judged benchmarks (`engine: judge`)."""
+    return sorted(name for name, benchmark in discover().items() if benchmark.engine == "judge")
 
 
-def load_definition(benchmark: str, judges_dir: Path = JUDGES_DIR) -> JudgeDefinition:
-    """Read and check judges/<benchmark>.yaml."""
-    path = judges_dir / f"{benchmark}.yaml"
-    if not path.is_file():
+def load_definition(benchmark: str) -> JudgeDefinition:
+    """Read and check the judge definition that the benchmark's declaration names."""
+    path = get_benchmark(benchmark).judge
+    if path is None or not path.is_file():
         raise BadInputError(f"no judge definition for '{benchmark}' ({path} is missing)")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         gen, judge = raw["generation"], raw["judge"]
         rule = raw.get("language_rule")
         definition = JudgeDefinition(
-            name=raw["name"],
-            title=raw.get("title", raw["name"]),
+            name=benchmark,
             format=str(raw["format"]),
             source=raw["data"]["source"],
             files={key: dict(raw["data"]["files"][key]) for key in DATA_FILES},

@@ -14,9 +14,11 @@ from evalsuite.errors import BadInputError
 
 
 def model_slug(name: str) -> str:
-    """File-system-safe name of a model: the last path component, odd characters replaced."""
-    base = name.rstrip("/").split("/")[-1] or "model"
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", base)
+    """File-system-safe name of a model: the last path component, odd characters replaced, never
+    `.`/`..` or a hidden name (a model id read from a file must not become a path outside the results)."""
+    base = name.rstrip("/").split("/")[-1]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip(".")
+    return slug[:128] or "model"
 
 
 def result_path(output_path: str | Path, slug: str, benchmark: str) -> Path:
@@ -33,19 +35,19 @@ SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 def check_output_folder(path: str | Path, flag: str = "--output_path") -> Path:
-    """The output folder, created if needed, after checking it can hold results: a folder (not a
-    file), outside /proc, /sys and /dev, and writable. Any problem is one BadInputError line."""
+    """The output folder, checked before any work (nothing is created): a folder or a path that can
+    become one, outside /proc, /sys and /dev, writable. Any problem is one BadInputError line."""
     folder = Path(path).expanduser().absolute()
     if any(folder == tree or tree in folder.parents for tree in SYSTEM_TREES):
         raise BadInputError(f"{flag} {path} lies in a system folder ({folder.parts[1]}): choose a results folder")
-    if folder.exists() and not folder.is_dir():
-        raise BadInputError(f"{flag} {path} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise BadInputError(f"{flag} {path} cannot hold results ({err.strerror or err})") from err
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is a file" if existing == folder else f"lies below the file {existing}"
+        raise BadInputError(f"{flag} {path} {what}, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BadInputError(f"{flag} {path} cannot hold results ({existing} is not writable)")
     return folder
 
 

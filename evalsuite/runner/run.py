@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evalsuite.declarations import Benchmark, check_task_yamls
 from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.runner import prepare_judge_benchmark, run_judge_benchmark
 from evalsuite.models.loader import (
     LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
 )
@@ -46,6 +46,7 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
         if benchmark.engine == "judge":
             if options.judge is None:
                 raise BadInputError(f"{benchmark.name} needs judge options (--judge_model)")
+            prepare_judge_benchmark(benchmark.name, options.judge, options.data_dir)  # data, flags, prompts
         else:
             raise BadInputError(f"benchmark {benchmark.name}: unknown engine '{benchmark.engine}'")
     judged = [b.name for b in benchmarks if b.engine == "judge"]
@@ -125,7 +126,8 @@ def run_benchmarks(
             outcomes.append(Outcome(benchmark.name, "failed", message=str(err)))
             print(f"error: {benchmark.name}: {err}", file=sys.stderr)
             continue
-        slug_now = model.slug if model is not None else slug
+        # judged from an answers file: the result lives under the file's model id, not --model's
+        slug_now = model.slug if model is not None else model_slug(str(result["model"]["name"]))
         outcomes.append(Outcome(benchmark.name, "done", result.get("score"), result.get("n"),
                                 result_path(options.output_path, slug_now, benchmark.name)))
     return outcomes
