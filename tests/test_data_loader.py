@@ -164,3 +164,10 @@ def test_read_rows_from_the_packaged_file():
     packaged = next(b for b in discover().values() if b.data.package_file)
     path, rows = read_rows(packaged, "test")
     assert path.name.endswith(".gz") and len(rows) == packaged.data.counts["test"]
+
+
+def test_deeply_nested_json_line_is_one_line_error(tmp_path):
+    folder = _copy(tmp_path, "gsm8k")
+    (folder / "test.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"test\.jsonl: line 1 is nested too deeply"):
+        load_declared_dataset("gsm8k", str(tmp_path))

@@ -9,7 +9,7 @@ import pytest
 from evalsuite.errors import BadInputError
 from evalsuite.results.schema import build_result, load_result, protocol_matches, validate_result
 from evalsuite.results.store import (
-    append_jsonl, check_output_folder, model_slug, read_jsonl, result_path, write_json_atomic,
+    check_output_folder, model_slug, result_path, write_json_atomic,
 )
 
 
@@ -67,15 +67,6 @@ def test_atomic_write_leaves_no_temp_file_and_keeps_old_on_failure(tmp_path, mon
         write_json_atomic(path, {"a": 2})
     assert json.loads(path.read_text()) == {"a": 1}
     assert os.listdir(path.parent) == ["kmmlu.json"]
-
-
-def test_read_jsonl_skips_a_torn_last_line(tmp_path):
-    path = tmp_path / "cache.jsonl"
-    append_jsonl(path, {"k": 1})
-    append_jsonl(path, {"k": 2})
-    with open(path, "a") as handle:
-        handle.write('{"k": 3, "trunc')
-    assert [r["k"] for r in read_jsonl(path)] == [1, 2]
 
 
 def test_model_slug_is_filesystem_safe():

@@ -65,7 +65,8 @@ def require_file(path: Path) -> Path:
 
 
 def read_jsonl(path: Path, string_fields: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Every JSON object of a .jsonl (or .jsonl.gz) file, blank lines skipped.
+    """Every JSON object of a .jsonl (or .jsonl.gz) file, blank lines skipped: the one JSONL reader
+    (data files, answer files, samples, caches).
 
     Each object must hold `string_fields` as strings; any problem is a BadInputError naming the line.
     """
@@ -79,6 +80,8 @@ def read_jsonl(path: Path, string_fields: Sequence[str] = ()) -> list[dict[str, 
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise BadInputError(f"{path}: line {number} is not valid JSON ({exc.msg})") from exc
+                except RecursionError as exc:
+                    raise BadInputError(f"{path}: line {number} is nested too deeply") from exc
                 if not isinstance(row, dict):
                     raise BadInputError(f"{path}: line {number} is not a JSON object")
                 missing = [name for name in string_fields if not isinstance(row.get(name), str)]

@@ -22,7 +22,8 @@ import openai
 from tqdm import tqdm
 
 from evalsuite.errors import EvalsuiteError
-from evalsuite.results.store import append_jsonl, read_jsonl
+from evalsuite.data.local import read_jsonl
+from evalsuite.results.store import append_jsonl
 
 RETRYABLE_STATUS = {408, 409, 425, 429}
 SCRUBBED = "***"
@@ -64,7 +65,7 @@ class JsonlCache:
         self._rows: dict[tuple, dict] = {}
         self._lock = threading.Lock()
         repair_torn_tail(self.path)
-        for row in read_jsonl(self.path):
+        for row in read_jsonl(self.path) if self.path.is_file() else []:
             if isinstance(row, dict) and all(field in row for field in self.key_fields):
                 try:
                     self._rows[self.key_of(row)] = row

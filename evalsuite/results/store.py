@@ -103,24 +103,6 @@ def append_jsonl(path: str | Path, row: dict) -> None:
         os.fsync(handle.fileno())
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Read JSON lines, skipping a torn last line left by a killed writer."""
-    rows: list[dict] = []
-    path = Path(path)
-    if not path.exists():
-        return rows
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
-
-
 MAX_JSON_DEPTH = 64  # result and sample objects nest a few levels; deeper is hostile input
 MAX_INT_DIGITS = 30  # counts and ids; longer integers (thousands of digits) are hostile input
 
