@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 
 from evalsuite.config import REPO_ROOT, resolve_benchmarks
+from evalsuite.errors import BadInputError
 from evalsuite.models.loader import load_model
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.report import print_summary
 from evalsuite.runner.run import run_benchmarks
+from evalsuite.sandbox import current_isolation
 
 FIXTURE_DATA = REPO_ROOT / "tests" / "fixtures" / "data"
 
@@ -39,6 +41,16 @@ def demo_data_dir(explicit: Path | None) -> Path:
     return FIXTURE_DATA
 
 
+def demo_needs_unisolated() -> bool:
+    """True when bubblewrap cannot run here: the demo then opts in, visibly, to running the embedded
+    model's own HumanEval output without OS-level isolation (a user's `run` never does implicitly)."""
+    try:
+        current_isolation()
+        return False
+    except BadInputError:
+        return True
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     from evalsuite.judging.options import JudgeOptions
@@ -46,7 +58,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
     started = time.time()
     data_dir = demo_data_dir(args.data_dir)
-    print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; HumanEval code runs in the sandbox",
+    unisolated = demo_needs_unisolated()
+    sandbox = ("WITHOUT OS-level isolation: bubblewrap cannot run here (apt-get install bubblewrap); "
+               "opted in for the embedded model's own output" if unisolated else "under bubblewrap")
+    print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; HumanEval code runs {sandbox}",
           file=sys.stderr)
     model = load_model("embedded", None, batch_size=8)
     outcomes = []
@@ -54,6 +69,7 @@ def run_demo(args: argparse.Namespace) -> int:
         options = RunOptions(
             model="embedded", output_path=args.output_path, data_dir=data_dir,
             limit=args.limit or limit, force=args.force, allow_code_execution=True,
+            allow_unisolated_execution=unisolated,
             gen_kwargs=DEMO_GEN_KWARGS,
             judge=JudgeOptions.for_demo() if group in ("mt_bench", "komt_bench") else None,
         )

@@ -113,9 +113,9 @@ def _isolation(benchmark: Benchmark) -> dict:
     """For benchmarks that execute generated code: which sandbox isolation ran it."""
     if not benchmark.executes_code:
         return {}
-    from evalsuite.sandbox import isolation_description, isolation_level
+    from evalsuite.sandbox import isolation_record
 
-    return {"isolation": isolation_level(), "isolation_detail": isolation_description()}
+    return isolation_record()
 
 
 def _finite(value: Any) -> float | None:

@@ -37,7 +37,7 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
     if any(b.executes_code for b in benchmarks):
         from evalsuite.scoring.humaneval import require_code_execution_opt_in
 
-        require_code_execution_opt_in(options.allow_code_execution)
+        require_code_execution_opt_in(options.allow_code_execution, options.allow_unisolated_execution)
     if any(b.engine == "lm_eval" for b in benchmarks):
         check_task_yamls(TASKS_DIR)
     for benchmark in benchmarks:
