@@ -43,6 +43,27 @@ def test_plain_completion_is_cut_at_the_codex_stop_sequences():
     assert he.extract_code("    return x\nprint(f(1))", prompt, "f") == prompt + "    return x"
 
 
+TRAILERS = {
+    "example usage restating the function": "\n# Example usage\ndef {entry}(*args):\n    return None\n\nprint({entry}(1))\n",
+    "closing fence and prose": "```\n\nThis function handles every case of the docstring:\n```python\ndef {entry}():\n    pass\n```\n",
+}
+
+
+def test_continuation_is_cut_before_a_restated_function_or_a_closing_fence():
+    prompt = "def f(x):\n    \"\"\"doc\"\"\"\n"
+    for trailer in TRAILERS.values():
+        assert he.extract_code("    return x\n" + trailer.format(entry="f"), prompt, "f").rstrip() == prompt + "    return x"
+
+
+def test_all_164_canonical_bodies_with_trailing_text_pass():
+    problems = load_problems()
+    samples = [{"task_id": t, "completion": p["canonical_solution"].rstrip("\n") + "\n" + trailer.format(entry=p["entry_point"])}
+               for t, p in problems.items() for trailer in TRAILERS.values()]
+    report = he.score_completions(samples, problems)
+    failed = [(r.task_id, r.outcome_line()) for r in report.results if not r.passed]
+    assert failed == [] and report.pass_at_1 == 1.0
+
+
 def test_restated_function_keeps_the_prompt_header():
     prompt = "import math\n\n\ndef helper(y):\n    return y\n\n\ndef f(x):\n    \"\"\"doc\"\"\"\n"
     code = he.extract_code("```python\ndef f(x):\n    return helper(x)\n```\nDone.", prompt, "f")
