@@ -12,6 +12,7 @@ import pytest
 
 from evalsuite.data.humaneval import load_problems
 from evalsuite.errors import BadInputError
+from evalsuite.sandbox import allow_unisolated, os_isolation_available
 from evalsuite.scoring import humaneval as he
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +20,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_DATA = FIXTURES / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 COMPLETIONS = [json.loads(line) for line in (FIXTURES / "humaneval" / "completions.jsonl").read_text().splitlines()]
+
+
+# Where bubblewrap cannot run (a bare machine), these tests opt in to the fallback, explicitly.
+SANDBOX_FLAGS = [] if os_isolation_available() else ["--allow_unisolated_execution"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def sandbox_here():
+    allow_unisolated(bool(SANDBOX_FLAGS))
+    yield
+    allow_unisolated(False)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +132,7 @@ def test_shared_copy_matches_the_bundled_file():
 
 
 def _score_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run_eval.py", "score", "humaneval", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "run_eval.py", "score", "humaneval", *args, *SANDBOX_FLAGS], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "EVALSUITE_NO_PROGRESS": "1"})
 
 

@@ -17,7 +17,7 @@ import pytest
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import (
     CheckJob, SandboxLimits, allow_unisolated, current_isolation, isolation_description, isolation_level,
-    reset_isolation, run_checks, run_many, run_python,
+    os_isolation_available, reset_isolation, run_checks, run_many, run_python,
 )
 from evalsuite.sandbox.runner import RunResult, _verdict
 from evalsuite.sandbox.zygote import _decode, _encode, verdict_tag
@@ -25,6 +25,14 @@ from evalsuite.sandbox.zygote import _decode, _encode, verdict_tag
 ROOT = Path(__file__).resolve().parents[1]
 
 FAST = SandboxLimits(timeout_s=3)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def sandbox_here():
+    """Where bubblewrap cannot run (a bare machine), the generic tests opt in to the fallback, explicitly."""
+    allow_unisolated(not os_isolation_available())
+    yield
+    allow_unisolated(False)
 
 
 def test_isolation_is_reported_and_bwrap_used_when_installed():
@@ -128,10 +136,11 @@ def test_only_plain_data_crosses_between_solution_and_tests():
 @pytest.fixture
 def without_bubblewrap(monkeypatch):
     monkeypatch.setenv("EVALSUITE_SANDBOX", "subprocess")
-    reset_isolation()
-    yield
     allow_unisolated(False)
     reset_isolation()
+    yield
+    monkeypatch.delenv("EVALSUITE_SANDBOX")
+    allow_unisolated(not os_isolation_available())
 
 
 def test_running_without_bubblewrap_needs_the_opt_in(without_bubblewrap):
@@ -178,7 +187,7 @@ def test_score_refuses_without_bubblewrap_unless_opted_in(tmp_path):
     assert all(r["unisolated_opt_in"] is True and r["isolation"] == "subprocess" for r in rows)
 
 
-@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+@pytest.mark.skipif(not os_isolation_available(), reason="bubblewrap cannot run here")
 def test_bwrap_runs_a_checkout_and_virtualenv_under_tmp(tmp_path):
     """With the interpreter (a venv whose python is a symlink) and the checkout under /tmp, bwrap
     still isolates (no silent fallback): forging samples score 0, the honest one passes."""

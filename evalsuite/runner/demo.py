@@ -9,12 +9,11 @@ import time
 from pathlib import Path
 
 from evalsuite.config import REPO_ROOT, resolve_benchmarks
-from evalsuite.errors import BadInputError
 from evalsuite.models.loader import load_model
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.report import print_summary
 from evalsuite.runner.run import run_benchmarks
-from evalsuite.sandbox import current_isolation
+from evalsuite.sandbox import os_isolation_available
 
 FIXTURE_DATA = REPO_ROOT / "tests" / "fixtures" / "data"
 
@@ -41,16 +40,6 @@ def demo_data_dir(explicit: Path | None) -> Path:
     return FIXTURE_DATA
 
 
-def demo_needs_unisolated() -> bool:
-    """True when bubblewrap cannot run here: the demo then opts in, visibly, to running the embedded
-    model's own HumanEval output without OS-level isolation (a user's `run` never does implicitly)."""
-    try:
-        current_isolation()
-        return False
-    except BadInputError:
-        return True
-
-
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     from evalsuite.judging.options import JudgeOptions
@@ -58,7 +47,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
     started = time.time()
     data_dir = demo_data_dir(args.data_dir)
-    unisolated = demo_needs_unisolated()
+    # without bubblewrap the demo opts in, visibly, to running its own model's HumanEval output
+    # without OS-level isolation (a user's `run` or `score` never does so implicitly)
+    unisolated = not os_isolation_available()
     sandbox = ("WITHOUT OS-level isolation: bubblewrap cannot run here (apt-get install bubblewrap); "
                "opted in for the embedded model's own output" if unisolated else "under bubblewrap")
     print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; HumanEval code runs {sandbox}",

@@ -6,13 +6,13 @@
 
 from evalsuite.sandbox.isolation import (
     UNISOLATED_FLAG, allow_unisolated, current_isolation, isolation_description, isolation_level,
-    isolation_record, reset_isolation,
+    isolation_record, os_isolation_available, reset_isolation,
 )
 from evalsuite.sandbox.limits import SandboxLimits
 from evalsuite.sandbox.runner import CheckJob, CheckResult, RunResult, run_checks, run_many, run_python, signal_name
 
 __all__ = [
     "CheckJob", "CheckResult", "RunResult", "SandboxLimits", "UNISOLATED_FLAG", "allow_unisolated",
-    "current_isolation", "isolation_description", "isolation_level", "isolation_record", "reset_isolation",
+    "current_isolation", "isolation_description", "isolation_level", "isolation_record", "os_isolation_available", "reset_isolation",
     "run_checks", "run_many", "run_python", "signal_name",
 ]

@@ -179,6 +179,15 @@ def allow_unisolated(allowed: bool) -> None:
             _allowed, _detected = allowed, None
 
 
+def os_isolation_available() -> bool:
+    """True when bubblewrap runs here, so no opt-in is needed (probed once per process)."""
+    try:
+        current = current_isolation()
+    except BadInputError:
+        return False
+    return not current.unisolated_opt_in
+
+
 def current_isolation() -> Isolation:
     """The isolation of this process, detected (by a real probe run) on first use.
 
