@@ -55,7 +55,8 @@ def signal_name(number: int) -> str:
 class RunResult:
     """What happened to one program.
 
-    returncode: exit status (negative: killed by that signal), None when it never ran.
+    returncode: exit status (negative: killed by that signal); None when it never ran, or (a check)
+        when it was still answering as its tests were done.
     timed_out: the wall or CPU limit ended it.
     disk_exceeded: it wrote more than the limits allow and was stopped.
     sandbox_error: the sandbox itself failed (None otherwise).
@@ -174,7 +175,8 @@ class Worker:
         try:
             reply = self._exchange(request, nonce, limits.timeout_s + REPLY_GRACE_S)
             status, timed_out = reply["status"], reply["timed_out"]
-            if type(status) is not int or type(timed_out) is not bool or not isinstance(reply["stderr"], str):
+            if (status is not None and type(status) is not int) or type(timed_out) is not bool or not isinstance(
+                    reply["stderr"], str):
                 raise ValueError("malformed reply")
         except (OSError, EvalsuiteError, ValueError, KeyError, TypeError) as exc:
             self.close()
@@ -182,7 +184,8 @@ class Worker:
             timed_out = elapsed >= limits.timeout_s
             return RunResult(None, timed_out, "", elapsed, level,
                              None if timed_out else f"sandbox failed: {exc}; {self._server_error()}"), None, nonce
-        returncode = os.waitstatus_to_exitcode(status)
+        # None: a check's candidate was still answering when its tests were done (then stopped)
+        returncode = None if status is None else os.waitstatus_to_exitcode(status)
         timed_out = timed_out or returncode == -signal.SIGXCPU
         run = RunResult(returncode, timed_out, reply["stderr"], float(reply["duration"]), level,
                         disk_exceeded=reply.get("over_disk") is True)
@@ -347,6 +350,8 @@ def _verdict(run: RunResult, verdict: dict | None, nonce: str) -> CheckResult:
 
 def _how_it_ended(run: RunResult) -> str:
     """Why a solution's process stopped answering, from its exit status and stderr."""
+    if run.returncode is None:
+        return NO_ANSWER
     if run.returncode == 0:
         return "exited before the tests ran"
     if run.returncode is not None and run.returncode < 0:
