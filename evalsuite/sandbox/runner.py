@@ -249,12 +249,32 @@ class Worker:
                     pass
             self.process = None
             self._stderr.close()
-            if self.isolation.level != BWRAP:
-                for uid in self.uids:
-                    if uid is not None:
-                        _kill_uid(uid)
+            uids = {uid for uid in self.uids if uid is not None}
+            for uid in uids:
+                _kill_uid(uid)
+            _wait_gone(uids)
             _slots.release(self.slot)
         shutil.rmtree(self.host_dir, ignore_errors=True)
+
+
+def _wait_gone(uids: set[int], timeout_s: float = 5.0) -> None:
+    """Wait until no process of these uids is left (killed ones take a moment to go)."""
+    deadline = time.monotonic() + timeout_s
+    while uids and time.monotonic() < deadline:
+        if not any(_uid_of(pid) in uids for pid in os.listdir("/proc") if pid.isdigit()):
+            return
+        time.sleep(0.01)
+
+
+def _uid_of(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _kill_uid(uid: int) -> None:

@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import json
 import os
-import random
 import resource
 import select
 import shutil
@@ -46,7 +45,6 @@ STDERR_TAIL = 4096
 FRAME_MAX = 64 * 1024 * 1024
 DEPTH_MAX = 200
 POLL_S = 0.05
-QUEUE_BYTES = 32 * 1024  # calls sent ahead: well under a pipe's buffer, so sending never blocks
 NO_ANSWER = "the solution's process ended without answering"
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -152,8 +150,8 @@ def _decode(data, depth=0):
 # ---------------------------------------------------------------- entering the sandbox
 
 
-def _enter(request, keep_fds, stderr_fd, uid):
-    """In a forked child: own session, stdio, no inherited fds, rlimits, uid, no new privileges."""
+def _enter(keep_fds, stderr_fd, uid):
+    """In a forked child: own session, stdio, no inherited fds, uid, no new privileges."""
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -165,8 +163,6 @@ def _enter(request, keep_fds, stderr_fd, uid):
         if fd >= low:
             os.closerange(low, fd)
             low = fd + 1
-    for name, soft, hard in request["limits"]:
-        resource.setrlimit(getattr(resource, name), (soft, hard))
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
@@ -196,16 +192,28 @@ def _run_source(source, path, namespace):
         return 1, False
 
 
-def _program_child(config, request, workdir, stderr_fd):
+def _warm_child(config, job_r, stderr_fd, call_r, answer_w, workdir):
+    """Forked ahead of its job, before the job's nonce exists: entered (uid, fds, scratch dir), it
+    waits for the job, takes on its limits, and runs it. Untrusted from there on."""
     code = 1
     try:
-        _enter(request, [], stderr_fd, config["candidate_uid"])
+        _enter([job_r, call_r, answer_w], stderr_fd, config["candidate_uid"])
         _make_workdir(workdir)
+        job = _read_frame(job_r)
+        os.close(job_r)
+        if job is None:
+            os._exit(0)
+        for name, soft, hard in job["limits"]:
+            resource.setrlimit(getattr(resource, name), (soft, hard))
         if config["guard"]:
             _python_guard(os.path.realpath(workdir))
+        if job["kind"] == "check":
+            _serve_candidate(job, workdir, call_r, answer_w)
+        os.close(call_r)
+        os.close(answer_w)
         program = os.path.join(workdir, "program.py")
         sys.argv = [program]
-        code = _run_source(request["source"], program,
+        code = _run_source(job["source"], program,
                            {"__name__": "__main__", "__file__": program, "__builtins__": builtins})[0]
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -216,37 +224,51 @@ def _program_child(config, request, workdir, stderr_fd):
         os._exit(code)
 
 
-def _candidate_child(config, request, workdir, stderr_fd, call_r, answer_w):
-    """Untrusted: run the solution, then answer the tester's calls of its entry point."""
-    try:
-        _enter(request, [call_r, answer_w], stderr_fd, config["candidate_uid"])
-        _make_workdir(workdir)
-        if config["guard"]:
-            _python_guard(os.path.realpath(workdir))
-        program = os.path.join(workdir, "solution.py")
-        sys.argv = [program]
-        namespace = {"__name__": "__main__", "__file__": program, "__builtins__": builtins}
-        code, completed = _run_source(request["source"], program, namespace)
-        if not completed:  # any exception, SystemExit included, fails it before a test runs
-            os._exit(code)
-        while True:
-            call = _read_frame(call_r)
-            if call is None:
-                os._exit(0)
+def _serve_candidate(job, workdir, call_r, answer_w):
+    """Untrusted: run the solution, then answer the tests' calls of its entry point; never returns."""
+    program = os.path.join(workdir, "solution.py")
+    sys.argv = [program]
+    namespace = {"__name__": "__main__", "__file__": program, "__builtins__": builtins}
+    code, completed = _run_source(job["source"], program, namespace)
+    if not completed:  # any exception, SystemExit included, fails it before a test runs
+        os._exit(code)
+    while True:
+        call = _read_frame(call_r)
+        if call is None:
+            os._exit(0)
+        try:
+            function = namespace[job["entry_point"]]
+            args = _decode(call[0])
+            kwargs = _decode(call[1])
+            answer = ["ok", _encode(function(*args, **kwargs))]
+        except BaseException as exc:
             try:
-                function = namespace[request["entry_point"]]
-                args = _decode(call[0])
-                kwargs = _decode(call[1])
-                answer = ["ok", _encode(function(*args, **kwargs))]
-            except BaseException as exc:
-                try:
-                    message = str(exc)[:500]
-                except BaseException:
-                    message = ""
-                answer = ["raise", type(exc).__name__, message]
-            _write_frame(answer_w, answer)
-    finally:
-        os._exit(1)
+                message = str(exc)[:500]
+            except BaseException:
+                message = ""
+            answer = ["raise", type(exc).__name__, message]
+        _write_frame(answer_w, answer)
+
+
+class _Warm:
+    """The next job's process, forked ahead (after the previous job's cleanup)."""
+
+    def __init__(self, config, number, tester):
+        self.number = number
+        self.workdir = os.path.join(config["workroot"], f"run{number}")
+        self.stderr_path = os.path.join(config["workroot"], f".stderr{number}")
+        self.stderr_fd = os.open(self.stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        job_r, self.job_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            _warm_child(config, job_r, self.stderr_fd, tester.call_r, tester.answer_w, self.workdir)
+        os.close(job_r)
+
+    def start(self, job):
+        """Hand it its job (only what the untrusted process needs: never the tests, never the nonce)."""
+        _write_frame(self.job_w, job)
+        os.close(self.job_w)
+        os.close(self.stderr_fd)
 
 
 def verdict_tag(nonce, passed, reason):
@@ -259,44 +281,20 @@ class CandidateError(Exception):
     """The solution's process failed to answer a call of the tests."""
 
 
-def _call_frame(args, kwargs):
-    data = json.dumps([_encode(list(args)), _encode(kwargs)]).encode("utf-8", "surrogatepass")
-    return struct.pack(">I", len(data)) + data
-
-
 class _Candidate:
-    """The tests' view of the solution's entry point: a call that crosses to the candidate process.
+    """The tests' view of the solution's entry point: a call that crosses to the candidate process."""
 
-    `queued` calls were sent ahead (see _check); while the tests make exactly those calls, in that
-    order, their answers are read as they come; at the first other call the rest are read and
-    dropped, and every call from then on is sent and answered one at a time.
-    """
-
-    def __init__(self, call_w, answer_r, name, queued):
+    def __init__(self, call_w, answer_r, name):
         self._call_w, self._answer_r, self.__name__ = call_w, answer_r, name
-        self._queued, self._next = queued, 0
 
     def __call__(self, *args, **kwargs):
-        frame = _call_frame(args, kwargs)
         try:
-            if self._next < len(self._queued) and frame == self._queued[self._next]:
-                self._next += 1
-                return self._answer(_read_frame(self._answer_r))
-            while self._next < len(self._queued):
-                self._next += 1
-                self._answer(_read_frame(self._answer_r), dropped=True)
-            _write_all(self._call_w, frame)
+            _write_frame(self._call_w, [_encode(list(args)), _encode(kwargs)])
             answer = _read_frame(self._answer_r)
         except (OSError, ValueError, TypeError) as exc:
             raise CandidateError(f"{NO_ANSWER} ({exc})") from None
-        return self._answer(answer)
-
-    @staticmethod
-    def _answer(answer, dropped=False):
         if answer is None or answer == ["ended"]:
             raise CandidateError(NO_ANSWER)
-        if dropped:
-            return None  # an answer to a call the tests did not make after all
         if type(answer) is list and len(answer) == 2 and answer[0] == "ok":
             return _decode(answer[1])
         if type(answer) is list and len(answer) == 3 and answer[0] == "raise":
@@ -313,74 +311,15 @@ class _Candidate:
         raise CandidateError("malformed answer from the solution's process")
 
 
-class _Pending:
-    """What a call returns while the tests are only looked through for the calls they will make:
-    it goes along with whatever they do with it (compares equal, adds up, iterates as empty)."""
-
-    def _self(self, *args, **kwargs):
-        return self
-
-    __eq__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = lambda self, other: True
-    __ne__ = lambda self, other: False
-    __bool__ = lambda self: True
-    __len__ = __int__ = __index__ = __hash__ = lambda self: 0
-    __float__ = lambda self: 0.0
-    __iter__ = lambda self: iter(())
-    __str__ = __repr__ = lambda self: ""
-    __getitem__ = __call__ = __abs__ = __neg__ = __pos__ = __round__ = _self
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _self
-    __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __rpow__ = _self
-
-    def __getattr__(self, name):
-        return self._self
-
-
-class _Recorder:
-    """Stands for the entry point in a first pass of the tests: notes each call's frame."""
-
-    def __init__(self, name):
-        self.__name__, self.frames, self.size = name, [], 0
-
-    def __call__(self, *args, **kwargs):
-        frame = _call_frame(args, kwargs)
-        if self.size + len(frame) > QUEUE_BYTES:
-            raise CandidateError("enough calls queued")
-        self.frames.append(frame)
-        self.size += len(frame)
-        return _Pending()
-
-
-def _write_all(fd, data):
-    while data:
-        data = data[os.write(fd, data):]
-
-
-def _run_tests(job, candidate):
-    """Run the prompt's helpers and the tests against candidate in a fresh namespace."""
-    namespace = {"__name__": "__check__", "__builtins__": builtins}
-    exec(compile(job["setup"], "<prompt>", "exec"), namespace)
-    namespace[job["entry_point"]] = candidate  # tests may name it (HumanEval/33 does)
-    exec(compile(job["test"], "<test>", "exec"), namespace)
-    namespace["check"](candidate)
-
-
 def _check(job, call_w, answer_r):
-    """(passed, reason) of the tests against the candidate process.
-
-    A first pass with stand-in answers finds the calls the tests will make; they are all sent at
-    once, so the candidate answers them back to back instead of one round trip each. The real pass
-    then runs from the same random state; any call it makes differently is sent on its own.
-    """
-    state = random.getstate()
-    recorder = _Recorder(job["entry_point"])
+    """(passed, reason): the prompt's helpers and the tests, in a fresh namespace, against the proxy."""
+    namespace = {"__name__": "__check__", "__builtins__": builtins}
     try:
-        _run_tests(job, recorder)
-    except BaseException:
-        pass  # the calls noted up to here are queued; the real pass decides
-    random.setstate(state)
-    try:
-        _write_all(call_w, b"".join(recorder.frames))
-        _run_tests(job, _Candidate(call_w, answer_r, job["entry_point"], recorder.frames))
+        candidate = _Candidate(call_w, answer_r, job["entry_point"])
+        exec(compile(job["setup"], "<prompt>", "exec"), namespace)
+        namespace[job["entry_point"]] = candidate  # tests may name it (HumanEval/33 does)
+        exec(compile(job["test"], "<test>", "exec"), namespace)
+        namespace["check"](candidate)
         return True, ""
     except BaseException as exc:
         try:
@@ -407,7 +346,7 @@ def _tester_loop(config, job_r, verdict_w, call_w, answer_r):
     """Trusted, one per sandbox, forked before any program: under its own uid, it runs each job's
     tests and writes the verdict, bound to the job's nonce, on a pipe only it holds."""
     try:
-        _enter({"limits": []}, [job_r, verdict_w, call_w, answer_r], None, config["tester_uid"])
+        _enter([job_r, verdict_w, call_w, answer_r], None, config["tester_uid"])
         os.chdir("/")
         while True:
             job = _read_frame(job_r)
@@ -764,63 +703,49 @@ def _wait_verdict(tester, candidate, request, config, workdir):
         os.close(pidfd)
 
 
-def _job(config, request, number):
-    workroot = config["workroot"]
-    workdir = os.path.join(workroot, f"run{number}")
-    stderr_path = os.path.join(workroot, f".stderr{number}")
-    stderr_fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _job(config, request, warm):
+    """Run one job in the warm child; (reply, cleanup to run once the reply is sent)."""
     started = time.monotonic()
     verdict = None
+    untrusted = {"kind": request["kind"], "source": request["source"], "limits": request["limits"],
+                 "entry_point": request.get("entry_point")}
+    candidate = warm.pid
     if request["kind"] == "check":
         tester = _TESTER[0]
-        if tester is None:
-            tester = _TESTER[0] = _Tester(config)
-        # the tests start (and queue their calls) while the candidate is being forked
+        # the tests start while the candidate sets up
         _write_frame(tester.job_w, {"setup": request["setup"], "test": request["test"],
                                     "entry_point": request["entry_point"]})
-        candidate = os.fork()
-        if candidate == 0:
-            _candidate_child(config, request, workdir, stderr_fd, tester.call_r, tester.answer_w)
-        nonce = _read_frame(0)  # only now: the candidate never held it
+        warm.start(untrusted)
+        nonce = _read_frame(0)  # the candidate was forked before this job even arrived
         _write_frame(tester.job_w, nonce)
-        verdict, timed_out, over_disk, ended = _wait_verdict(tester, candidate, request, config, workdir)
+        verdict, timed_out, over_disk, ended = _wait_verdict(tester, candidate, request, config, warm.workdir)
         if verdict is None:  # stopped, or it died: a fresh one for the next job
             tester.close()
             _TESTER[0] = None
-        if ended or verdict is None:
-            try:
-                os.killpg(candidate, signal.SIGKILL)
-            except OSError:
-                pass
-            status = os.waitpid(candidate, 0)[1]
-        else:  # still answering when the tests were done: stopped now, reaped by the cleanup
-            try:
-                os.killpg(candidate, signal.SIGKILL)
-            except OSError:
-                pass
-            status = None
-        pids = [candidate]
+        try:
+            os.killpg(candidate, signal.SIGKILL)
+        except OSError:
+            pass
+        # still answering when the tests were done: stopped now, reaped by the cleanup
+        status = os.waitpid(candidate, 0)[1] if ended or verdict is None else None
     else:
-        pid = os.fork()
-        if pid == 0:
-            _program_child(config, request, workdir, stderr_fd)
+        warm.start(untrusted)
         nonce = _read_frame(0)
-        status, timed_out, over_disk = _wait([pid], request["timeout"], config, request["disk_bytes"], workdir)
-        pids = [pid]
+        status, timed_out, over_disk = _wait([candidate], request["timeout"], config, request["disk_bytes"],
+                                             warm.workdir)
     duration = time.monotonic() - started
-    os.close(stderr_fd)
     try:
-        with open(stderr_path, "rb") as handle:
+        with open(warm.stderr_path, "rb") as handle:
             handle.seek(max(0, os.fstat(handle.fileno()).st_size - STDERR_TAIL))
             tail = handle.read().decode("utf-8", errors="replace")
-        os.unlink(stderr_path)
+        os.unlink(warm.stderr_path)
     except OSError:
         tail = ""
     reply = {"nonce": nonce["nonce"] if nonce else None, "status": status, "timed_out": timed_out,
              "over_disk": over_disk, "stderr": tail, "duration": duration, "verdict": verdict}
 
     def clean():
-        _clean(config, workdir, pids, {f"run{number}", f".stderr{number}"})
+        _clean(config, warm.workdir, [candidate], {f"run{warm.number}", f".stderr{warm.number}"})
         if _TESTER[0] is not None:
             _drain(_TESTER[0].call_r)  # calls the candidate never read
 
@@ -851,15 +776,22 @@ def main():
     os.makedirs(config["workroot"], exist_ok=True)
     os.chmod(config["workroot"], 0o1777 if config["candidate_uid"] is not None else 0o700)
     config["watch"] = _distinct_filesystems(config["watch"])
-    number = 0
+    number = 1
+    _TESTER[0] = _Tester(config)
+    warm = _Warm(config, number, _TESTER[0])
     while True:
         request = _read_frame(0)
         if request is None:
             return
-        number += 1
-        reply, clean = _job(config, request, number)
+        if _TESTER[0] is None:
+            _TESTER[0] = _Tester(config)
+        reply, clean = _job(config, request, warm)
         _write_frame(1, reply)
         clean()  # while the harness reads the reply; the next job waits for it
+        number += 1
+        if _TESTER[0] is None:
+            _TESTER[0] = _Tester(config)
+        warm = _Warm(config, number, _TESTER[0])  # while the harness sends the next job
 
 
 if __name__ == "__main__":  # `python -c`; the harness imports this module only for verdict_tag
