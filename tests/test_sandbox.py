@@ -17,7 +17,7 @@ import pytest
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import (
     CheckJob, SandboxLimits, allow_unisolated, current_isolation, isolation_description, isolation_level,
-    os_isolation_available, reset_isolation, run_checks, run_many, run_python,
+    os_isolation_available, reset_isolation, run_checks, run_many, run_python, signal_name,
 )
 from evalsuite.sandbox.runner import RunResult, _verdict
 from evalsuite.sandbox.zygote import _decode, _encode, verdict_tag
@@ -88,8 +88,6 @@ def test_root_harness_runs_programs_under_another_uid():
 def test_a_real_time_signal_is_reported_not_raised():
     result = run_python("import signal\nsignal.raise_signal(40)", FAST)
     assert result.returncode == -40
-    from evalsuite.sandbox import signal_name
-
     assert signal_name(40) == "signal 40" and signal_name(9) == "SIGKILL"
 
 

@@ -133,16 +133,16 @@ class Worker:
         if candidate_uid is not None:
             os.chmod(self.host_dir, 0o711)  # the programs' uid reaches its scratch dir below
         if bwrap:
-            wipe, keep, watch = [PRIVATE_TMP], [p for p in bound_paths() if p.startswith(PRIVATE_TMP + "/")], []
+            # the private /tmp is wiped after each job, but for the folders bound into it
+            wipe, watch = [PRIVATE_TMP], []
+            keep = sorted({"/".join(p.split("/")[:3]) for p in bound_paths() if p.startswith(PRIVATE_TMP + "/")})
         else:
             # unisolated: only the program's own leftovers in the shared temp folders, and only
             # when it has its own uid; disk use is watched on every folder it can write
             wipe = list(SHARED_TMP_DIRS) if candidate_uid is not None else []
             keep, watch = [], [self.host_dir, *SHARED_TMP_DIRS]
         config = {"workroot": workroot, "guard": not bwrap, "candidate_uid": candidate_uid,
-                  "tester_uid": tester_uid, "namespace": bwrap, "wipe": wipe,
-                  "keep": sorted({PRIVATE_TMP + "/" + p[len(PRIVATE_TMP) + 1:].split("/")[0] for p in keep}),
-                  "watch": watch}
+                  "tester_uid": tester_uid, "namespace": bwrap, "wipe": wipe, "keep": keep, "watch": watch}
         argv = [sys.executable, "-I", "-B", "-c", ZYGOTE_SOURCE, json.dumps(config)]
         env = clean_env(home=workroot, tmpdir=PRIVATE_TMP if bwrap else workroot)
         if bwrap:

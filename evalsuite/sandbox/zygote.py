@@ -1,23 +1,26 @@
-"""Fork server run inside each worker's sandbox (passed to `python -I -B -c`, never imported by the harness).
+"""Fork server run inside each worker's sandbox (passed to `python -I -B -c`; the harness imports it
+only for verdict_tag).
 
-argv[1]: JSON config {"workroot", "guard", "candidate_uid", "tester_uid", "namespace", "wipe", "watch"}.
-Protocol on fds 0/1: frames of a 4-byte big-endian length + UTF-8 JSON. Each job is two frames: the
-job, then {"nonce"}, which is read only after the untrusted process was forked, so that process never
-holds it. The reply echoes the nonce.
+argv[1]: JSON config {"workroot", "guard", "candidate_uid", "tester_uid", "namespace", "wipe", "keep",
+"watch"}. Protocol on fds 0/1: frames of a 4-byte big-endian length + UTF-8 JSON. Each job is two
+frames: the job, then {"nonce"}. The job's untrusted process was forked before the job arrived
+(a warm child, ready after the previous job's cleanup), so it never holds the nonce. The reply
+echoes the nonce.
 
 Two kinds of job:
-- "program": run `source` as __main__ in a fresh child; the reply has its exit status.
-- "check": run `source` (the untrusted solution) in one child, the candidate, and `setup` + `test`
-  + `check(candidate)` in another, the tester, whose `candidate` is a proxy that sends the arguments
-  to the candidate process and decodes its answers as plain data (no objects of its making, so no
-  `__eq__` of its own, no shared builtins or globals). Only the tester holds the pipe its verdict
-  goes through, and it binds the verdict to the nonce with an HMAC that the harness checks. The
-  candidate's exit status, output, signals and exit hooks therefore never decide anything.
+- "program": run `source` as __main__; the reply has its exit status.
+- "check": run `source` (the untrusted solution) in the candidate process and `setup` + `test` +
+  `check(candidate)` in the tests' process (one per sandbox, under its own uid), whose `candidate`
+  is a proxy that sends the arguments to the candidate process and decodes its answers as plain
+  data (no objects of its making, so no `__eq__` of its own, no shared builtins or globals). Only
+  the tests' process holds the pipe its verdict goes through, and it binds the verdict to the nonce
+  with an HMAC that the harness checks. The candidate's exit status, output, signals and exit hooks
+  therefore decide nothing.
 
 The candidate runs as its own unprivileged uid when the server is root (the server keeps only
-CAP_SETUID/SETGID/KILL), the server and tester are non-dumpable (no ptrace, pidfd_getfd or
-/proc/<pid>/fd from the same uid), and everything the candidate leaves behind is killed and wiped
-after each job. Common modules are imported once here, before any fork, so a job costs forks
+CAP_SETUID/SETGID/KILL), every process here is non-dumpable (no ptrace, pidfd_getfd or
+/proc/<pid>/fd from the same uid), and everything a job leaves behind is killed and wiped before the
+next one starts. Common modules are imported once here, before any fork, so a job costs a fork
 instead of an interpreter start.
 """
 
