@@ -147,6 +147,9 @@ def _detect(allow_unisolated: bool) -> Isolation:
     why = "cannot run here" if have_bwrap else "is not installed"
     if wanted == BWRAP:
         raise BadInputError(f"EVALSUITE_SANDBOX=bwrap but bubblewrap {why} ({INSTALL_HINT})")
+    if not allow_unisolated and wanted == SUBPROCESS:
+        raise BadInputError(f"EVALSUITE_SANDBOX=subprocess runs generated code without OS-level isolation: "
+                            f"pass {UNISOLATED_FLAG} to allow it (or unset it; {INSTALL_HINT})")
     if not allow_unisolated:
         raise BadInputError(
             f"generated code needs an OS-level sandbox and bubblewrap {why}: {INSTALL_HINT} "
