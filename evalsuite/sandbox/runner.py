@@ -142,7 +142,8 @@ class Worker:
             wipe = list(SHARED_TMP_DIRS) if candidate_uid is not None else []
             keep, watch = [], [self.host_dir, *SHARED_TMP_DIRS]
         config = {"workroot": workroot, "guard": not bwrap, "candidate_uid": candidate_uid,
-                  "tester_uid": tester_uid, "namespace": bwrap, "wipe": wipe, "keep": keep, "watch": watch}
+                  "tester_uid": tester_uid, "namespace": bwrap, "wipe": wipe, "keep": keep, "watch": watch,
+                  "tester_limits": [["RLIMIT_AS", limits.memory_bytes, limits.memory_bytes], ["RLIMIT_CORE", 0, 0]]}
         argv = [sys.executable, "-I", "-B", "-c", ZYGOTE_SOURCE, json.dumps(config)]
         env = clean_env(home=workroot, tmpdir=PRIVATE_TMP if bwrap else workroot)
         if bwrap:

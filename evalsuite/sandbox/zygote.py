@@ -1,8 +1,8 @@
 """Fork server run inside each worker's sandbox (passed to `python -I -B -c`; the harness imports it
 only for verdict_tag).
 
-argv[1]: JSON config {"workroot", "guard", "candidate_uid", "tester_uid", "namespace", "wipe", "keep",
-"watch"}. Protocol on fds 0/1: frames of a 4-byte big-endian length + UTF-8 JSON. Each job is two
+argv[1]: JSON config {"workroot", "guard", "candidate_uid", "tester_uid", "tester_limits", "namespace",
+"wipe", "keep", "watch"}. Protocol on fds 0/1: frames of a 4-byte big-endian length + UTF-8 JSON. Each job is two
 frames: the job, then {"nonce"}. The job's untrusted process was forked before the job arrived
 (a warm child, ready after the previous job's cleanup), so it never holds the nonce. The reply
 echoes the nonce.
@@ -350,6 +350,8 @@ def _tester_loop(config, job_r, verdict_w, call_w, answer_r):
     tests and writes the verdict, bound to the job's nonce, on a pipe only it holds."""
     try:
         _enter([job_r, verdict_w, call_w, answer_r], None, config["tester_uid"])
+        for name, soft, hard in config["tester_limits"]:  # answers are the candidate's to size
+            resource.setrlimit(getattr(resource, name), (soft, hard))
         os.chdir("/")
         while True:
             job = _read_frame(job_r)
@@ -786,8 +788,6 @@ def main():
         request = _read_frame(0)
         if request is None:
             return
-        if _TESTER[0] is None:
-            _TESTER[0] = _Tester(config)
         reply, clean = _job(config, request, warm)
         _write_frame(1, reply)
         clean()  # while the harness reads the reply; the next job waits for it
