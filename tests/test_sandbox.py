@@ -186,6 +186,15 @@ def test_score_refuses_without_bubblewrap_unless_opted_in(tmp_path):
     assert all(r["unisolated_opt_in"] is True and r["isolation"] == "subprocess" for r in rows)
 
 
+def test_run_refuses_humaneval_without_bubblewrap_before_any_work(tmp_path):
+    done = subprocess.run([sys.executable, "run_eval.py", "run", "--tasks", "humaneval", "--allow_code_execution",
+                           "--output_path", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={"PATH": "/nonexistent", "HOME": str(tmp_path)})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "apt-get install bubblewrap" in done.stderr
+    assert "--allow_unisolated_execution" in done.stderr and not (tmp_path / "out").exists()
+
+
 @pytest.mark.skipif(not os_isolation_available(), reason="bubblewrap cannot run here")
 def test_bwrap_runs_a_checkout_and_virtualenv_under_tmp(tmp_path):
     """With the interpreter (a venv whose python is a symlink) and the checkout under /tmp, bwrap
