@@ -14,9 +14,22 @@ DATA_DIR ?=
 HAS_AVX2 := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null && echo yes)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF $(if $(HAS_AVX2),-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup bubblewrap demo test test-fast bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) bubblewrap
+
+# HumanEval's generated code runs under bubblewrap; without it, only with --allow_unisolated_execution
+# (the demo opts in for its own model's output and says so). Installed here where root and apt can.
+bubblewrap:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "setup: installing bubblewrap (the sandbox of HumanEval's generated code)"; \
+		( apt-get install -y bubblewrap >/dev/null 2>&1 || \
+		  ( apt-get update >/dev/null 2>&1 && apt-get install -y bubblewrap >/dev/null 2>&1 ) ) || \
+		echo "setup: WARNING: could not install bubblewrap: HumanEval code runs only with --allow_unisolated_execution (no OS-level isolation)"; \
+	else \
+		echo "setup: WARNING: bubblewrap is missing and cannot be installed here (needs root and apt-get; run: sudo apt-get install bubblewrap): HumanEval code runs only with --allow_unisolated_execution (no OS-level isolation)"; \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -96,7 +96,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip benchmarks already done with the same protocol (default)")
     resume.add_argument("--force", dest="force", action="store_true", help="rerun everything")
     parser.add_argument("--allow_code_execution", action="store_true",
-                        help="required for HumanEval: run generated code in the sandbox")
+                        help="required for benchmarks that execute generated code: run it in the sandbox")
+    parser.add_argument("--allow_unisolated_execution", action="store_true",
+                        help="let generated code run WITHOUT bubblewrap (no OS-level isolation; "
+                             "recorded in the result)")
     parser.add_argument("--bootstrap_iters", type=_positive_int, default=1000,
                         help="bootstrap iterations for stderr of non-mean metrics (lm-eval's)")
     parser.add_argument("--seed", type=int, default=1234, help="random seed (few-shot sampling, torch)")
@@ -115,6 +118,7 @@ def _run_options(args: argparse.Namespace, judge_needed: bool) -> RunOptions:
         output_path=args.output_path, data_dir=data_dir,
         apply_chat_template=args.apply_chat_template, fewshot_as_multiturn=args.fewshot_as_multiturn,
         force=args.force, allow_code_execution=args.allow_code_execution,
+        allow_unisolated_execution=args.allow_unisolated_execution,
         bootstrap_iters=args.bootstrap_iters, seed=args.seed, judge=judge,
         gen_kwargs=args.gen_kwargs,
     )

@@ -12,6 +12,7 @@ import pytest
 
 from evalsuite.data.humaneval import load_problems
 from evalsuite.errors import BadInputError
+from evalsuite.sandbox import allow_unisolated, os_isolation_available
 from evalsuite.scoring import humaneval as he
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +20,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_DATA = FIXTURES / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 COMPLETIONS = [json.loads(line) for line in (FIXTURES / "humaneval" / "completions.jsonl").read_text().splitlines()]
+
+
+# Where bubblewrap cannot run (a bare machine), these tests opt in to the fallback, explicitly.
+SANDBOX_FLAGS = [] if os_isolation_available() else ["--allow_unisolated_execution"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def sandbox_here():
+    allow_unisolated(bool(SANDBOX_FLAGS))
+    yield
+    allow_unisolated(False)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +53,27 @@ def test_plain_completion_is_cut_at_the_codex_stop_sequences():
     prompt = "def f(x):\n    \"\"\"doc\"\"\"\n"
     assert he.extract_code("    return x\n\ndef g():\n    pass", prompt, "f") == prompt + "    return x\n"
     assert he.extract_code("    return x\nprint(f(1))", prompt, "f") == prompt + "    return x"
+
+
+TRAILERS = {
+    "example usage restating the function": "\n# Example usage\ndef {entry}(*args):\n    return None\n\nprint({entry}(1))\n",
+    "closing fence and prose": "```\n\nThis function handles every case of the docstring:\n```python\ndef {entry}():\n    pass\n```\n",
+}
+
+
+def test_continuation_is_cut_before_a_restated_function_or_a_closing_fence():
+    prompt = "def f(x):\n    \"\"\"doc\"\"\"\n"
+    for trailer in TRAILERS.values():
+        assert he.extract_code("    return x\n" + trailer.format(entry="f"), prompt, "f").rstrip() == prompt + "    return x"
+
+
+def test_all_164_canonical_bodies_with_trailing_text_pass():
+    problems = load_problems()
+    samples = [{"task_id": t, "completion": p["canonical_solution"].rstrip("\n") + "\n" + trailer.format(entry=p["entry_point"])}
+               for t, p in problems.items() for trailer in TRAILERS.values()]
+    report = he.score_completions(samples, problems)
+    failed = [(r.task_id, r.outcome_line()) for r in report.results if not r.passed]
+    assert failed == [] and report.pass_at_1 == 1.0
 
 
 def test_restated_function_keeps_the_prompt_header():
@@ -99,7 +132,7 @@ def test_shared_copy_matches_the_bundled_file():
 
 
 def _score_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run_eval.py", "score", "humaneval", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "run_eval.py", "score", "humaneval", *args, *SANDBOX_FLAGS], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "EVALSUITE_NO_PROGRESS": "1"})
 
 

@@ -7,6 +7,7 @@ import pytest
 from conftest import FIXTURE_DATA, run_cli
 from evalsuite.results.schema import validate_result
 from evalsuite.data.local import read_jsonl
+from evalsuite.sandbox import os_isolation_available
 
 pytestmark = pytest.mark.real_model
 SLUG = "SmolLM2-135M-Instruct"
@@ -17,7 +18,8 @@ def first_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     done = run_cli("run", "--model", "embedded", "--tasks", "kobest_copa,kmmlu,mmlu_pro,gsm8k,humaneval,belebele",
                    "--limit", "2", "--data_dir", str(FIXTURE_DATA), "--output_path", str(out), "--batch_size", "4",
-                   "--allow_code_execution", "--gen_kwargs", "max_gen_toks=96")
+                   "--allow_code_execution", "--gen_kwargs", "max_gen_toks=96",
+                   *([] if os_isolation_available() else ["--allow_unisolated_execution"]))
     return out, done
 
 
@@ -44,7 +46,8 @@ def test_run_writes_one_valid_result_per_benchmark(first_run):
     gsm8k = json.loads((out / SLUG / "gsm8k.json").read_text())
     assert {"exact_match", "exact_match_strict-match"} <= set(gsm8k["metrics"])
     humaneval = json.loads((out / SLUG / "humaneval.json").read_text())
-    assert humaneval["provenance"]["isolation"] in ("bwrap", "subprocess")
+    assert humaneval["provenance"]["isolation"] == ("bwrap" if os_isolation_available() else "subprocess")
+    assert humaneval["provenance"]["unisolated_opt_in"] is (not os_isolation_available())
     assert humaneval["protocol"]["gen_kwargs"] == "max_gen_toks=96"
     assert {row["item"] for row in read_jsonl(out / SLUG / humaneval["samples"])} <= {f"HumanEval/{i}" for i in range(164)}
     mmlu_pro = json.loads((out / SLUG / "mmlu_pro.json").read_text())

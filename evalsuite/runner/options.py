@@ -23,6 +23,7 @@ class RunOptions:
     fewshot_as_multiturn: bool | None = None
     force: bool = False
     allow_code_execution: bool = False
+    allow_unisolated_execution: bool = False  # run generated code without bubblewrap (recorded)
     bootstrap_iters: int = 1000
     seed: int = 1234
     gen_kwargs: str | None = None  # lm-eval's --gen_kwargs: overrides generation settings of generate tasks

@@ -37,7 +37,7 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
         raise BadInputError(f"--data_dir {options.data_dir} is not a directory")
     check_output_folder(options.output_path)
     if any(b.executes_code for b in benchmarks):
-        require_code_execution_opt_in(options.allow_code_execution)
+        require_code_execution_opt_in(options.allow_code_execution, options.allow_unisolated_execution)
     if any(b.engine == "lm_eval" for b in benchmarks):
         check_task_yamls()
     for benchmark in benchmarks:

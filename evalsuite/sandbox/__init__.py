@@ -1,14 +1,18 @@
 """Sandboxed execution of untrusted Python: one subprocess per program, isolated and limited.
 
-    from evalsuite.sandbox import run_python, run_many, SandboxLimits, isolation_level
+    from evalsuite.sandbox import run_python, run_checks, CheckJob, SandboxLimits, isolation_level
     result = run_python("print(1)", SandboxLimits(timeout_s=5))
 """
 
-from evalsuite.sandbox.isolation import isolation_description, isolation_level, reset_isolation
+from evalsuite.sandbox.isolation import (
+    UNISOLATED_FLAG, allow_unisolated, current_isolation, isolation_description, isolation_level,
+    isolation_record, os_isolation_available, reset_isolation,
+)
 from evalsuite.sandbox.limits import SandboxLimits
-from evalsuite.sandbox.runner import RunResult, run_many, run_python
+from evalsuite.sandbox.runner import CheckJob, CheckResult, RunResult, run_checks, run_many, run_python, signal_name
 
 __all__ = [
-    "RunResult", "SandboxLimits", "isolation_description", "isolation_level", "reset_isolation",
-    "run_many", "run_python",
+    "CheckJob", "CheckResult", "RunResult", "SandboxLimits", "UNISOLATED_FLAG", "allow_unisolated",
+    "current_isolation", "isolation_description", "isolation_level", "isolation_record", "os_isolation_available", "reset_isolation",
+    "run_checks", "run_many", "run_python", "signal_name",
 ]

@@ -1,16 +1,17 @@
-"""Which isolation a sandboxed run gets, and the command line that starts it.
+"""Which isolation a sandboxed run gets, and the command line that starts its fork server.
 
 Two levels, chosen once per process (override with EVALSUITE_SANDBOX=auto|bwrap|subprocess):
 
-- "bwrap": bubblewrap with a read-only root, /root, /home and /run hidden (the interpreter bound
-  back read-only), a private size-limited /tmp, the scratch dir as the only writable place, new
-  network (no interfaces but a down loopback), pid, ipc and uts namespaces, and the program killed
-  with its whole pid namespace. As root it drops to a per-slot unprivileged uid (setpriv), because
-  the kernel never enforces RLIMIT_NPROC for real uid 0; as a normal user bwrap's user namespace
-  gives the program a fresh process count.
-- "subprocess": plain subprocess with the same rlimits, scratch dir and clean environment, an
-  unprivileged per-slot uid when root (if the interpreter is reachable by it), and a Python audit
-  hook refusing writes outside the scratch dir, network, process creation, signals and ctypes. No network or filesystem isolation from the OS.
+- "bwrap": bubblewrap with a read-only root, /root, /home and /run hidden, a private size-limited
+  /tmp (the interpreter, its virtualenv and sys.path bound back read-only wherever they live, /tmp
+  included), no network (a down loopback only), own pid, ipc and uts namespaces, the whole sandbox
+  killed with its pid namespace. As root the fork server keeps only CAP_SETUID/SETGID/KILL and runs
+  each program as its own unprivileged uid (the kernel never enforces RLIMIT_NPROC for uid 0, and a
+  different uid cannot reach the server); as a normal user bwrap's user namespace holds it.
+- "subprocess": no OS-level isolation (same filesystem, network and pid space as the host): the same
+  rlimits, a scratch dir, a clean environment, a Python audit hook, and as root an unprivileged uid
+  per program. It only runs with an explicit opt-in (`--allow_unisolated_execution`, or
+  allow_unisolated(True)), recorded in every result; without bubblewrap the default refuses.
 """
 
 from __future__ import annotations
@@ -22,122 +23,183 @@ import sys
 import threading
 from dataclasses import dataclass
 
-from evalsuite.errors import EvalsuiteError
+from evalsuite.errors import BadInputError
 
 BWRAP = "bwrap"
 SUBPROCESS = "subprocess"
+UNISOLATED_FLAG = "--allow_unisolated_execution"
+INSTALL_HINT = "apt-get install bubblewrap"
 MASKED_DIRS = ("/root", "/home", "/run")
+PRIVATE_TMP = "/tmp"
 SANDBOX_WORKROOT = "/tmp/work"
 UID_BASE = 1_500_000_000
-UIDS_PER_PROCESS = 64
+UIDS_PER_PROCESS = 128
+SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL")
 
 
 @dataclass(frozen=True)
 class Isolation:
-    """The isolation every run of this process gets."""
+    """The isolation every run of this process gets.
+
+    switch_uid: the harness is root, so each program (and the tests) run under their own
+    unprivileged uids. unisolated_opt_in: the user allowed running without OS-level isolation.
+    """
 
     level: str
-    run_as_other_uid: bool
+    switch_uid: bool
+    unisolated_opt_in: bool
     description: str
 
 
-def sandbox_uid(slot: int) -> int:
-    """Unprivileged uid for a worker slot, distinct per harness process so process counts never mix."""
-    return UID_BASE + (os.getpid() % 100_000) * UIDS_PER_PROCESS + slot % UIDS_PER_PROCESS
+def sandbox_uids(slot: int) -> tuple[int, int]:
+    """(program uid, tests uid) of a worker slot, distinct per harness process so counts never mix."""
+    base = UID_BASE + (os.getpid() % 100_000) * UIDS_PER_PROCESS + 2 * (slot % (UIDS_PER_PROCESS // 2))
+    return base, base + 1
 
 
-def interpreter_paths() -> list[str]:
-    """Folders the interpreter needs that live under a masked folder (bound back read-only)."""
-    candidates = {sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+def bound_paths() -> list[str]:
+    """Folders the interpreter needs under a hidden folder or /tmp (bound back read-only)."""
+    candidates = {sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable),
+                  os.path.dirname(os.path.realpath(sys.executable))}
     candidates.update(p for p in sys.path if p and os.path.isdir(p))
     needed = set()
     for path in candidates:
-        real = os.path.realpath(path)
-        for masked in MASKED_DIRS:
-            for candidate in (path, real):
-                if candidate == masked or candidate.startswith(masked + "/"):
+        for candidate in (os.path.abspath(path), os.path.realpath(path)):
+            for hidden in (*MASKED_DIRS, PRIVATE_TMP):
+                if candidate.startswith(hidden + "/") and os.path.isdir(candidate):
                     needed.add(candidate)
     # Drop paths already covered by a bound parent.
     return sorted(p for p in needed if not any(p != q and p.startswith(q + "/") for q in needed))
 
 
-def bwrap_command(uid: int | None, tmpfs_bytes: int) -> list[str]:
-    """bubblewrap argv prefix for one worker's sandbox; its only writable place is a private /tmp."""
+def bwrap_command(as_root: bool, tmpfs_bytes: int) -> list[str]:
+    """bubblewrap argv prefix (up to and including "--") for one worker's sandbox."""
     argv = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/"]
     for masked in MASKED_DIRS:
         if os.path.isdir(masked) and not os.path.islink(masked):
             argv += ["--tmpfs", masked]
-    for path in interpreter_paths():
+    argv += ["--dev", "/dev", "--proc", "/proc",
+             "--perms", "1777", "--size", str(tmpfs_bytes), "--tmpfs", PRIVATE_TMP]
+    made: set[str] = set()
+    for path in bound_paths():
+        # the folders above it, inside a hidden one, are made here world-traversable (bwrap would
+        # make them 0700, out of reach of the programs' uid)
+        parts = path.strip("/").split("/")
+        for depth in range(2, len(parts)):
+            folder = "/" + "/".join(parts[:depth])
+            if folder not in made:
+                made.add(folder)
+                argv += ["--perms", "0755", "--dir", folder]
         argv += ["--ro-bind", path, path]
-    argv += [
-        "--dev", "/dev", "--proc", "/proc",
-        "--perms", "1777", "--size", str(tmpfs_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp",
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-        "--die-with-parent", "--new-session", "--clearenv",
-    ]
-    if uid is not None:
-        setpriv = shutil.which("setpriv") or "setpriv"
-        argv += [
-            "--", setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
-        ]
-    else:
-        argv += ["--"]
-    return argv
+    argv += ["--chdir", PRIVATE_TMP, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+             "--die-with-parent", "--new-session", "--clearenv"]
+    if as_root:
+        argv += ["--cap-drop", "ALL"]
+        for cap in SERVER_CAPS:
+            argv += ["--cap-add", cap]
+    return argv + ["--"]
 
 
-def _probe(argv: list[str], user: int | None = None) -> bool:
-    """True when `python -c pass` runs under argv prefix (and uid)."""
-    kwargs = {"user": user, "group": user, "extra_groups": []} if user is not None else {}
+def unisolated_command() -> list[str]:
+    """argv prefix of the fallback's fork server: as root, only the capabilities it needs."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return []
+    caps = ",".join("+" + cap.removeprefix("CAP_").lower() for cap in SERVER_CAPS)
+    return [setpriv, f"--bounding-set=-all,{caps}", "--"]
+
+
+def _probe_code(as_root: bool) -> str:
+    """What the probe runs: the uid switch the fork server does for every program (exit 3 when it
+    works but the standard library is out of that uid's reach)."""
+    if not as_root:
+        return "pass"
+    uid = sandbox_uids(0)[0]
+    return (f"import os\nos.setgroups([])\nos.setresgid({uid}, {uid}, {uid})\nos.setresuid({uid}, {uid}, {uid})\n"
+            "try:\n    os.listdir(os.path.dirname(os.__file__))\nexcept OSError:\n    raise SystemExit(3)")
+
+
+def _probe(argv: list[str], as_root: bool) -> int | None:
+    """Exit code of the probe under argv prefix (0: works; 3: stdlib unreachable), None if it cannot start."""
     try:
         done = subprocess.run(
-            argv + [sys.executable, "-I", "-B", "-c", "pass"], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30, env={}, **kwargs,
+            argv + [sys.executable, "-I", "-B", "-c", _probe_code(as_root)], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30, env={},
         )
     except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+        return None
+    return done.returncode
 
 
-def _detect() -> Isolation:
+def _detect(allow_unisolated: bool) -> Isolation:
     wanted = os.environ.get("EVALSUITE_SANDBOX", "auto").strip().lower() or "auto"
     if wanted not in ("auto", BWRAP, SUBPROCESS):
-        raise EvalsuiteError(f"EVALSUITE_SANDBOX must be auto, bwrap or subprocess, not {wanted!r}")
+        raise BadInputError(f"EVALSUITE_SANDBOX must be auto, bwrap or subprocess, not {wanted!r}")
     is_root = os.geteuid() == 0
-    if wanted in ("auto", BWRAP) and shutil.which("bwrap"):
-        needs_setpriv = is_root
-        if not needs_setpriv or shutil.which("setpriv"):
-            uid = sandbox_uid(0) if is_root else None
-            if _probe(bwrap_command(uid, 1024 * 1024)):
-                who = f"unprivileged uid {uid}+slot" if is_root else "own uid in a user namespace"
-                return Isolation(BWRAP, is_root, (
-                    "bwrap: read-only root, /root /home /run hidden, private /tmp, no network, "
-                    "own pid/ipc/uts namespaces, fresh scratch dir per program, clean env, "
-                    f"rlimits cpu/as/nproc/fsize, {who}"))
+    have_bwrap = shutil.which("bwrap") is not None
+    if wanted in ("auto", BWRAP) and have_bwrap and _probe(bwrap_command(is_root, 1024 * 1024), is_root) == 0:
+        who = ("the program and the tests each under their own unprivileged uid, the fork server with "
+               "CAP_SETUID/SETGID/KILL only" if is_root else "own uid in a user namespace")
+        return Isolation(BWRAP, is_root, False, (
+            "bwrap: read-only root, /root /home /run hidden, private size-limited /tmp, no network, "
+            "own pid/ipc/uts namespaces, fresh scratch dir per program, clean env, "
+            f"rlimits cpu/as/nproc/fsize, non-dumpable fork server, {who}"))
+    why = "cannot run here" if have_bwrap else "is not installed"
     if wanted == BWRAP:
-        raise EvalsuiteError("EVALSUITE_SANDBOX=bwrap but bubblewrap cannot run here (install bubblewrap)")
-    other_uid = is_root and _probe([], user=sandbox_uid(0))
-    if other_uid:
-        who = "unprivileged uid per slot"
+        raise BadInputError(f"EVALSUITE_SANDBOX=bwrap but bubblewrap {why} ({INSTALL_HINT})")
+    if not allow_unisolated and wanted == SUBPROCESS:
+        raise BadInputError(f"EVALSUITE_SANDBOX=subprocess runs generated code without OS-level isolation: "
+                            f"pass {UNISOLATED_FLAG} to allow it (or unset it; {INSTALL_HINT})")
+    if not allow_unisolated:
+        raise BadInputError(
+            f"generated code needs an OS-level sandbox and bubblewrap {why}: {INSTALL_HINT} "
+            f"(or pass {UNISOLATED_FLAG} to run it without one)")
+    probe = _probe(unisolated_command(), True) if is_root else None
+    switch_uid = probe in (0, 3)
+    if switch_uid:
+        who = "each program under its own unprivileged uid" + (
+            "" if probe == 0 else " (the interpreter is out of its reach: only preloaded modules import)")
     elif is_root:
-        who = "as root: the process-count limit is NOT enforced (interpreter unreachable by other uids)"
+        who = "AS ROOT (no unprivileged uid could be used)"
     else:
-        who = "own uid (the process count includes the user's other processes)"
-    return Isolation(SUBPROCESS, other_uid, (
-        "subprocess: scratch dir, clean env, rlimits cpu/as/nproc/fsize, Python audit-hook guard "
-        f"(no OS-level network or filesystem isolation), {who}"))
+        who = "as this user"
+    return Isolation(SUBPROCESS, switch_uid, True, (
+        f"subprocess, UNISOLATED (opted in with {UNISOLATED_FLAG}): no OS-level filesystem, network or "
+        "pid isolation; scratch dir, clean env, rlimits cpu/as/nproc/fsize, disk use watched, "
+        f"Python audit hook, non-dumpable fork server, {who}"))
 
 
 _lock = threading.Lock()
+_allowed = False
 _detected: Isolation | None = None
 
 
+def allow_unisolated(allowed: bool) -> None:
+    """Allow (or forbid again) running generated code without OS-level isolation, for this process."""
+    global _allowed, _detected
+    with _lock:
+        if allowed != _allowed:
+            _allowed, _detected = allowed, None
+
+
+def os_isolation_available() -> bool:
+    """True when bubblewrap runs here, so no opt-in is needed (probed once per process)."""
+    try:
+        current = current_isolation()
+    except BadInputError:
+        return False
+    return not current.unisolated_opt_in
+
+
 def current_isolation() -> Isolation:
-    """The isolation of this process, detected (by a real probe run) on first use."""
+    """The isolation of this process, detected (by a real probe run) on first use.
+
+    Raises BadInputError (exit 2) when no OS-level isolation works here and the user did not opt in.
+    """
     global _detected
     with _lock:
         if _detected is None:
-            _detected = _detect()
+            _detected = _detect(_allowed)
         return _detected
 
 
@@ -156,3 +218,10 @@ def isolation_level() -> str:
 def isolation_description() -> str:
     """One line describing what the sandbox enforces here."""
     return current_isolation().description
+
+
+def isolation_record() -> dict:
+    """What a result records about the isolation that ran its code."""
+    isolation = current_isolation()
+    return {"isolation": isolation.level, "isolation_detail": isolation.description,
+            "unisolated_opt_in": isolation.unisolated_opt_in}

@@ -19,7 +19,8 @@ class SandboxLimits:
     max_processes: processes + threads the program may own (RLIMIT_NPROC, per sandbox uid).
     file_size_bytes: largest file the program may write (RLIMIT_FSIZE).
     open_files: RLIMIT_NOFILE.
-    tmpfs_bytes: size of the private /tmp under bubblewrap.
+    disk_bytes: all the program may write together: the size of the private /tmp under bubblewrap;
+        without it, the most the watched filesystems' free space may drop while it runs.
     """
 
     timeout_s: float = 10.0
@@ -27,7 +28,7 @@ class SandboxLimits:
     max_processes: int = 32
     file_size_bytes: int = 64 * MIB
     open_files: int = 256
-    tmpfs_bytes: int = 64 * MIB
+    disk_bytes: int = 64 * MIB
 
     @property
     def cpu_seconds(self) -> int:

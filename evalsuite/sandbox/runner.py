@@ -1,16 +1,20 @@
 """Run untrusted Python programs, each in its own sandboxed subprocess, in parallel.
 
-Each worker owns one sandbox (see isolation.py) holding a small fork server (zygote.py); every
-program is a fresh child process forked from it, with its own scratch dir and limits, and the
-sandbox is cleaned after each program. A worker whose server stops answering is killed with its
-whole sandbox and replaced.
+Each worker owns one sandbox (see isolation.py) holding a small fork server (zygote.py); every job
+is a fresh child process forked from it (two for a check: the untrusted solution and the trusted
+tests), with its own scratch dir and limits, and the sandbox is cleaned after each job. Every job
+carries a fresh nonce, sent only after the untrusted child was forked; a reply that does not echo
+it, or a check verdict whose HMAC does not match it, is never taken as a pass. A worker whose
+server stops answering is killed with its whole sandbox and replaced.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import queue
+import secrets
 import select
 import shutil
 import signal
@@ -27,20 +31,34 @@ from typing import Callable, Sequence
 
 from evalsuite.errors import EvalsuiteError
 from evalsuite.sandbox.isolation import (
-    BWRAP, SANDBOX_WORKROOT, Isolation, bwrap_command, current_isolation, sandbox_uid,
+    BWRAP, PRIVATE_TMP, SANDBOX_WORKROOT, Isolation, bound_paths, bwrap_command, current_isolation,
+    sandbox_uids, unisolated_command,
 )
 from evalsuite.sandbox.limits import SandboxLimits, clean_env, count_processes_of_uid, rlimits
+from evalsuite.sandbox.zygote import NO_ANSWER, verdict_tag
 
 ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py").read_text(encoding="utf-8")
 REPLY_GRACE_S = 10.0
+REPLY_MAX = 1024 * 1024
+SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def signal_name(number: int) -> str:
+    """"SIGKILL", or "signal 40" for a number without a name (real-time signals)."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 @dataclass(frozen=True)
 class RunResult:
     """What happened to one program.
 
-    returncode: exit status (negative: killed by that signal), None when it never ran.
+    returncode: exit status (negative: killed by that signal); None when it never ran, or (a check)
+        when it was still answering as its tests were done.
     timed_out: the wall or CPU limit ended it.
+    disk_exceeded: it wrote more than the limits allow and was stopped.
     sandbox_error: the sandbox itself failed (None otherwise).
     """
 
@@ -50,6 +68,30 @@ class RunResult:
     duration_s: float
     isolation: str
     sandbox_error: str | None = None
+    disk_exceeded: bool = False
+
+
+@dataclass(frozen=True)
+class CheckJob:
+    """A solution checked by tests: `setup` (trusted helpers, e.g. the prompt) and `test` define
+    check(candidate); candidate calls `entry_point` of `solution` in another process."""
+
+    solution: str
+    setup: str
+    test: str
+    entry_point: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one solution: passed only when the tests' process said so, bound to the nonce.
+
+    reason: why it did not pass ("" when it did); run: how the solution's process ended.
+    """
+
+    passed: bool
+    reason: str
+    run: RunResult
 
 
 class _Slots:
@@ -74,69 +116,99 @@ _slots = _Slots()
 
 
 class Worker:
-    """One sandbox with a fork server inside; runs one program at a time."""
+    """One sandbox with a fork server inside; runs one job at a time."""
 
     def __init__(self, isolation: Isolation, limits: SandboxLimits) -> None:
         self.isolation = isolation
         self.slot = _slots.acquire()
-        self.uid = sandbox_uid(self.slot) if isolation.run_as_other_uid else None
+        self.uids = sandbox_uids(self.slot) if isolation.switch_uid else (None, None)
         self.host_dir = tempfile.mkdtemp(prefix="evalsuite-sbx-")
         self.process: subprocess.Popen | None = None
         self._start(limits)
 
     def _start(self, limits: SandboxLimits) -> None:
         bwrap = self.isolation.level == BWRAP
+        candidate_uid, tester_uid = self.uids
         workroot = SANDBOX_WORKROOT if bwrap else os.path.join(self.host_dir, "work")
-        if self.uid is not None:
-            os.chown(self.host_dir, self.uid, self.uid)
-        config = {"workroot": workroot, "guard": not bwrap, "wipe": ["/tmp", "/dev/shm"] if bwrap else [],
-                  "kill_all": bwrap or self.uid is not None}
-        argv = [sys.executable, "-I", "-B", "-c", ZYGOTE_SOURCE, json.dumps(config)]
-        env = clean_env(home=workroot, tmpdir="/tmp" if bwrap else workroot)
-        user: dict = {}
+        if candidate_uid is not None:
+            os.chmod(self.host_dir, 0o711)  # the programs' uid reaches its scratch dir below
         if bwrap:
-            prefix = bwrap_command(self.uid, limits.tmpfs_bytes)
+            # the private /tmp is wiped after each job, but for the folders bound into it
+            wipe, watch = [PRIVATE_TMP], []
+            keep = sorted({"/".join(p.split("/")[:3]) for p in bound_paths() if p.startswith(PRIVATE_TMP + "/")})
+        else:
+            # unisolated: only the program's own leftovers in the shared temp folders, and only
+            # when it has its own uid; disk use is watched on every folder it can write
+            wipe = list(SHARED_TMP_DIRS) if candidate_uid is not None else []
+            keep, watch = [], [self.host_dir, *SHARED_TMP_DIRS]
+        config = {"workroot": workroot, "guard": not bwrap, "candidate_uid": candidate_uid,
+                  "tester_uid": tester_uid, "namespace": bwrap, "wipe": wipe, "keep": keep, "watch": watch,
+                  "tester_limits": [["RLIMIT_AS", limits.memory_bytes, limits.memory_bytes], ["RLIMIT_CORE", 0, 0]]}
+        argv = [sys.executable, "-I", "-B", "-c", ZYGOTE_SOURCE, json.dumps(config)]
+        env = clean_env(home=workroot, tmpdir=PRIVATE_TMP if bwrap else workroot)
+        if bwrap:
+            prefix = bwrap_command(self.isolation.switch_uid, limits.disk_bytes)
             cut = prefix.index("--")
             argv = prefix[:cut] + [x for k, v in env.items() for x in ("--setenv", k, v)] + prefix[cut:] + argv
             env = {}
-        elif self.uid is not None:
-            user = {"user": self.uid, "group": self.uid, "extra_groups": []}
+        elif self.isolation.switch_uid:
+            argv = unisolated_command() + argv
         self._stderr = open(os.path.join(self.host_dir, ".server-stderr"), "wb")
         self.process = subprocess.Popen(
             argv, cwd=self.host_dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._stderr, start_new_session=True, close_fds=True, **user,
+            stderr=self._stderr, start_new_session=True, close_fds=True,
         )
 
-    def run(self, source: str, limits: SandboxLimits) -> RunResult:
-        """Run one program in a fresh child of this worker's fork server."""
+    def _nproc(self, limits: SandboxLimits) -> int:
+        if self.uids[0] is not None:
+            return limits.max_processes  # the program's uid owns nothing else
+        if self.isolation.level == BWRAP:
+            return limits.max_processes + 3  # the fork server, the tests' process, bwrap's init
+        return limits.max_processes + count_processes_of_uid(os.getuid()) + 2
+
+    def request(self, job: dict, limits: SandboxLimits) -> tuple[RunResult, dict | None, str]:
+        """Run one job: (how its untrusted process ended, the raw verdict of a check, the nonce)."""
         level = self.isolation.level
-        if self.uid is not None or level == BWRAP:
-            nproc = limits.max_processes + 1  # the fork server is one of the uid's tasks
-        else:
-            nproc = limits.max_processes + count_processes_of_uid(os.getuid())
-        request = {"source": source, "timeout": limits.timeout_s,
-                   "limits": [[name, *pair] for name, pair in rlimits(limits, nproc).items()]}
+        nonce = secrets.token_hex(32)
+        request = {**job, "timeout": limits.timeout_s, "disk_bytes": limits.disk_bytes,
+                   "limits": [[name, *pair] for name, pair in rlimits(limits, self._nproc(limits)).items()]}
         started = time.monotonic()
         try:
-            reply = self._exchange(request, limits.timeout_s + REPLY_GRACE_S)
-        except (OSError, EvalsuiteError, ValueError) as exc:
+            reply = self._exchange(request, nonce, limits.timeout_s + REPLY_GRACE_S)
+            status, timed_out = reply["status"], reply["timed_out"]
+            if (status is not None and type(status) is not int) or type(timed_out) is not bool or not isinstance(
+                    reply["stderr"], str):
+                raise ValueError("malformed reply")
+        except (OSError, EvalsuiteError, ValueError, KeyError, TypeError) as exc:
             self.close()
-            timed_out = time.monotonic() - started >= limits.timeout_s
-            return RunResult(None, timed_out, "", time.monotonic() - started, level,
-                             None if timed_out else f"sandbox failed: {exc}; {self._server_error()}")
-        returncode = reply["returncode"]
-        timed_out = reply["timed_out"] or returncode == -signal.SIGXCPU
-        return RunResult(returncode, timed_out, reply["stderr"], reply["duration"], level)
+            elapsed = time.monotonic() - started
+            timed_out = elapsed >= limits.timeout_s
+            return RunResult(None, timed_out, "", elapsed, level,
+                             None if timed_out else f"sandbox failed: {exc}; {self._server_error()}"), None, nonce
+        # None: a check's candidate was still answering when its tests were done (then stopped)
+        returncode = None if status is None else os.waitstatus_to_exitcode(status)
+        timed_out = timed_out or returncode == -signal.SIGXCPU
+        run = RunResult(returncode, timed_out, reply["stderr"], float(reply["duration"]), level,
+                        disk_exceeded=reply.get("over_disk") is True)
+        return run, reply.get("verdict"), nonce
 
-    def _exchange(self, request: dict, deadline_s: float) -> dict:
+    def _exchange(self, request: dict, nonce: str, deadline_s: float) -> dict:
         assert self.process is not None and self.process.stdin and self.process.stdout
-        data = json.dumps(request).encode("utf-8")
-        self.process.stdin.write(struct.pack(">I", len(data)) + data)
+        frames = b""
+        for message in (request, {"nonce": nonce}):
+            data = json.dumps(message).encode("utf-8", "surrogatepass")
+            frames += struct.pack(">I", len(data)) + data
+        self.process.stdin.write(frames)
         self.process.stdin.flush()
         fd = self.process.stdout.fileno()
         header = self._read(fd, 4, time.monotonic() + deadline_s)
-        body = self._read(fd, struct.unpack(">I", header)[0], time.monotonic() + deadline_s)
-        return json.loads(body.decode("utf-8"))
+        size = struct.unpack(">I", header)[0]
+        if size > REPLY_MAX:
+            raise EvalsuiteError("the sandbox sent an oversized reply")
+        reply = json.loads(self._read(fd, size, time.monotonic() + deadline_s).decode("utf-8"))
+        if not isinstance(reply, dict) or not hmac.compare_digest(str(reply.get("nonce")), nonce):
+            raise EvalsuiteError("the sandbox's reply is not bound to this job")
+        return reply
 
     @staticmethod
     def _read(fd: int, count: int, deadline: float) -> bytes:
@@ -178,52 +250,70 @@ class Worker:
                     pass
             self.process = None
             self._stderr.close()
-            if self.uid is not None and self.isolation.level != BWRAP:
-                _kill_uid(self.uid)
+            uids = {uid for uid in self.uids if uid is not None}
+            for uid in uids:
+                _kill_uid(uid)
+            _wait_gone(uids)
             _slots.release(self.slot)
         shutil.rmtree(self.host_dir, ignore_errors=True)
+
+
+def _wait_gone(uids: set[int], timeout_s: float = 5.0) -> None:
+    """Wait until no process of these uids is left (killed ones take a moment to go)."""
+    deadline = time.monotonic() + timeout_s
+    while uids and time.monotonic() < deadline:
+        if not any(_uid_of(pid) in uids for pid in os.listdir("/proc") if pid.isdigit()):
+            return
+        time.sleep(0.01)
+
+
+def _uid_of(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _kill_uid(uid: int) -> None:
     """Kill every process of a sandbox uid: kill(-1) sent from that uid reaches exactly those."""
     subprocess.run(
-        [sys.executable, "-I", "-S", "-c", "import os\ntry: os.kill(-1, 9)\nexcept OSError: pass"],
-        user=uid, group=uid, extra_groups=[], env={}, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+        [shutil.which("kill") or "/bin/kill", "-s", "KILL", "--", "-1"], user=uid, group=uid, extra_groups=[],
+        env={}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
     )
 
 
-def run_many(
-    sources: Sequence[str], limits: SandboxLimits | None = None, workers: int | None = None,
-    on_done: Callable[[int, RunResult], None] | None = None,
-) -> list[RunResult]:
-    """Run many programs, each in its own sandboxed child process, `workers` sandboxes at a time."""
-    limits = limits or SandboxLimits()
+def _run_jobs(jobs: Sequence[dict], limits: SandboxLimits, workers: int | None,
+              on_done: Callable[[int], None] | None) -> list[tuple[RunResult, dict | None, str]]:
+    """Run jobs on `workers` sandboxes at a time; (run, raw verdict, nonce) per job, in order."""
     isolation = current_isolation()
-    workers = max(1, min(workers or os.cpu_count() or 1, len(sources) or 1))
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     idle: queue.SimpleQueue[Worker | None] = queue.SimpleQueue()
     for _ in range(workers):
         idle.put(None)  # started lazily, in parallel, by the first job that needs one
     started: list[Worker] = []
     started_lock = threading.Lock()
-    results: list[RunResult | None] = [None] * len(sources)
+    results: list[tuple[RunResult, dict | None, str] | None] = [None] * len(jobs)
 
-    def job(index: int) -> None:
+    def run_job(index: int) -> None:
         worker = idle.get()
         try:
             if worker is None or not worker.alive:
                 worker = Worker(isolation, limits)
                 with started_lock:
                     started.append(worker)
-            results[index] = worker.run(sources[index], limits)
+            results[index] = worker.request(jobs[index], limits)
         finally:
             idle.put(worker)
         if on_done is not None:
-            on_done(index, results[index])
+            on_done(index)
 
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(job, i) for i in range(len(sources))]:
+            for future in [pool.submit(run_job, i) for i in range(len(jobs))]:
                 future.result()
     finally:
         for worker in started:
@@ -231,6 +321,61 @@ def run_many(
     return [r for r in results if r is not None]
 
 
+def run_many(
+    sources: Sequence[str], limits: SandboxLimits | None = None, workers: int | None = None,
+    on_done: Callable[[int, RunResult], None] | None = None,
+) -> list[RunResult]:
+    """Run many programs, each in its own sandboxed child process, `workers` sandboxes at a time."""
+    results: list[RunResult | None] = [None] * len(sources)
+
+    def done(index: int) -> None:
+        if on_done is not None:
+            on_done(index, results[index] or RunResult(None, False, "", 0.0, ""))
+
+    jobs = [{"kind": "program", "source": source} for source in sources]
+    runs = _run_jobs(jobs, limits or SandboxLimits(), workers, done if on_done else None)
+    return [run for run, _verdict, _nonce in runs]
+
+
 def run_python(source: str, limits: SandboxLimits | None = None) -> RunResult:
     """Run `source` as a Python program in a fresh sandboxed subprocess and report how it ended."""
     return run_many([source], limits, workers=1)[0]
+
+
+def run_checks(
+    checks: Sequence[CheckJob], limits: SandboxLimits | None = None, workers: int | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> list[CheckResult]:
+    """Check many solutions against their tests; see CheckJob. Nothing the solution does can pass it."""
+    jobs = [{"kind": "check", "source": c.solution, "setup": c.setup, "test": c.test,
+             "entry_point": c.entry_point} for c in checks]
+    runs = _run_jobs(jobs, limits or SandboxLimits(), workers, on_done)
+    return [_verdict(run, verdict, nonce) for run, verdict, nonce in runs]
+
+
+def _verdict(run: RunResult, verdict: dict | None, nonce: str) -> CheckResult:
+    """Decided here, on the harness side: a pass needs the tests' own verdict with a valid HMAC."""
+    if run.sandbox_error or run.timed_out or run.disk_exceeded:
+        return CheckResult(False, "", run)
+    if not isinstance(verdict, dict):
+        return CheckResult(False, "the tests gave no verdict", run)
+    passed, reason, tag = verdict.get("passed"), verdict.get("reason"), verdict.get("tag")
+    if type(passed) is not bool or not isinstance(reason, str) or not isinstance(tag, str):
+        return CheckResult(False, "malformed verdict", run)
+    if not tag.isascii() or not hmac.compare_digest(tag, verdict_tag(nonce, passed, reason)):
+        return CheckResult(False, "verdict not bound to this run", run)
+    if passed:
+        return CheckResult(True, "", run)
+    return CheckResult(False, _how_it_ended(run) if reason.startswith(NO_ANSWER) else reason, run)
+
+
+def _how_it_ended(run: RunResult) -> str:
+    """Why a solution's process stopped answering, from its exit status and stderr."""
+    if run.returncode is None:
+        return NO_ANSWER
+    if run.returncode == 0:
+        return "exited before the tests ran"
+    if run.returncode is not None and run.returncode < 0:
+        return f"killed by {signal_name(-run.returncode)}"
+    lines = [line.strip() for line in run.stderr_tail.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else f"exit code {run.returncode}"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
 from evalsuite.errors import BadInputError
+from evalsuite.sandbox import UNISOLATED_FLAG
 
 
 def add_parser(subparsers) -> None:
@@ -24,6 +26,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per program (default 10)")
     parser.add_argument("--allow_code_execution", action="store_true",
                         help="required: confirm that model-generated code may run (sandboxed)")
+    parser.add_argument(UNISOLATED_FLAG, action="store_true",
+                        help="allow running the code WITHOUT bubblewrap (no OS-level isolation); "
+                             "recorded in the output")
     parser.add_argument("--output", default=None, help="write per-sample results to this JSONL file")
     parser.set_defaults(func=run_score)
 
@@ -44,11 +49,11 @@ def run_score(args: argparse.Namespace) -> int:
     from evalsuite.data.humaneval import load_problems
     from evalsuite.scoring.humaneval import require_code_execution_opt_in, result_rows, score_completions
 
-    require_code_execution_opt_in(args.allow_code_execution)
     if args.workers is not None and args.workers < 1:
         raise BadInputError("--workers must be at least 1")
-    if args.timeout <= 0:
-        raise BadInputError("--timeout must be positive")
+    if not math.isfinite(args.timeout) or not 0 < args.timeout <= 3600:
+        raise BadInputError("--timeout must be a number of seconds in (0, 3600]")
+    require_code_execution_opt_in(args.allow_code_execution, args.allow_unisolated_execution)
     samples = read_samples(args.samples)
     problems = load_problems(args.data_dir)
     unknown = sorted({s["task_id"] for s in samples} - problems.keys())
@@ -69,6 +74,8 @@ def run_score(args: argparse.Namespace) -> int:
     print(f"humaneval pass@1: {100 * report.pass_at_1:.2f} "
           f"({len(report.per_task)} tasks, {len(samples)} samples; {counts})")
     print(f"isolation: {report.isolation} ({report.isolation_description})")
+    if report.unisolated_opt_in:
+        print(f"warning: the code ran WITHOUT OS-level isolation ({UNISOLATED_FLAG})", file=sys.stderr)
     return 0
 
 

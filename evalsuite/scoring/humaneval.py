@@ -1,9 +1,13 @@
-"""HumanEval scoring: extract code from a completion, run it with the tests in the sandbox, pass@k.
+"""HumanEval scoring: extract code from a completion, check it against the tests in the sandbox, pass@k.
 
-Plain completions (a function body, as base models write it) are cut at the Codex stop sequences
-(the ones lm-eval's humaneval.yaml stops on) and appended to the prompt. Chat-style answers are
-recognised by a fenced block or a re-stated `def <entry_point>(`; the code is taken from them and
-placed after the prompt's header (its imports and helper functions).
+A completion whose first line is indented continues the prompt (a function body, as base models
+write it): it is cut at the Codex stop sequences (the ones lm-eval's humaneval.yaml stops on) and at
+a closing fence, and appended to the prompt. Any other completion is an answer of its own (chat
+style): a fenced block or a re-stated `def <entry_point>(`; its code is placed after the prompt's
+header (imports and helper functions).
+
+The tests run in a process of their own (sandbox.run_checks): the solution's exit status, output and
+objects never decide the verdict, only the tests' process does, bound to a per-run secret.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
 from evalsuite.errors import BadInputError
-from evalsuite.sandbox import SandboxLimits, isolation_description, isolation_level, run_many
+from evalsuite.sandbox import (
+    CheckJob, CheckResult, SandboxLimits, allow_unisolated, current_isolation, isolation_level, run_checks,
+)
 
 # The Codex paper's stop sequences, as lm-eval's humaneval.yaml `until` uses them.
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
-# The check program exits with this code only after check() returned, so a completion that
-# exits early (sys.exit(0), unittest.main()) never counts as passed.
-PASSED_EXIT_CODE = 77
+CLOSING_FENCE = "\n```"
 DEFAULT_TIMEOUT_S = 10.0
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.S)
 _CODE_START = re.compile(r"^(import |from |def |class |@|async def )")
@@ -60,6 +64,7 @@ class HumanEvalReport:
     results: list[SampleResult]
     isolation: str
     isolation_description: str
+    unisolated_opt_in: bool = False
 
     def outcome_counts(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
@@ -68,12 +73,15 @@ class HumanEvalReport:
         return dict(counts)
 
 
-def require_code_execution_opt_in(allowed: bool) -> None:
-    """Refuse to go on unless the user opted in to running model-written code."""
+def require_code_execution_opt_in(allowed: bool, unisolated_allowed: bool = False) -> None:
+    """Refuse to go on unless the user opted in to running model-written code, and a sandbox that
+    may run it is here: bubblewrap, or without it the explicit unisolated opt-in (BadInputError)."""
     if not allowed:
         raise BadInputError(
             "humaneval executes model-generated code: pass --allow_code_execution to run it (sandboxed)"
         )
+    allow_unisolated(unisolated_allowed)
+    current_isolation()
 
 
 def prompt_header(prompt: str, entry_point: str) -> str:
@@ -101,8 +109,16 @@ def _parseable_prefix(code: str) -> str:
     return code
 
 
+def continues_prompt(completion: str) -> bool:
+    """True when the completion goes on from the prompt: its first non-blank line is indented."""
+    first = next((line for line in completion.splitlines() if line.strip()), "")
+    return first[:1].isspace()
+
+
 def extract_code(completion: str, prompt: str, entry_point: str) -> str:
     """The solution program (without tests) a completion stands for; see the module docstring."""
+    if continues_prompt(completion):
+        return prompt + truncate_at_stop(completion, (*STOP_SEQUENCES, CLOSING_FENCE))
     defines_entry = re.compile(rf"^(async\s+)?def {re.escape(entry_point)}\s*\(", re.M)
     blocks = [m.group(2) for m in _FENCE.finditer(completion) if m.group(1).lower() in ("", "python", "py", "python3")]
     if blocks:
@@ -121,13 +137,10 @@ def extract_code(completion: str, prompt: str, entry_point: str) -> str:
     return prompt + truncate_at_stop(completion)
 
 
-def check_program(solution: str, problem: dict) -> str:
-    """solution + the problem's tests + check(entry_point), exiting PASSED_EXIT_CODE only if check passes."""
-    return (
-        f"{solution}\n\n{problem['test']}\n\n"
-        f"check({problem['entry_point']})\n"
-        f"import os as _evalsuite_os\n_evalsuite_os._exit({PASSED_EXIT_CODE})\n"
-    )
+def check_job(solution: str, problem: dict) -> CheckJob:
+    """The sandbox job checking solution: the problem's prompt (its helpers) and tests run apart from it."""
+    return CheckJob(solution=solution, setup=problem["prompt"], test=problem["test"],
+                    entry_point=problem["entry_point"])
 
 
 def estimate_pass_at_k(n: int, c: int, k: int) -> float:
@@ -141,26 +154,23 @@ _memo: dict[tuple[str, str], tuple[str, str, float]] = {}
 _memo_lock = threading.Lock()
 
 
-def _memo_key(task_id: str, program: str) -> tuple[str, str]:
-    digest = hashlib.sha256(program.encode("utf-8")).hexdigest()
+def _memo_key(task_id: str, job: CheckJob) -> tuple[str, str]:
+    text = "\0".join((job.solution, job.setup, job.test, job.entry_point))
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return task_id, f"{isolation_level()}:{digest}"
 
 
-def _classify(run, timeout_s: float) -> tuple[str, str]:
+def _classify(check: CheckResult, timeout_s: float, limits: SandboxLimits) -> tuple[str, str]:
+    run = check.run
     if run.sandbox_error:
         return "error", run.sandbox_error[:200]
     if run.timed_out:
         return "timeout", f"no result within {timeout_s:g}s"
-    if run.returncode == PASSED_EXIT_CODE:
+    if run.disk_exceeded:
+        return "failed", f"wrote more than {limits.disk_bytes // 2**20} MiB"
+    if check.passed:
         return "passed", ""
-    if run.returncode == 0:
-        return "failed", "exited before the tests ran"
-    if run.returncode is not None and run.returncode < 0:
-        import signal
-
-        return "failed", f"killed by {signal.Signals(-run.returncode).name}"
-    lines = [line for line in run.stderr_tail.strip().splitlines() if line.strip()]
-    return "failed", (lines[-1].strip()[:200] if lines else f"exit code {run.returncode}")
+    return "failed", check.reason[:200]
 
 
 def score_completions(
@@ -171,13 +181,14 @@ def score_completions(
     unknown = sorted({s["task_id"] for s in samples if s["task_id"] not in problems})
     if unknown:
         raise BadInputError(f"unknown HumanEval task_id {unknown[0]!r} ({len(unknown)} unknown in total)")
-    codes, programs = [], []
+    current_isolation()  # refuses (exit 2) before any work when no sandbox may run the code
+    codes, jobs = [], []
     for sample in samples:
         problem = problems[sample["task_id"]]
         code = extract_code(sample["completion"], problem["prompt"], problem["entry_point"])
         codes.append(code)
-        programs.append(check_program(code, problem))
-    keys = [_memo_key(s["task_id"], p) for s, p in zip(samples, programs)]
+        jobs.append(check_job(code, problem))
+    keys = [_memo_key(s["task_id"], j) for s, j in zip(samples, jobs)]
     with _memo_lock:
         known = {k: _memo[k] for k in keys if k in _memo}
     first_index: dict[tuple[str, str], int] = {}
@@ -186,11 +197,11 @@ def score_completions(
             first_index.setdefault(key, index)  # one run per distinct program
     todo = list(first_index.values())
     limits = SandboxLimits(timeout_s=timeout_s)
-    callback = (lambda _i, _r: on_done()) if on_done else None
-    runs = run_many([programs[i] for i in todo], limits, workers, callback)
-    for index, run in zip(todo, runs):
-        outcome, reason = _classify(run, timeout_s)
-        known[keys[index]] = (outcome, reason, run.duration_s)
+    callback = (lambda _i: on_done()) if on_done else None
+    checks = run_checks([jobs[i] for i in todo], limits, workers, callback)
+    for index, check in zip(todo, checks):
+        outcome, reason = _classify(check, timeout_s, limits)
+        known[keys[index]] = (outcome, reason, check.run.duration_s)
     with _memo_lock:
         if len(_memo) > _MEMO_MAX:
             _memo.clear()
@@ -208,12 +219,16 @@ def _report(results: list[SampleResult]) -> HumanEvalReport:
         by_task[result.task_id].append(result.passed)
     per_task = {t: estimate_pass_at_k(len(p), sum(p), 1) for t, p in by_task.items()}
     overall = sum(per_task.values()) / len(per_task) if per_task else 0.0
-    return HumanEvalReport(overall, per_task, results, isolation_level(), isolation_description())
+    isolation = current_isolation()
+    return HumanEvalReport(overall, per_task, results, isolation.level, isolation.description,
+                           isolation.unisolated_opt_in)
 
 
 def result_rows(report: HumanEvalReport) -> list[dict]:
-    """Per-sample JSON rows (task_id, completion, extracted_code, outcome, reason, passed, duration_s)."""
-    return [{**asdict(r), "passed": r.passed} for r in report.results]
+    """Per-sample JSON rows (task_id, completion, extracted_code, outcome, reason, passed, duration_s,
+    isolation, unisolated_opt_in)."""
+    return [{**asdict(r), "passed": r.passed, "isolation": report.isolation,
+             "unisolated_opt_in": report.unisolated_opt_in} for r in report.results]
 
 
 def sample_rows(logged_samples: list[dict], workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[dict]:
@@ -246,6 +261,7 @@ def sample_rows(logged_samples: list[dict], workers: int | None = None, timeout_
             "extracted_code": results[0].extracted_code if single else [r.extracted_code for r in results],
             "outcome": results[0].outcome_line() if single else [r.outcome_line() for r in results],
             "isolation": report.isolation,
+            "unisolated_opt_in": report.unisolated_opt_in,
         })
     return rows
 
