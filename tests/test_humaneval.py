@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evalsuite.data.humaneval import load_problems
+from conftest import humaneval_problems as load_problems
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import allow_unisolated, os_isolation_available
 from evalsuite.scoring import humaneval as he
@@ -120,7 +120,16 @@ def test_loader_rejects_malformed_files(tmp_path, content):
 
 
 def test_loader_rejects_a_data_dir_without_humaneval(tmp_path):
-    with pytest.raises(BadInputError, match="not found"):
+    with pytest.raises(BadInputError, match="missing data file"):
+        load_problems(tmp_path)
+
+
+def test_duplicate_task_id_is_bad_input(tmp_path):
+    """A repeated task_id would let a later row's (no-op) test replace the real one."""
+    rows = gzip.decompress((FIXTURE_DATA / "humaneval" / "HumanEval.jsonl.gz").read_bytes()).splitlines()
+    (tmp_path / "humaneval").mkdir()
+    (tmp_path / "humaneval" / "HumanEval.jsonl.gz").write_bytes(gzip.compress(b"\n".join(rows + rows[:1]) + b"\n"))
+    with pytest.raises(BadInputError, match=r"row 4 repeats task_id 'HumanEval/0'"):
         load_problems(tmp_path)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from evalsuite.data.humaneval import load_problems
+from conftest import humaneval_problems as load_problems
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import allow_unisolated, current_isolation, reset_isolation
 from evalsuite.sandbox.isolation import UID_BASE

