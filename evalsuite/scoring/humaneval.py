@@ -78,7 +78,7 @@ def require_code_execution_opt_in(allowed: bool, unisolated_allowed: bool = Fals
     may run it is here: bubblewrap, or without it the explicit unisolated opt-in (BadInputError)."""
     if not allowed:
         raise BadInputError(
-            "humaneval executes model-generated code: pass --allow_code_execution to run it (sandboxed)"
+            "this benchmark executes model-generated code: pass --allow_code_execution to run it (sandboxed)"
         )
     allow_unisolated(unisolated_allowed)
     current_isolation()
@@ -242,7 +242,7 @@ def sample_rows(logged_samples: list[dict], workers: int | None = None, timeout_
     for logged in logged_samples:
         doc = logged.get("doc") or {}
         if "task_id" not in doc:
-            raise BadInputError("es_humaneval logged sample without doc.task_id")
+            raise BadInputError("a code-execution task logged a sample without doc.task_id")
         problems[doc["task_id"]] = doc
         for completion in _completions(logged):
             samples.append({"task_id": doc["task_id"], "completion": completion})
