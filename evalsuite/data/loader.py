@@ -40,7 +40,9 @@ def features_of(layout: LocalLayout) -> "datasets.Features":
     """The declared features as `datasets.Features` (the Hub's types, in its column order)."""
     import datasets
 
-    def feature(kind: str) -> Any:
+    def feature(kind: str | dict[str, str]) -> Any:
+        if isinstance(kind, dict):  # a struct: {field: type}
+            return {name: feature(inner) for name, inner in kind.items()}
         if kind.startswith("list[") and kind.endswith("]"):
             return datasets.Sequence(datasets.Value(kind[5:-1]))
         return datasets.Value(kind)
@@ -74,7 +76,7 @@ def load_declared_dataset(benchmark: str, data_dir: str | None = None, **task_kw
     """lm-eval `custom_dataset`: the named benchmark's splits (task metadata and dataset_kwargs as kwargs)."""
     declared = get_benchmark(benchmark)
     kwargs = {k: v for k, v in task_kwargs.items() if k not in ("version", "pretrained")}
-    source = declared.data
+    source = declared.data.for_task(kwargs)
     if source.loader:
         return _bespoke(source.loader)(source, data_dir=data_dir, **kwargs)
     if chosen_source(declared, data_dir) == "local":
@@ -110,8 +112,12 @@ def package_file(source: DataSource) -> Path:
     return path
 
 
-def load_local(layout: LocalLayout, root: Path) -> "datasets.DatasetDict":
-    """Every declared split from the upstream files under `root`, with the declared features."""
+Reshape = Callable[[Path, list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def load_local(layout: LocalLayout, root: Path, reshape: Reshape | None = None) -> "datasets.DatasetDict":
+    """Every declared split from the upstream files under `root`, with the declared features;
+    a bespoke loader may `reshape` each file's rows first (flatten nesting, one row per question)."""
     import datasets
 
     features = features_of(layout)
@@ -119,9 +125,21 @@ def load_local(layout: LocalLayout, root: Path) -> "datasets.DatasetDict":
     for split in layout.splits:
         rows: list[dict[str, Any]] = []
         for path in _split_files(layout, root, split):
-            rows.extend(_convert(layout, path, _read_file(layout, path)))
+            read = _read_file(layout, path)
+            rows.extend(_convert(layout, path, reshape(path, read) if reshape else read))
         splits[split] = build_split(rows, features)
     return datasets.DatasetDict(splits)
+
+
+def load_reshaped(source: DataSource, data_dir: str | Path | None, reshape: Reshape) -> "datasets.DatasetDict":
+    """A bespoke loader's body where only the rows need code: the declared local layout read with
+    `reshape`, else the Hub dataset at its pinned revision."""
+    root = resolve_data_dir(data_dir)
+    if root is not None and source.local is not None:
+        return load_local(source.local, root, reshape)
+    if source.hub is None:
+        raise BadInputError(f"no Hub dataset declared; pass --data_dir with {source.local_layout}")
+    return load_from_hub(source.hub, source.hub_name, source.local_layout, revision=source.revision)
 
 
 def _split_files(layout: LocalLayout, root: Path, split: str) -> list[Path]:
@@ -193,9 +211,13 @@ def _label(mapping: dict[str, Any], value: Any, path: Path, number: int, column:
     raise BadInputError(f"{path}: row {number} has {column}={value!r}, expected one of {sorted(mapping)}")
 
 
-def _typed(value: Any, kind: str, path: Path, number: int, column: str) -> Any:
+def _typed(value: Any, kind: str | dict[str, str], path: Path, number: int, column: str) -> Any:
     """`value` as the declared type; an empty CSV cell of a number column is null (as on the Hub)."""
     where = f"{path}: row {number} column {column}"
+    if isinstance(kind, dict):
+        if not isinstance(value, dict) or set(value) != set(kind):
+            raise BadInputError(f"{where} is {str(value)[:60]!r}, expected fields {', '.join(kind)}")
+        return {name: _typed(value[name], inner, path, number, f"{column}.{name}") for name, inner in kind.items()}
     if value is None or (isinstance(value, str) and not value.strip() and kind in ("int64", "float64", "bool")):
         return None
     try:

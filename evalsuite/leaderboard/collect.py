@@ -146,6 +146,11 @@ def _result_files(results_dir: Path) -> list[Path]:
     return sorted(found)
 
 
+def normalized_key(data: dict) -> str:
+    """The metric key of a run's chance-normalized headline (evalsuite.runner.normalization)."""
+    return f"{str(data['protocol'].get('metric') or '').split(',')[0]}_normalized"
+
+
 def collect_results(results_dir: str | Path) -> tuple[list[MeasuredResult], list[str]]:
     """Every valid result JSON under results_dir (sorted by path), plus one line per skipped file.
     A missing results folder is a BadInputError."""
@@ -166,7 +171,13 @@ def collect_results(results_dir: str | Path) -> tuple[list[MeasuredResult], list
             warn(line)
             continue
         run = path.parent.relative_to(results_dir).as_posix()
-        found.append(MeasuredResult(path=path, run=run if run != "." else "", data=data, root=results_dir))
+        result = MeasuredResult(path=path, run=run if run != "." else "", data=data, root=results_dir)
+        if isinstance(result.info.chance, (dict, str)) and not is_number(data["metrics"].get(normalized_key(data))):
+            line = f"skipped {shown}: no {normalized_key(data)} recorded (its chance levels are per subtask)"
+            skipped.append(line)
+            warn(line)
+            continue
+        found.append(result)
     return found, skipped
 
 
