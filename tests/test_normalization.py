@@ -112,7 +112,7 @@ def test_bad_declared_chance_is_rejected(tmp_path, chance, message):
 def test_rows_of_an_acc_norm_task_score_acc_norm_and_count_the_choices():
     bbh = discover()["bbh"]
     sample = {  # lm-eval's logged sample: the short choice wins raw, the long one per character
-        "doc_id": 0, "doc": {"input": "q", "target": "(B)"}, "target": 1,
+        "doc_id": 0, "doc": {"input": "q", "target": "yes indeed"}, "target": "yes indeed",
         "arguments": [("Q: q\nA:", " no"), ("Q: q\nA:", " yes indeed")],
         "filtered_resps": [(-3.0, False), (-4.0, False)], "acc_norm": 1.0,
     }

@@ -56,13 +56,23 @@ def _mc_prediction(sample: dict, by_length: bool = False) -> int | None:
     return max(range(len(scores)), key=scores.__getitem__) if scores else None
 
 
+def _label_index(sample: dict) -> Any:
+    """The gold choice's index (lm-eval logs a text target, e.g. "(B)", as the text)."""
+    label = _plain(sample.get("target"))
+    if isinstance(label, str):
+        continuations = [str(args[1]).strip() for args in sample.get("arguments") or [] if len(args) > 1]
+        if label.strip() in continuations:
+            return continuations.index(label.strip())
+    return label
+
+
 def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:
     """Rows of a loglikelihood multiple-choice task (acc per item; pred/label for F1)."""
     rows = []
     metric = benchmark.metric_name
     for sample in samples:
         item, group = item_identity(benchmark, sample, task_kwargs)
-        pred, label = _mc_prediction(sample, by_length=metric == "acc_norm"), _plain(sample.get("target"))
+        pred, label = _mc_prediction(sample, by_length=metric == "acc_norm"), _label_index(sample)
         if isinstance(sample.get("f1"), (list, tuple)) and len(sample["f1"]) == 2:
             label, pred = _plain(sample["f1"][0]), _plain(sample["f1"][1])
         correct = sample.get(metric) if metric in ("acc", "acc_norm") else sample.get("acc")
