@@ -9,6 +9,7 @@ its own keys win, nested mappings merged.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +57,11 @@ def read_yaml(path: Path, what: str) -> Any:
         raise BadInputError(f"malformed YAML in {path}{where}: {problem}") from err
 
 
+def _placeholders_shown(text: str) -> str:
+    """A per-task template for people: `bbh/{{ subtask }}.json` -> `bbh/<subtask>.json`."""
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", r"<\1>", text)
+
+
 @dataclass(frozen=True)
 class LocalLayout:
     """How the upstream files of a dataset lie under --data_dir and become the Hub's columns."""
@@ -70,9 +76,9 @@ class LocalLayout:
     checks: dict[str, str] = field(default_factory=dict)  # Jinja expression over a row -> message if false
 
     def describe(self) -> str:
-        """The layout in one line, e.g. `belebele/Belebele/kor_Hang.jsonl`."""
+        """The layout in one line, e.g. `belebele/Belebele/kor_Hang.jsonl` (`{{x}}` shown as `<x>`)."""
         files = sorted({f for paths in self.splits.values() for f in paths})
-        return ", ".join(files)
+        return _placeholders_shown(", ".join(files))
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ class DataSource:
     def default_source(self) -> str:
         """The default (non-local) source in words."""
         if self.hub:
-            name = f" ({self.hub_name})" if self.hub_name else ""
+            name = f" ({_placeholders_shown(self.hub_name)})" if self.hub_name else ""
             return f"HF {self.hub}{name}"
         if self.package_file:
             return f"package {self.package_file}"

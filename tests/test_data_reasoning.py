@@ -87,3 +87,9 @@ def test_bbh_reads_the_file_of_the_task_subtask(tmp_path):
     (_copy(tmp_path, "bbh") / "bbh" / "navigate.json").unlink()
     with pytest.raises(BadInputError, match=r"missing data file .*bbh/bbh/navigate\.json"):
         load_declared_dataset("bbh", str(tmp_path), subtask="navigate")
+
+
+def test_gpqa_without_zip_or_csv_names_both(tmp_path):
+    (tmp_path / "gpqa").mkdir()
+    with pytest.raises(BadInputError, match=r"gpqa_main\.csv .*or the authors' gpqa/dataset\.zip"):
+        load_declared_dataset("gpqa", str(tmp_path), subset="gpqa_main")

@@ -33,7 +33,12 @@ def load_gpqa(source: DataSource, data_dir: str | Path | None = None, **_task_kw
     """The task's GPQA subset: from dataset.zip or the extracted CSVs under `data_dir`, else the Hub."""
     root = resolve_data_dir(data_dir)
     if root is None or source.local is None or not (root / ZIP_FILE).is_file():
-        return load_reshaped(source, data_dir, lambda _path, rows: rows)
+        try:
+            return load_reshaped(source, data_dir, lambda _path, rows: rows)
+        except BadInputError as err:
+            if root is None or not str(err).startswith("missing data file"):
+                raise
+            raise BadInputError(f"{err}, or the authors' {ZIP_FILE}") from None
     with tempfile.TemporaryDirectory(prefix="evalsuite-gpqa-") as scratch:
         for files in source.local.splits.values():
             for relative in files:
