@@ -141,8 +141,9 @@ def test_general_table_shows_the_recorded_per_subtask_normalization(tmp_path):
     assert alpha.bbh == pytest.approx(12.3)  # the run's value, not (0.40 - c) / (1 - c) for any one c
 
 
-def test_a_per_subtask_result_without_its_normalized_value_is_skipped(tmp_path, capsys):
-    render_leaderboard(_bbh_result(tmp_path, None), tmp_path / "out", ("csv",))
-    assert "no acc_norm_normalized recorded" in capsys.readouterr().err
+@pytest.mark.parametrize("value", [None, 7.5, -0.1])
+def test_a_per_subtask_result_without_a_sane_normalized_value_is_skipped(tmp_path, capsys, value):
+    render_leaderboard(_bbh_result(tmp_path, value), tmp_path / "out", ("csv",))
+    assert "no acc_norm_normalized in [0, 1] recorded" in capsys.readouterr().err
     table = pd.read_csv(tmp_path / "out" / "tables" / "general.csv")
     assert pd.isna(table[table.model == "org/Alpha-7B-Instruct"].iloc[0].bbh)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalsuite.leaderboard.collect import MeasuredResult, is_number, normalized_key
+from evalsuite.leaderboard.collect import MeasuredResult, is_number, recorded_normalized
 from evalsuite.leaderboard.reference import CHANCE_NORMALIZED, Column
 from evalsuite.leaderboard.stats import (
     ITERATIONS,
@@ -59,9 +59,9 @@ def column_value(result: MeasuredResult, column: Column | None) -> float:
     value or the score); otherwise the score."""
     if column is None or column.transform != CHANCE_NORMALIZED or column.chance is None:
         return result.score
-    recorded = result.data["metrics"].get(normalized_key(result.data))
-    if is_number(recorded):
-        return float(recorded) * 100
+    recorded = recorded_normalized(result.data)
+    if recorded is not None:
+        return recorded * 100
     metric, _ = _metric(result)
     value = result.data["metrics"].get(metric)
     raw = float(value) if is_number(value) else result.score / score_scale(result)
