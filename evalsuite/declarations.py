@@ -9,7 +9,8 @@ its own keys win, nested mappings merged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ ENGINES = ("lm_eval", "judge")
 OUTPUTS = ("loglikelihood", "generate", "two_turn_chat")
 AGGREGATIONS = ("micro", "macro", "per_task", "judge_mean")
 LOCAL_FORMATS = ("jsonl", "json", "csv", "tsv", "parquet")
+CHANCE_FROM_CHOICES = "choices"  # score.chance derived per subtask from its items' number of choices
 FEATURE_TYPES = ("string", "int64", "float64", "bool", "list[string]", "list[int64]")
 
 
@@ -55,13 +57,18 @@ def read_yaml(path: Path, what: str) -> Any:
         raise BadInputError(f"malformed YAML in {path}{where}: {problem}") from err
 
 
+def _placeholders_shown(text: str) -> str:
+    """A per-task template for people: `bbh/{{ subtask }}.json` -> `bbh/<subtask>.json`."""
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", r"<\1>", text)
+
+
 @dataclass(frozen=True)
 class LocalLayout:
     """How the upstream files of a dataset lie under --data_dir and become the Hub's columns."""
 
     format: str  # jsonl | json | csv | tsv | parquet (a .gz file is decompressed)
     splits: dict[str, tuple[str, ...]]  # split -> files under the data dir (glob patterns allowed)
-    features: dict[str, str]  # dataset column -> type (FEATURE_TYPES), in the Hub's column order
+    features: dict[str, Any]  # dataset column -> type (FEATURE_TYPES, or {field: type} for a struct), Hub order
     columns: dict[str, str] = field(default_factory=dict)  # dataset column -> source column
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {source value: value}
     records_key: str | None = None  # json: the key holding the list of rows ({"examples": [...]})
@@ -69,9 +76,9 @@ class LocalLayout:
     checks: dict[str, str] = field(default_factory=dict)  # Jinja expression over a row -> message if false
 
     def describe(self) -> str:
-        """The layout in one line: the files of every split, e.g. `x/train.jsonl, x/test.jsonl`."""
+        """The layout in one line: the files of every split (`{{x}}` shown as `<x>`)."""
         files = sorted({f for paths in self.splits.values() for f in paths})
-        return ", ".join(files)
+        return _placeholders_shown(", ".join(files))
 
 
 @dataclass(frozen=True)
@@ -84,9 +91,30 @@ class DataSource:
     package_file: str | None = None  # a file shipped inside an installed package: "pkg:rel/path"
     local: LocalLayout | None = None
     local_description: str | None = None  # layout in words, for a bespoke loader
-    loader: str | None = None  # "module:function" of a bespoke loader, when a layout needs code
+    loader: str | None = None  # "file.py:function" beside the declaration, when a layout needs code
     loader_reason: str | None = None  # one line: why the generic loader cannot describe it
     counts: dict[str, int] = field(default_factory=dict)  # official rows per split (checked on real data)
+
+    def for_task(self, variables: dict[str, Any]) -> "DataSource":
+        """This source for one lm-eval task: `{{...}}` in the split files and the Hub config rendered
+        with the task's dataset_kwargs (e.g. `data/{{subtask}}.json`, one file per subtask)."""
+        if self.local is None and self.hub_name is None:
+            return self
+
+        def render(text: str) -> str:
+            if "{{" not in text:
+                return text
+            try:
+                return _template(text).render(**variables)
+            except jinja2.TemplateError as err:
+                raise BadInputError(f"cannot render {text!r} with the task's dataset_kwargs ({err})") from err
+
+        local = self.local
+        if local is not None:
+            splits = {split: tuple(render(f) for f in files) for split, files in local.splits.items()}
+            local = replace(local, splits=splits)
+        hub_name = render(self.hub_name) if self.hub_name else None
+        return replace(self, local=local, hub_name=hub_name)
 
     @property
     def local_layout(self) -> str:
@@ -99,7 +127,7 @@ class DataSource:
     def default_source(self) -> str:
         """The default (non-local) source in words."""
         if self.hub:
-            name = f" ({self.hub_name})" if self.hub_name else ""
+            name = f" ({_placeholders_shown(self.hub_name)})" if self.hub_name else ""
             return f"HF {self.hub}{name}"
         if self.package_file:
             return f"package {self.package_file}"
@@ -115,8 +143,21 @@ class Score:
     scale: float  # score = metric value x scale
     filter: str = "none"  # the lm-eval filter whose value is the headline
     decimals: int = 1  # digits shown
-    chance: float | None = None  # random-guess level: normalized = (value - chance) / (1 - chance)
+    # random-guess level, for the Open LLM Leaderboard 2 normalization max(0, (value - chance) / (1 - chance)):
+    # a number (of the headline), {subtask: number} or "choices" (per subtask, 1 / its items' choices),
+    # the per-subtask forms normalizing each subtask and averaging them (see evalsuite/runner/normalization.py)
+    chance: float | dict[str, float] | str | None = None
     also: tuple[str, ...] = ()  # other metrics shown beside the headline (e.g. exact_match,strict-match)
+
+    @property
+    def headline_chance(self) -> float | None:
+        """The chance level of the headline metric itself (None when declared per subtask)."""
+        return self.chance if isinstance(self.chance, float) else None
+
+    @property
+    def per_subtask_chance(self) -> bool:
+        """True when each subtask is normalized by its own chance level, then averaged."""
+        return isinstance(self.chance, (dict, str))
 
 
 @dataclass(frozen=True)
@@ -243,12 +284,15 @@ def _local_layout(raw: dict, path: Path) -> LocalLayout:
     if not features:
         raise BadInputError(f"{path}: data.local needs 'features' (column -> type)")
     for column, kind in features.items():
-        _choice(kind, FEATURE_TYPES, path, f"data.local.features.{column}")
+        for field_name, field_kind in (kind.items() if isinstance(kind, dict) else [(None, kind)]):
+            where = f"data.local.features.{column}" + (f".{field_name}" if field_name else "")
+            _choice(field_kind, FEATURE_TYPES, path, where)
     labels = _mapping(raw.get("labels"), path, "data.local.labels")
     return LocalLayout(
         format=_choice(raw.get("format"), LOCAL_FORMATS, path, "data.local.format"),
         splits={str(s): tuple([f] if isinstance(f, str) else [str(x) for x in f]) for s, f in splits.items()},
-        features={str(c): str(k) for c, k in features.items()},
+        features={str(c): {str(f): str(t) for f, t in k.items()} if isinstance(k, dict) else str(k)
+                  for c, k in features.items()},
         columns={str(k): str(v) for k, v in _mapping(raw.get("columns"), path, "data.local.columns").items()},
         labels={str(c): {str(k): v for k, v in _mapping(m, path, f"data.local.labels.{c}").items()} for c, m in labels.items()},
         records_key=raw.get("records_key"),
@@ -286,11 +330,32 @@ def _score(raw: dict, path: Path) -> Score:
             scale=float(raw["scale"]),
             filter=str(raw.get("filter", "none")),
             decimals=int(raw.get("decimals", 1)),
-            chance=None if raw.get("chance") is None else float(raw["chance"]),
+            chance=_chance(raw.get("chance"), path),
             also=tuple(str(m) for m in raw.get("also") or ()),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BadInputError(f"{path}: score needs metric, aggregation and a numeric scale ({err})") from err
+
+
+def _chance_level(value: Any, path: Path, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise BadInputError(f"{path}: {where} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _chance(raw: Any, path: Path) -> float | dict[str, float] | str | None:
+    """score.chance: None, a number, {subtask: number}, or CHANCE_FROM_CHOICES."""
+    if raw is None:
+        return None
+    if raw == CHANCE_FROM_CHOICES:
+        return CHANCE_FROM_CHOICES
+    if isinstance(raw, dict):
+        if not raw:
+            raise BadInputError(f"{path}: score.chance must not be an empty mapping")
+        return {str(k): _chance_level(v, path, f"score.chance.{k}") for k, v in raw.items()}
+    if isinstance(raw, str):
+        raise BadInputError(f"{path}: score.chance is {raw!r}, expected a number, a mapping or '{CHANCE_FROM_CHOICES}'")
+    return _chance_level(raw, path, "score.chance")
 
 
 def parse_declaration(path: Path) -> Benchmark:
@@ -413,6 +478,18 @@ def resolve_benchmarks(tasks: str | None, suite: str | None) -> list[Benchmark]:
             if item not in resolved:
                 resolved.append(item)
     return [get_benchmark(n) for n in resolved]
+
+
+def task_dataset_kwargs(name: str, folder: Path = TASKS_DIR) -> list[dict]:
+    """The dataset_kwargs of every task YAML reading benchmark `name` (one per subtask or subject),
+    or [{"benchmark": name}] when none names it."""
+    found = []
+    for path in sorted(folder.rglob("*.yaml")):
+        config = read_yaml(path, "task config")
+        kwargs = config.get("dataset_kwargs") if isinstance(config, dict) else None
+        if isinstance(kwargs, dict) and kwargs.get("benchmark") == name:
+            found.append(kwargs)
+    return found or [{"benchmark": name}]
 
 
 def check_task_yamls(folder: Path = TASKS_DIR) -> None:

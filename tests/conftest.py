@@ -31,19 +31,6 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 900) -> subpro
     )
 
 
-def task_kwargs_of(benchmark: str) -> list[dict]:
-    """dataset_kwargs of every task YAML that reads `benchmark` (one per KMMLU subject, say)."""
-    from evalsuite.declarations import TASKS_DIR, read_yaml
-
-    found = []
-    for path in sorted(TASKS_DIR.rglob("*.yaml")):
-        config = read_yaml(path, "task config")
-        kwargs = config.get("dataset_kwargs") if isinstance(config, dict) else None
-        if isinstance(kwargs, dict) and kwargs.get("benchmark") == benchmark:
-            found.append(kwargs)
-    return found
-
-
 def humaneval_problems(data_dir=None) -> dict[str, dict]:
     """HumanEval's problems by task_id, through the declared loader (bundled file or data_dir)."""
     from evalsuite.data.loader import read_items

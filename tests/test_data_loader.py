@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import task_kwargs_of
 
 from evalsuite.data import DATA_DIR_ENV, resolve_data_dir
 from evalsuite.data.loader import chosen_source, data_provenance, features_of, load_declared_dataset, read_rows
-from evalsuite.declarations import discover, get_benchmark
+from evalsuite.declarations import discover, get_benchmark, task_dataset_kwargs
 from evalsuite.errors import BadInputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
@@ -31,8 +30,11 @@ def hub_offline(monkeypatch):
 
 @pytest.mark.parametrize("benchmark", GENERIC, ids=lambda b: b.name)
 def test_every_declared_layout_loads_its_fixture_with_the_declared_features(benchmark):
-    kwargs = (task_kwargs_of(benchmark.name) or [{"benchmark": benchmark.name}])[0]
-    data = load_declared_dataset(data_dir=str(FIXTURES), **kwargs)
+    for kwargs in task_dataset_kwargs(benchmark.name):  # every subtask of a templated layout
+        _loads_with_the_declared_features(benchmark, load_declared_dataset(data_dir=str(FIXTURES), **kwargs))
+
+
+def _loads_with_the_declared_features(benchmark, data):
     assert set(data) == set(benchmark.data.local.splits)
     for split in data.values():
         assert len(split) > 0
@@ -140,7 +142,7 @@ def test_environment_variable_is_honored_and_argument_wins(monkeypatch, tmp_path
 
 @pytest.mark.parametrize("benchmark", [b for b in discover().values() if b.data.hub], ids=lambda b: b.name)
 def test_hub_failure_is_one_line_with_the_data_dir_hint(hub_offline, benchmark):
-    kwargs = (task_kwargs_of(benchmark.name) or [{"benchmark": benchmark.name}])[0]
+    kwargs = task_dataset_kwargs(benchmark.name)[0]  # a subtask's, where the layout has one per subtask
     with pytest.raises(BadInputError, match=benchmark.data.hub) as caught:
         load_declared_dataset(**kwargs)
     message = str(caught.value)

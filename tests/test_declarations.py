@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from evalsuite.declarations import (
+    task_dataset_kwargs,
     TASKS_DIR,
     benchmark_groups,
     check_task_yamls,
@@ -79,7 +80,7 @@ def test_unknown_task_and_suite_are_bad_input():
 
 def test_item_templates_render_from_doc_and_task_kwargs():
     benchmark = next(b for b in DECLARED if b.item_group and "doc_id" in b.item_id)
-    context = {"subject": "Accounting", "category": "law", "doc_id": 12}
+    context = {**task_dataset_kwargs(benchmark.name)[0], "category": "law", "doc_id": 12}
     assert benchmark.render_item_field(benchmark.item_id, context).endswith("12")
     with pytest.raises(BadInputError, match="cannot render"):
         benchmark.render_item_field(benchmark.item_id, {})

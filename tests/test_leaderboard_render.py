@@ -73,7 +73,7 @@ def test_rows_sorted_by_full_average_then_partial(rendered):
 def test_json_holds_tables_comparisons_and_skipped_files(rendered):
     document = json.loads((rendered[0] / "leaderboard.json").read_text(encoding="utf-8"))
     assert [t["id"] for t in document["tables"]] == [
-        "korean_general", "korean_real_world", "english_real_world", "math", "coding", "general"]
+        "korean_general", "korean_real_world", "english_real_world", "math", "coding", "reasoning", "general"]
     pairs = {(c["benchmark"], c["model_a"], c["model_b"]): c for c in document["comparisons"]}
     mt = pairs[("mt_bench", "Beta 7B", "org/Alpha-7B-Instruct")]
     assert mt["n_common"] == 31 and mt["test"].startswith("paired bootstrap")
@@ -109,8 +109,9 @@ def test_no_results_renders_the_paper_rows(tmp_path):
     assert "No result files yet" in readme and "| measured" not in readme
     assert "| EXAONE 3.0 7.8B Inst. | paper (primary) | 9.01 | 46.8 | 48.2 | 45.0 | 57.5 | 57.5 |" in readme
     assert "| 27.4 | 72.1 | 26.1 | 21.7 | 10.1 | — | 31.5 (partial 5/6) | 27.9 |" in readme
+    assert "| EXAONE 3.0 7.8B Inst. | paper (secondary) | 63.7 | 10.1 | 36.9 | 36.9 |" in readme  # Table 10
     assert not (tmp_path / "out" / "benchmarks").exists()
-    assert len([p for p in written if p.suffix == ".png"]) == 6
+    assert len([p for p in written if p.suffix == ".png"]) == 7  # one chart per report table
 
 
 def _cli(argv):

@@ -40,7 +40,9 @@ def features_of(layout: LocalLayout) -> "datasets.Features":
     """The declared features as `datasets.Features` (the Hub's types, in its column order)."""
     import datasets
 
-    def feature(kind: str) -> Any:
+    def feature(kind: str | dict[str, str]) -> Any:
+        if isinstance(kind, dict):  # a struct: {field: type}
+            return {name: feature(inner) for name, inner in kind.items()}
         if kind.startswith("list[") and kind.endswith("]"):
             return datasets.Sequence(datasets.Value(kind[5:-1]))
         return datasets.Value(kind)
@@ -74,15 +76,14 @@ def load_declared_dataset(benchmark: str, data_dir: str | None = None, **task_kw
     """lm-eval `custom_dataset`: the named benchmark's splits (task metadata and dataset_kwargs as kwargs)."""
     declared = get_benchmark(benchmark)
     kwargs = {k: v for k, v in task_kwargs.items() if k not in ("version", "pretrained")}
-    source = declared.data
+    source = declared.data.for_task(kwargs)
     if source.loader:
-        return _bespoke(source.loader)(source, data_dir=data_dir, **kwargs)
+        return _bespoke(source.loader, declared.path.parent)(source, data_dir=data_dir, **kwargs)
     if chosen_source(declared, data_dir) == "local":
-        return load_local(source.local, resolve_data_dir(data_dir), kwargs)  # type: ignore[arg-type]
+        return load_local(source.local, resolve_data_dir(data_dir))  # type: ignore[arg-type]
     if source.hub is None:
         raise BadInputError(f"{benchmark}: no Hub dataset declared; pass --data_dir with {source.local_layout}")
-    hub_name = _fill(source.hub_name, kwargs) if source.hub_name else None
-    return load_from_hub(source.hub, hub_name, source.local_layout, revision=source.revision)
+    return load_from_hub(source.hub, source.hub_name, source.local_layout, revision=source.revision)
 
 
 def read_rows(benchmark: Benchmark, split: str, data_dir: str | Path | None = None) -> tuple[Path, list[dict]]:
@@ -135,35 +136,42 @@ def package_file(source: DataSource) -> Path:
     return path
 
 
-def load_local(layout: LocalLayout, root: Path, task_kwargs: dict[str, Any] | None = None) -> "datasets.DatasetDict":
-    """Every declared split from the upstream files under `root`, with the declared features.
+Reshape = Callable[[Path, list[dict[str, Any]]], list[dict[str, Any]]]
 
-    File patterns may hold `{placeholders}` filled from the task's dataset_kwargs (one subject per
-    task: `<family>/data/{subject}-test.csv`)."""
+
+def load_local(layout: LocalLayout, root: Path, reshape: Reshape | None = None) -> "datasets.DatasetDict":
+    """Every declared split from the upstream files under `root`, with the declared features;
+    a bespoke loader may `reshape` each file's rows first (flatten nesting, one row per question).
+    The layout comes rendered for its task (DataSource.for_task fills `{{...}}` in file patterns)."""
     import datasets
 
     features = features_of(layout)
     splits = {}
     for split in layout.splits:
         rows: list[dict[str, Any]] = []
-        for path in _split_files(layout, root, split, task_kwargs or {}):
-            rows.extend(_convert(layout, path, _read_file(layout, path)))
+        for path in _split_files(layout, root, split):
+            read = _read_file(layout, path)
+            rows.extend(_convert(layout, path, reshape(path, read) if reshape else read))
         splits[split] = build_split(rows, features)
     return datasets.DatasetDict(splits)
 
 
-def _fill(pattern: str, task_kwargs: dict[str, Any]) -> str:
-    try:
-        return pattern.format_map(task_kwargs)
-    except (KeyError, IndexError, ValueError) as err:
-        raise BadInputError(f"{pattern!r} needs {err} from the task's dataset_kwargs") from None
+def load_reshaped(source: DataSource, data_dir: str | Path | None, reshape: Reshape) -> "datasets.DatasetDict":
+    """A bespoke loader's body where only the rows need code: the declared local layout read with
+    `reshape`, else the Hub dataset at its pinned revision."""
+    root = resolve_data_dir(data_dir)
+    if root is not None and source.local is not None:
+        return load_local(source.local, root, reshape)
+    if source.hub is None:
+        raise BadInputError(f"no Hub dataset declared; pass --data_dir with {source.local_layout}")
+    return load_from_hub(source.hub, source.hub_name, source.local_layout, revision=source.revision)
 
 
-def _split_files(layout: LocalLayout, root: Path, split: str, task_kwargs: dict[str, Any] | None = None) -> list[Path]:
+def _split_files(layout: LocalLayout, root: Path, split: str) -> list[Path]:
     if split not in layout.splits:
         raise BadInputError(f"no split {split!r} in the local layout ({', '.join(layout.splits)})")
     files: list[Path] = []
-    for pattern in (_fill(p, task_kwargs or {}) for p in layout.splits[split]):
+    for pattern in layout.splits[split]:
         if glob.has_magic(pattern):
             matched = sorted(Path(p) for p in glob.glob(str(root / pattern)) if Path(p).is_file())
             if not matched:
@@ -237,9 +245,13 @@ def _label(mapping: dict[str, Any], value: Any, path: Path, number: int, column:
     raise BadInputError(f"{path}: row {number} has {column}={value!r}, expected one of {sorted(mapping)}")
 
 
-def _typed(value: Any, kind: str, path: Path, number: int, column: str) -> Any:
+def _typed(value: Any, kind: str | dict[str, str], path: Path, number: int, column: str) -> Any:
     """`value` as the declared type; an empty CSV cell of a number column is null (as on the Hub)."""
     where = f"{path}: row {number} column {column}"
+    if isinstance(kind, dict):
+        if not isinstance(value, dict) or set(value) != set(kind):
+            raise BadInputError(f"{where} is {str(value)[:60]!r}, expected fields {', '.join(kind)}")
+        return {name: _typed(value[name], inner, path, number, f"{column}.{name}") for name, inner in kind.items()}
     if value is None or (isinstance(value, str) and not value.strip() and kind in ("int64", "float64", "bool")):
         return None
     try:
@@ -266,9 +278,20 @@ def _typed(value: Any, kind: str, path: Path, number: int, column: str) -> Any:
         raise BadInputError(f"{where} is {str(value)[:60]!r}, expected {kind} ({err})") from None
 
 
-def _bespoke(dotted: str) -> Callable[..., "datasets.DatasetDict"]:
-    module_name, _, function = dotted.partition(":")
+def _bespoke(reference: str, folder: Path) -> Callable[..., "datasets.DatasetDict"]:
+    """`file.py:function` beside the declaration (benchmark code stays in its folder, as lm-eval's
+    `!function` does), or an importable `module:function`."""
+    module_name, _, function = reference.partition(":")
     try:
-        return getattr(importlib.import_module(module_name), function)
+        if module_name.endswith(".py"):
+            path = (folder / module_name).resolve()
+            spec = importlib.util.spec_from_file_location(f"evalsuite_bespoke_{path.parent.name}", path)
+            if spec is None or spec.loader is None or not path.is_file():
+                raise ImportError(f"no file {path}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+        return getattr(module, function)
     except (ImportError, AttributeError) as err:
-        raise BadInputError(f"cannot import the bespoke loader {dotted} ({err})") from err
+        raise BadInputError(f"cannot import the bespoke loader {reference} ({err})") from err

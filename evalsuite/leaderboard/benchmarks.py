@@ -22,7 +22,7 @@ class BenchmarkInfo:
     title: str
     scale: float  # score = metric value x scale
     decimals: int
-    chance: float | None  # random-guess level of the metric (chance normalization)
+    chance: float | dict[str, float] | str | None  # random-guess level(s) (declarations.Score.chance)
     judged: bool  # scored by an LLM judge (turns, categories, raw vs penalized)
     breakdown: str | None  # what the per-item groups are called ("subject", "category")
     also: tuple[str, ...]  # metrics shown beside the headline

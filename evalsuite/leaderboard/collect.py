@@ -146,6 +146,17 @@ def _result_files(results_dir: Path) -> list[Path]:
     return sorted(found)
 
 
+def normalized_key(data: dict) -> str:
+    """The metric key of a run's chance-normalized headline (evalsuite.runner.normalization)."""
+    return f"{str(data['protocol'].get('metric') or '').split(',')[0]}_normalized"
+
+
+def recorded_normalized(data: dict) -> float | None:
+    """The chance-normalized headline (0-1) a run recorded, or None when absent or out of range."""
+    value = data["metrics"].get(normalized_key(data))
+    return float(value) if is_number(value) and 0 <= float(value) <= 1 else None
+
+
 def collect_results(results_dir: str | Path) -> tuple[list[MeasuredResult], list[str]]:
     """Every valid result JSON under results_dir (sorted by path), plus one line per skipped file.
     A missing results folder is a BadInputError."""
@@ -166,7 +177,13 @@ def collect_results(results_dir: str | Path) -> tuple[list[MeasuredResult], list
             warn(line)
             continue
         run = path.parent.relative_to(results_dir).as_posix()
-        found.append(MeasuredResult(path=path, run=run if run != "." else "", data=data, root=results_dir))
+        result = MeasuredResult(path=path, run=run if run != "." else "", data=data, root=results_dir)
+        if isinstance(result.info.chance, (dict, str)) and recorded_normalized(data) is None:
+            line = f"skipped {shown}: no {normalized_key(data)} in [0, 1] recorded (its chance levels are per subtask)"
+            skipped.append(line)
+            warn(line)
+            continue
+        found.append(result)
     return found, skipped
 
 

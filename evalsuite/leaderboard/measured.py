@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalsuite.leaderboard.collect import MeasuredResult, is_number
+from evalsuite.leaderboard.collect import MeasuredResult, is_number, recorded_normalized
 from evalsuite.leaderboard.reference import CHANCE_NORMALIZED, Column
 from evalsuite.leaderboard.stats import (
     ITERATIONS,
@@ -54,10 +54,14 @@ def normalize(value: float, chance: float) -> float:
 
 
 def column_value(result: MeasuredResult, column: Column | None) -> float:
-    """The result's score as the column reports it (chance-normalized where the column says so,
-    from the headline metric's value, else from the score)."""
+    """The result's score as the column reports it: chance-normalized where the column says so (the
+    normalized value the run recorded; for a single chance level, else from the headline metric's
+    value or the score); otherwise the score."""
     if column is None or column.transform != CHANCE_NORMALIZED or column.chance is None:
         return result.score
+    recorded = recorded_normalized(result.data)
+    if recorded is not None:
+        return recorded * 100
     metric, _ = _metric(result)
     value = result.data["metrics"].get(metric)
     raw = float(value) if is_number(value) else result.score / score_scale(result)
@@ -95,6 +99,8 @@ def measure(result: MeasuredResult, column: Column | None = None) -> Measurement
     value = column_value(result, column)
     scale = score_scale(result)
     normalized = column is not None and column.transform == CHANCE_NORMALIZED and column.chance is not None
+    if normalized and not isinstance(column.chance, float):  # per-subtask chance: no interval maps onto it
+        return Measurement(value, None, None, None)
 
     def shown(metric_value: float) -> float:
         return normalize(metric_value, column.chance) if normalized else metric_value * scale

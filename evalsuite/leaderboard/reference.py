@@ -39,7 +39,7 @@ class Column:
     benchmark: str | None
     average_scale: float = 1.0
     transform: str | None = None
-    chance: float | None = None  # the benchmark's declared chance level (chance-normalized columns)
+    chance: float | dict[str, float] | str | None = None  # the declared chance level(s) (chance-normalized columns)
     decimals: int | None = None  # None: the table's
     protocol: ColumnProtocol = field(default_factory=ColumnProtocol)
 

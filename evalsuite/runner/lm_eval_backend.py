@@ -17,6 +17,7 @@ from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
 from evalsuite.results.store import result_path, samples_path, write_json_atomic, write_jsonl_atomic
 from evalsuite.runner import sample_rows
+from evalsuite.runner.normalization import normalize
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
 from evalsuite.sandbox import isolation_record
@@ -83,10 +84,13 @@ def evaluate_benchmark(
     headline = _headline_metrics(benchmark, output)
     score = headline[benchmark.metric_name] * benchmark.scale
     metrics = dict(headline)
-    chance = benchmark.score.chance
-    if chance is not None:  # the Open LLM Leaderboard 2 normalization, (value - chance) / (1 - chance)
-        metrics[f"{benchmark.metric_name}_normalized"] = (headline[benchmark.metric_name] - chance) / (1 - chance)
     subscores = _subscores(benchmark, rows)
+    normalization = normalize(benchmark.score, headline[benchmark.metric_name], rows)
+    if normalization is not None:  # the Open LLM Leaderboard 2 normalization (raw metric kept beside it)
+        metrics[f"{benchmark.metric_name}_normalized"] = normalization.value
+        for subtask, value in normalization.per_subtask.items():
+            subscores[f"normalized/{subtask}"] = value * benchmark.scale
+            metrics[f"chance/{subtask}"] = normalization.chance[subtask]
     relative_samples = f"samples/{benchmark.name}.jsonl"
     write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
     result = build_result(

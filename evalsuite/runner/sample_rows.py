@@ -42,14 +42,28 @@ def item_identity(benchmark: Benchmark, sample: dict, task_kwargs: dict) -> tupl
     return benchmark.render_item_field(benchmark.item_id, context), group
 
 
-def _mc_prediction(sample: dict) -> int | None:
-    """Index of the highest-loglikelihood choice of a multiple-choice sample."""
+def _mc_prediction(sample: dict, by_length: bool = False) -> int | None:
+    """Index of the highest-loglikelihood choice of a multiple-choice sample (`by_length`: per
+    character of the choice, as lm-eval's acc_norm picks it)."""
     responses = sample.get("filtered_resps") or []
     try:
         scores = [float(r[0]) if isinstance(r, (list, tuple)) else float(r) for r in responses]
-    except (TypeError, ValueError):
+        if by_length:
+            lengths = [float(len(str(args[1]))) for args in sample.get("arguments") or []]
+            scores = [s / n for s, n in zip(scores, lengths, strict=True)]
+    except (TypeError, ValueError, IndexError, ZeroDivisionError):
         return None
     return max(range(len(scores)), key=scores.__getitem__) if scores else None
+
+
+def _label_index(sample: dict) -> Any:
+    """The gold choice's index (lm-eval logs a text target, e.g. "(B)", as the text)."""
+    label = _plain(sample.get("target"))
+    if isinstance(label, str):
+        continuations = [str(args[1]).strip() for args in sample.get("arguments") or [] if len(args) > 1]
+        if label.strip() in continuations:
+            return continuations.index(label.strip())
+    return label
 
 
 def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:
@@ -58,10 +72,10 @@ def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwar
     metric = benchmark.metric_name
     for sample in samples:
         item, group = item_identity(benchmark, sample, task_kwargs)
-        pred, label = _mc_prediction(sample), _plain(sample.get("target"))
+        pred, label = _mc_prediction(sample, by_length=metric == "acc_norm"), _label_index(sample)
         if isinstance(sample.get("f1"), (list, tuple)) and len(sample["f1"]) == 2:
             label, pred = _plain(sample["f1"][0]), _plain(sample["f1"][1])
-        correct = sample.get("acc")
+        correct = sample.get(metric) if metric in ("acc", "acc_norm") else sample.get("acc")
         if correct is None and pred is not None:
             correct = float(pred == label)
         rows.append(
@@ -75,6 +89,7 @@ def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwar
                 "doc_id": sample.get("doc_id"),
                 "metric": metric,
                 "acc_norm": _plain(sample.get("acc_norm")),
+                "choices": len(sample.get("arguments") or []) or None,
             }
         )
     return rows
