@@ -230,7 +230,7 @@ def test_embedded_model_matches_lm_eval_hf(requests_by_kind):
 
     folder = embedded_hf_dir()
     reference, fast = make_pair(folder, max_length=2048)
-    requests = [r for r in requests_by_kind["few_shot"] if r.doc_id < 2] + requests_by_kind["zero_shot"][:8]
+    requests = [r for r in requests_by_kind["few_shot"] if r.doc_id == 0] + requests_by_kind["zero_shot"][:8]
     assert_same_answers(reference.loglikelihood(requests), fast.loglikelihood(requests))
     truncated_reference, truncated_fast = make_pair(folder, max_length=200)
     sample = requests_by_kind["few_shot"][:12]
