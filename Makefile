@@ -56,6 +56,7 @@ bench: setup
 	$(PY) bench/overhead.py
 	$(PY) bench/sandbox.py
 	$(PY) bench/judge_throughput.py
+	$(PY) bench/loglikelihood.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -35,6 +35,7 @@ def test_run_writes_one_valid_result_per_benchmark(first_run):
         assert all({"item", "score", "group"} <= set(row) for row in rows)
         assert 0 <= result["score"] <= 100
         assert result["provenance"]["data"]["source"] == "local"
+        assert result["model"]["implementation"].startswith("hf-fast (")  # embedded runs on hf-fast
     copa = json.loads((out / SLUG / "kobest_copa.json").read_text())
     assert copa["protocol"]["num_fewshot"] == 5 and copa["protocol"]["metric"] == "f1"
     assert copa["score"] == pytest.approx(copa["metrics"]["f1"] * 100)

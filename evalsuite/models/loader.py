@@ -15,6 +15,9 @@ from evalsuite.results.store import model_slug
 EMBEDDED = "embedded"
 CHAT_API_TYPES = {"local-chat-completions", "openai-chat-completions"}
 NAME_KEYS = ("pretrained", "model", "model_name", "engine", "path")
+# lm-eval model types that load transformers models locally (the device defaults to cuda when present).
+HF_TYPES = {"hf", "hf-auto", "huggingface", "hf-fast"}
+EMBEDDED_IMPLEMENTATION = "hf-fast"  # evalsuite.models.prefix_cache: same numbers as hf, faster
 
 
 @dataclass
@@ -67,16 +70,23 @@ def model_name(model_type: str, args: dict[str, Any]) -> str:
 
 
 def resolve_model_args(model_type: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Map `embedded` onto lm-eval's hf backend with the cached HF folder; others pass through."""
+    """Map `embedded` onto the hf-fast backend with the cached HF folder; others pass through."""
     if model_type != EMBEDDED:
         return model_type, dict(args)
     resolved = {"pretrained": str(embedded_hf_dir()), "dtype": "float32"}
     resolved.update(args)
-    return "hf", resolved
+    return EMBEDDED_IMPLEMENTATION, resolved
+
+
+def implementation(lm_type: str, lm: Any) -> str:
+    """Which model implementation produced a result: the registry name and the class, e.g. `hf (lm_eval....HFLM)`."""
+    return f"{lm_type} ({type(lm).__module__}.{type(lm).__qualname__})"
 
 
 def _lm_class(lm_type: str) -> Any:
     import lm_eval.api.registry as registry
+
+    import evalsuite.models.prefix_cache  # noqa: F401  (registers hf-fast; imports torch, so only here)
 
     try:
         return registry.get_model(lm_type)
@@ -96,7 +106,7 @@ def load_model(
     user_args = parse_model_args(model_args)
     lm_type, lm_args = resolve_model_args(model_type, user_args)
     lm_class = _lm_class(lm_type)
-    if device is None and lm_type == "hf":
+    if device is None and lm_type in HF_TYPES:
         device = _default_device()
     try:
         lm = lm_class.create_from_arg_obj(
@@ -112,6 +122,7 @@ def load_model(
         "type": model_type,
         "args": recorded_args(user_args),
         "revision": _embedded_revision() if model_type == EMBEDDED else _revision(lm, user_args),
+        "implementation": implementation(lm_type, lm),
     }
     return LoadedModel(lm=lm, info=info, slug=model_slug(info["name"]), type=model_type, args=user_args)
 
