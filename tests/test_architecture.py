@@ -43,12 +43,17 @@ def test_no_string_literal_names_a_benchmark(path):
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_package_imports_are_at_the_top(path):
-    """Imports of the package's own modules sit at module level (heavy third-party ones may wait)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    """Imports of the package's own modules sit at module level (heavy third-party ones may wait, and so
+    may a package module that imports torch at once, marked `# heavy:` on its line)."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    lines = source.splitlines()
     nested = []
     for function in ast.walk(tree):
         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for node in ast.walk(function):
+                if "# heavy:" in lines[node.lineno - 1] if hasattr(node, "lineno") else False:
+                    continue
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("evalsuite"):
                     nested.append(f"{function.name}: from {node.module}")
                 elif isinstance(node, ast.Import) and any(a.name.startswith("evalsuite") for a in node.names):

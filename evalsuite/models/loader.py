@@ -86,7 +86,7 @@ def implementation(lm_type: str, lm: Any) -> str:
 def _lm_class(lm_type: str) -> Any:
     import lm_eval.api.registry as registry
 
-    import evalsuite.models.prefix_cache  # noqa: F401  (registers hf-fast; imports torch, so only here)
+    import evalsuite.models.prefix_cache  # noqa: F401  # heavy: registers hf-fast, imports torch at once
 
     try:
         return registry.get_model(lm_type)
