@@ -8,7 +8,7 @@ import pytest
 from conftest import FIXTURE_DATA, run_cli
 from evalsuite.declarations import discover
 from evalsuite.results.schema import validate_result
-from evalsuite.results.store import read_jsonl
+from evalsuite.data.local import read_jsonl
 
 pytestmark = pytest.mark.real_model
 SLUG = "SmolLM2-135M-Instruct"
