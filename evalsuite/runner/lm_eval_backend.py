@@ -43,12 +43,22 @@ def cache_file(options: RunOptions, model: LoadedModel, benchmark: Benchmark) ->
 
 
 def evaluate_benchmark(
-    benchmark: Benchmark, model: LoadedModel, options: RunOptions, manager: Any, chat_template: bool
+    benchmark: Benchmark,
+    model: LoadedModel,
+    options: RunOptions,
+    manager: Any,
+    chat_template: bool,
+    *,
+    items: dict[str, list[int]] | None = None,
+    protocol_overrides: dict[str, Any] | None = None,
 ) -> dict:
-    """Evaluate one lm-eval benchmark, write its result and per-sample log, and return the result."""
+    """Evaluate one lm-eval benchmark, write its result and per-sample log, and return the result.
+
+    `items` restricts the run to these doc_ids per lm-eval task; `protocol_overrides` amend the
+    recorded protocol (completions scored by `score` are marked as generated elsewhere)."""
     import lm_eval  # heavy (torch); imported when a run needs it
 
-    protocol = lm_eval_protocol(benchmark, options, chat_template)
+    protocol = {**lm_eval_protocol(benchmark, options, chat_template), **(protocol_overrides or {})}
     cache = cache_file(options, model, benchmark)
     cache.parent.mkdir(parents=True, exist_ok=True)
     if options.force:  # a forced rerun recomputes every response instead of replaying the cache
@@ -61,6 +71,7 @@ def evaluate_benchmark(
             tasks=[benchmark.lm_eval_task],
             num_fewshot=None if benchmark.num_fewshot == 0 else options.num_fewshot,
             limit=options.limit,
+            samples=items,
             gen_kwargs=options.gen_kwargs if benchmark.output == "generate" else None,
             bootstrap_iters=options.bootstrap_iters,
             log_samples=True,

