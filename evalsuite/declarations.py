@@ -28,7 +28,8 @@ ENGINES = ("lm_eval", "judge")
 OUTPUTS = ("loglikelihood", "generate", "two_turn_chat")
 AGGREGATIONS = ("micro", "macro", "per_task", "judge_mean")
 LOCAL_FORMATS = ("jsonl", "json", "csv", "tsv", "parquet")
-FEATURE_TYPES = ("string", "int64", "float64", "bool", "list[string]", "list[int64]")
+FEATURE_TYPES = ("string", "int64", "float64", "bool", "list[string]", "list[int64]", "json")
+# json: a value of varying shape (e.g. per-row keyword arguments), kept as its JSON text
 
 
 class _TaskYamlLoader(yaml.SafeLoader):
@@ -117,6 +118,7 @@ class Score:
     decimals: int = 1  # digits shown
     chance: float | None = None  # random-guess level: normalized = (value - chance) / (1 - chance)
     also: tuple[str, ...] = ()  # other metrics shown beside the headline (e.g. exact_match,strict-match)
+    mean_with: tuple[str, ...] = ()  # metrics averaged with `metric` into the score (e.g. prompt- and instruction-level accuracy)
 
 
 @dataclass(frozen=True)
@@ -278,7 +280,7 @@ def _data_source(raw: dict, path: Path) -> DataSource:
 
 
 def _score(raw: dict, path: Path) -> Score:
-    _only(raw, {"metric", "filter", "aggregation", "scale", "decimals", "chance", "also"}, path, "score")
+    _only(raw, {"metric", "filter", "aggregation", "scale", "decimals", "chance", "also", "mean_with"}, path, "score")
     try:
         return Score(
             metric=str(raw["metric"]),
@@ -288,6 +290,7 @@ def _score(raw: dict, path: Path) -> Score:
             decimals=int(raw.get("decimals", 1)),
             chance=None if raw.get("chance") is None else float(raw["chance"]),
             also=tuple(str(m) for m in raw.get("also") or ()),
+            mean_with=tuple(str(m) for m in raw.get("mean_with") or ()),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BadInputError(f"{path}: score needs metric, aggregation and a numeric scale ({err})") from err

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import importlib
+import json
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +44,7 @@ def features_of(layout: LocalLayout) -> "datasets.Features":
     def feature(kind: str) -> Any:
         if kind.startswith("list[") and kind.endswith("]"):
             return datasets.Sequence(datasets.Value(kind[5:-1]))
-        return datasets.Value(kind)
+        return datasets.Value("string" if kind == "json" else kind)
 
     return datasets.Features({column: feature(kind) for column, kind in layout.features.items()})
 
@@ -199,6 +200,8 @@ def _typed(value: Any, kind: str, path: Path, number: int, column: str) -> Any:
     if value is None or (isinstance(value, str) and not value.strip() and kind in ("int64", "float64", "bool")):
         return None
     try:
+        if kind == "json":
+            return json.dumps(value, ensure_ascii=False)
         if kind == "string":
             if isinstance(value, (dict, list)):
                 raise ValueError("not text")

@@ -92,7 +92,7 @@ def evaluate_benchmark(
         return {}
     rows = _rows(benchmark, output)
     headline = _headline_metrics(benchmark, output)
-    score = headline[benchmark.metric_name] * benchmark.scale
+    score = _combined(benchmark, headline) * benchmark.scale
     metrics = dict(headline)
     chance = benchmark.score.chance
     if chance is not None:  # the Open LLM Leaderboard 2 normalization, (value - chance) / (1 - chance)
@@ -164,6 +164,15 @@ def _headline_metrics(benchmark: Benchmark, output: dict) -> dict[str, float]:
         label = name if other_filter in ("", "none") else f"{name}_{other_filter}"
         metrics.setdefault(label, number)
     return metrics
+
+
+def _combined(benchmark: Benchmark, metrics: dict[str, float]) -> float:
+    """The score's metric value: the headline metric, or its mean with the declared `mean_with` metrics."""
+    names = [benchmark.metric_name, *benchmark.score.mean_with]
+    missing = [name for name in names if name not in metrics]
+    if missing:
+        raise BadInputError(f"{benchmark.lm_eval_task} reported no '{missing[0]}' (it has: {', '.join(metrics)})")
+    return sum(metrics[name] for name in names) / len(names)
 
 
 def _task_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:

@@ -56,8 +56,10 @@ def run_score(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else None
     result = score_external(benchmark, args.samples, model_name=args.model_name or Path(args.samples).stem,
                             data_dir=data_dir, output_path=args.output_path, allow_missing=args.allow_missing)
-    headline = f"{result['score']:.{benchmark.score.decimals}f}"
-    print(f"{benchmark.name} {benchmark.metric}: {headline} ({result['n']} items, generated elsewhere)")
+    metric = " and ".join([benchmark.metric, *benchmark.score.mean_with])
+    what = f"mean of {metric}" if benchmark.score.mean_with else metric
+    print(f"{benchmark.name}: {result['score']:.{benchmark.score.decimals}f} ({what}; {result['n']} items, "
+          "generated elsewhere)")
     return 0
 
 
