@@ -66,6 +66,7 @@ class LocalLayout:
     columns: dict[str, str] = field(default_factory=dict)  # dataset column -> source column
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {source value: value}
     records_key: str | None = None  # json: the key holding the list of rows ({"examples": [...]})
+    one_per_file: bool = False  # json: each file holds one row (an object), e.g. a tree of problem files
     quoting: bool = True  # csv/tsv: False reads quote characters literally (csv.QUOTE_NONE)
     checks: dict[str, str] = field(default_factory=dict)  # Jinja expression over a row -> message if false
 
@@ -237,7 +238,7 @@ def _choice(value: Any, allowed: tuple[str, ...], path: Path, where: str) -> str
 
 
 def _local_layout(raw: dict, path: Path) -> LocalLayout:
-    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "quoting", "checks"}, path, "data.local")
+    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "one_per_file", "quoting", "checks"}, path, "data.local")
     splits = _mapping(raw.get("splits"), path, "data.local.splits")
     if not splits:
         raise BadInputError(f"{path}: data.local needs 'splits' (split -> file(s))")
@@ -254,6 +255,7 @@ def _local_layout(raw: dict, path: Path) -> LocalLayout:
         columns={str(k): str(v) for k, v in _mapping(raw.get("columns"), path, "data.local.columns").items()},
         labels={str(c): {str(k): v for k, v in _mapping(m, path, f"data.local.labels.{c}").items()} for c, m in labels.items()},
         records_key=raw.get("records_key"),
+        one_per_file=bool(raw.get("one_per_file", False)),
         quoting=bool(raw.get("quoting", True)),
         checks={str(k): str(v) for k, v in _mapping(raw.get("checks"), path, "data.local.checks").items()},
     )

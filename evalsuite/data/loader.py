@@ -147,7 +147,7 @@ def _read_file(layout: LocalLayout, path: Path) -> list[dict[str, Any]]:
     if layout.format == "jsonl":
         return read_jsonl(path)
     if layout.format == "json":
-        return read_json_records(path, layout.records_key)
+        return read_json_records(path, layout.records_key, one_per_file=layout.one_per_file)
     if layout.format == "parquet":
         return read_parquet(path)
     delimiter = "\t" if layout.format == "tsv" else ","
