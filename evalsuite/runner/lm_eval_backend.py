@@ -54,8 +54,8 @@ def evaluate_benchmark(
 ) -> dict:
     """Evaluate one lm-eval benchmark, write its result and per-sample log, and return the result.
 
-    `items` restricts the run to these doc_ids per lm-eval task; `protocol_overrides` amend the
-    recorded protocol (completions scored by `score` are marked as generated elsewhere)."""
+    `items` restricts the run to these sorted doc_ids per lm-eval task (lm-eval's `samples`);
+    `protocol_overrides` amend the recorded protocol (`score` marks completions generated elsewhere)."""
     import lm_eval  # heavy (torch); imported when a run needs it
 
     protocol = {**lm_eval_protocol(benchmark, options, chat_template), **(protocol_overrides or {})}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.declarations import Benchmark, check_task_yamls
-from evalsuite.errors import BadInputError
+from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.models.loader import LoadedModel
 from evalsuite.results.store import (
     UnreadableFile, check_output_folder, loads_bounded, model_slug, read_regular_file,
@@ -150,9 +150,15 @@ def cut_at_stop_sequences(text: str, until: list[str] | str | None) -> str:
     return text
 
 
-def replay_lm(completions: dict[tuple[str, int], str]) -> Any:
-    """An lm-eval LM that answers each generation request with the recorded completion of its item."""
+def replay_lm(completions: dict[tuple[str, int], str], subset: dict[str, list[int]] | None = None) -> Any:
+    """An lm-eval LM that answers each generation request with the recorded completion of its item.
+
+    With a `subset` (lm-eval's `samples`), lm-eval numbers the selected docs of a task 0, 1, ... in
+    their order; request doc_id j is then the task's j-th selected doc_id."""
     from lm_eval.api.model import LM  # heavy (torch); imported when scoring starts
+
+    def original(task_name: str, doc_id: int) -> int:
+        return sorted(subset[task_name])[doc_id] if subset else doc_id
 
     class ReplayLM(LM):
         """Completions generated elsewhere, replayed as lm-eval model output."""
@@ -161,7 +167,10 @@ def replay_lm(completions: dict[tuple[str, int], str]) -> Any:
             outputs = []
             for request in requests:
                 gen_kwargs = request.args[1] if len(request.args) > 1 else {}
-                text = completions[(request.task_name, request.doc_id)]
+                key = (request.task_name, original(request.task_name, request.doc_id))
+                if key not in completions:
+                    raise EvalsuiteError(f"no completion for {key[0]} doc_id {key[1]} (the item index and lm-eval disagree)")
+                text = completions[key]
                 outputs.append(cut_at_stop_sequences(text, (gen_kwargs or {}).get("until")))
             return outputs
 
@@ -179,11 +188,13 @@ def file_digest(path: str | Path) -> str:
     return hashlib.sha256(read_regular_file(path, MAX_SAMPLES_BYTES)).hexdigest()
 
 
-def external_model(name: str, samples: str | Path, completions: dict[tuple[str, int], str]) -> LoadedModel:
+def external_model(
+    name: str, samples: str | Path, completions: dict[tuple[str, int], str], subset: dict[str, list[int]] | None
+) -> LoadedModel:
     """The replayed completions as the model of a result: type `external`, the file and its digest."""
     args = {"samples": Path(samples).name, "sha256": file_digest(samples)}
     info = {"name": name, "type": EXTERNAL_MODEL_TYPE, "args": args, "revision": None}
-    return LoadedModel(lm=replay_lm(completions), info=info, slug=model_slug(name), type=EXTERNAL_MODEL_TYPE,
+    return LoadedModel(lm=replay_lm(completions, subset), info=info, slug=model_slug(name), type=EXTERNAL_MODEL_TYPE,
                        args=args)
 
 
@@ -220,15 +231,21 @@ def score_external(
     index = item_index(benchmark, tasks)
     completions = match_completions(benchmark, rows, index, allow_missing)
     subset = len(completions) < index.total
-    items = {}
+    items: dict[str, list[int]] = {}
     for task_name, doc_id in completions:
         items.setdefault(task_name, []).append(doc_id)
+    if subset and set(items) != set(tasks):
+        # lm-eval runs every doc of a task left out of `samples` (an empty selection means all)
+        empty = sorted(set(tasks) - set(items))
+        raise BadInputError(f"--allow_missing: every lm-eval task of {benchmark.name} needs a completion "
+                            f"({len(empty)} have none, e.g. {empty[0]})")
     options = RunOptions(model=EXTERNAL_MODEL_TYPE, output_path=output_path, data_dir=data_dir, force=True,
                          allow_code_execution=allow_code_execution)
     print(f"scoring {len(completions)} {benchmark.name} completions from {samples}", file=sys.stderr, flush=True)
+    selection = {name: sorted(ids) for name, ids in items.items()} if subset else None
     return evaluate_benchmark(
-        benchmark, external_model(model_name, samples, completions), options, manager, chat_template=False,
-        items={name: sorted(ids) for name, ids in items.items()} if subset else None,
+        benchmark, external_model(model_name, samples, completions, selection), options, manager,
+        chat_template=False, items=selection,
         protocol_overrides=external_protocol(len(completions) if subset else None),
     )
 
