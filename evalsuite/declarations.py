@@ -30,7 +30,8 @@ OUTPUTS = ("loglikelihood", "generate", "two_turn_chat")
 AGGREGATIONS = ("micro", "macro", "per_task", "judge_mean")
 LOCAL_FORMATS = ("jsonl", "json", "csv", "tsv", "parquet")
 CHANCE_FROM_CHOICES = "choices"  # score.chance derived per subtask from its items' number of choices
-FEATURE_TYPES = ("string", "int64", "float64", "bool", "list[string]", "list[int64]")
+FEATURE_TYPES = ("string", "int64", "float64", "bool", "list[string]", "list[int64]", "json")
+# json: a value of varying shape (e.g. per-row keyword arguments), kept as its JSON text
 
 
 class _TaskYamlLoader(yaml.SafeLoader):
@@ -72,6 +73,7 @@ class LocalLayout:
     columns: dict[str, str] = field(default_factory=dict)  # dataset column -> source column
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {source value: value}
     records_key: str | None = None  # json: the key holding the list of rows ({"examples": [...]})
+    one_per_file: bool = False  # json: each file holds one row (an object), e.g. a tree of problem files
     quoting: bool = True  # csv/tsv: False reads quote characters literally (csv.QUOTE_NONE)
     checks: dict[str, str] = field(default_factory=dict)  # Jinja expression over a row -> message if false
 
@@ -148,6 +150,7 @@ class Score:
     # the per-subtask forms normalizing each subtask and averaging them (see evalsuite/runner/normalization.py)
     chance: float | dict[str, float] | str | None = None
     also: tuple[str, ...] = ()  # other metrics shown beside the headline (e.g. exact_match,strict-match)
+    mean_with: tuple[str, ...] = ()  # metrics averaged with `metric` into the score (e.g. prompt- and instruction-level accuracy)
 
     @property
     def headline_chance(self) -> float | None:
@@ -276,7 +279,7 @@ def _choice(value: Any, allowed: tuple[str, ...], path: Path, where: str) -> str
 
 
 def _local_layout(raw: dict, path: Path) -> LocalLayout:
-    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "quoting", "checks"}, path, "data.local")
+    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "one_per_file", "quoting", "checks"}, path, "data.local")
     splits = _mapping(raw.get("splits"), path, "data.local.splits")
     if not splits:
         raise BadInputError(f"{path}: data.local needs 'splits' (split -> file(s))")
@@ -296,6 +299,7 @@ def _local_layout(raw: dict, path: Path) -> LocalLayout:
         columns={str(k): str(v) for k, v in _mapping(raw.get("columns"), path, "data.local.columns").items()},
         labels={str(c): {str(k): v for k, v in _mapping(m, path, f"data.local.labels.{c}").items()} for c, m in labels.items()},
         records_key=raw.get("records_key"),
+        one_per_file=bool(raw.get("one_per_file", False)),
         quoting=bool(raw.get("quoting", True)),
         checks={str(k): str(v) for k, v in _mapping(raw.get("checks"), path, "data.local.checks").items()},
     )
@@ -322,7 +326,7 @@ def _data_source(raw: dict, path: Path) -> DataSource:
 
 
 def _score(raw: dict, path: Path) -> Score:
-    _only(raw, {"metric", "filter", "aggregation", "scale", "decimals", "chance", "also"}, path, "score")
+    _only(raw, {"metric", "filter", "aggregation", "scale", "decimals", "chance", "also", "mean_with"}, path, "score")
     try:
         return Score(
             metric=str(raw["metric"]),
@@ -332,6 +336,7 @@ def _score(raw: dict, path: Path) -> Score:
             decimals=int(raw.get("decimals", 1)),
             chance=_chance(raw.get("chance"), path),
             also=tuple(str(m) for m in raw.get("also") or ()),
+            mean_with=tuple(str(m) for m in raw.get("mean_with") or ()),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BadInputError(f"{path}: score needs metric, aggregation and a numeric scale ({err})") from err

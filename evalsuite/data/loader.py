@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import importlib
+import json
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
@@ -45,7 +46,7 @@ def features_of(layout: LocalLayout) -> "datasets.Features":
             return {name: feature(inner) for name, inner in kind.items()}
         if kind.startswith("list[") and kind.endswith("]"):
             return datasets.Sequence(datasets.Value(kind[5:-1]))
-        return datasets.Value(kind)
+        return datasets.Value("string" if kind == "json" else kind)
 
     return datasets.Features({column: feature(kind) for column, kind in layout.features.items()})
 
@@ -198,7 +199,7 @@ def _read_file(layout: LocalLayout, path: Path) -> list[dict[str, Any]]:
     if layout.format == "jsonl":
         return read_jsonl(path)
     if layout.format == "json":
-        return read_json_records(path, layout.records_key)
+        return read_json_records(path, layout.records_key, one_per_file=layout.one_per_file)
     if layout.format == "parquet":
         return read_parquet(path)
     delimiter = "\t" if layout.format == "tsv" else ","
@@ -255,6 +256,8 @@ def _typed(value: Any, kind: str | dict[str, str], path: Path, number: int, colu
     if value is None or (isinstance(value, str) and not value.strip() and kind in ("int64", "float64", "bool")):
         return None
     try:
+        if kind == "json":
+            return json.dumps(value, ensure_ascii=False)
         if kind == "string":
             if isinstance(value, (dict, list)):
                 raise ValueError("not text")

@@ -93,13 +93,18 @@ def read_jsonl(path: Path, string_fields: Sequence[str] = ()) -> list[dict[str, 
     return rows
 
 
-def read_json_records(path: Path, records_key: str | None = None) -> list[dict[str, Any]]:
-    """The objects of a JSON file holding a list of them (or `{records_key: [...]}`)."""
+def read_json_records(path: Path, records_key: str | None = None, one_per_file: bool = False) -> list[dict[str, Any]]:
+    """The objects of a JSON file holding a list of them (or `{records_key: [...]}`), or its one
+    object when `one_per_file`."""
     with _open_text(path) as handle, _decoding(path):
         try:
             data = json.load(handle)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise BadInputError(f"{path}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from exc
+    if one_per_file:
+        if not isinstance(data, dict):
+            raise BadInputError(f"{path}: expected one JSON object")
+        return [data]
     if records_key is not None:
         data = data.get(records_key) if isinstance(data, dict) else None
     if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):

@@ -44,12 +44,22 @@ def cache_file(options: RunOptions, model: LoadedModel, benchmark: Benchmark) ->
 
 
 def evaluate_benchmark(
-    benchmark: Benchmark, model: LoadedModel, options: RunOptions, manager: Any, chat_template: bool
+    benchmark: Benchmark,
+    model: LoadedModel,
+    options: RunOptions,
+    manager: Any,
+    chat_template: bool,
+    *,
+    items: dict[str, list[int]] | None = None,
+    protocol_overrides: dict[str, Any] | None = None,
 ) -> dict:
-    """Evaluate one lm-eval benchmark, write its result and per-sample log, and return the result."""
+    """Evaluate one lm-eval benchmark, write its result and per-sample log, and return the result.
+
+    `items` restricts the run to these sorted doc_ids per lm-eval task (lm-eval's `samples`);
+    `protocol_overrides` amend the recorded protocol (`score` marks completions generated elsewhere)."""
     import lm_eval  # heavy (torch); imported when a run needs it
 
-    protocol = lm_eval_protocol(benchmark, options, chat_template)
+    protocol = {**lm_eval_protocol(benchmark, options, chat_template), **(protocol_overrides or {})}
     cache = cache_file(options, model, benchmark)
     cache.parent.mkdir(parents=True, exist_ok=True)
     if options.force:  # a forced rerun recomputes every response instead of replaying the cache
@@ -62,6 +72,7 @@ def evaluate_benchmark(
             tasks=[benchmark.lm_eval_task],
             num_fewshot=None if benchmark.num_fewshot == 0 else options.num_fewshot,
             limit=options.limit,
+            samples=items,
             gen_kwargs=options.gen_kwargs if benchmark.output == "generate" else None,
             bootstrap_iters=options.bootstrap_iters,
             log_samples=True,
@@ -82,7 +93,7 @@ def evaluate_benchmark(
         return {}
     rows = _rows(benchmark, output)
     headline = _headline_metrics(benchmark, output)
-    score = headline[benchmark.metric_name] * benchmark.scale
+    score = _combined(benchmark, headline) * benchmark.scale
     metrics = dict(headline)
     subscores = _subscores(benchmark, rows)
     normalization = normalize(benchmark.score, headline[benchmark.metric_name], rows)
@@ -157,6 +168,15 @@ def _headline_metrics(benchmark: Benchmark, output: dict) -> dict[str, float]:
         label = name if other_filter in ("", "none") else f"{name}_{other_filter}"
         metrics.setdefault(label, number)
     return metrics
+
+
+def _combined(benchmark: Benchmark, metrics: dict[str, float]) -> float:
+    """The score's metric value: the headline metric, or its mean with the declared `mean_with` metrics."""
+    names = [benchmark.metric_name, *benchmark.score.mean_with]
+    missing = [name for name in names if name not in metrics]
+    if missing:
+        raise BadInputError(f"{benchmark.lm_eval_task} reported no '{missing[0]}' (it has: {', '.join(metrics)})")
+    return sum(metrics[name] for name in names) / len(names)
 
 
 def _task_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:

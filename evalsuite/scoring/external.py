@@ -1,0 +1,272 @@
+"""`run_eval.py score <benchmark> --samples FILE`: score completions generated elsewhere exactly as `run`.
+
+The completions are replayed through lm-eval as if a model had produced them: `ReplayLM` answers each
+generation request of the benchmark's own lm-eval task with the recorded completion of that item (cut
+at the task's stop sequences, as lm-eval's models cut their output), so the task's own filters,
+`process_results` and aggregation score them and the runner writes the same result and samples files
+as `run`. One scorer per benchmark, shared by `run` and `score`, with no scoring code here.
+
+A samples row names its item by the benchmark's own id (the declaration's `external.id_field`) or by
+`doc_id` (its 0-based position in the official test split) and carries the model's text in
+`completion` (`external.text_field`). Missing, duplicate or unknown items are one-line errors before
+any scoring; `--allow_missing` scores a subset instead, recorded as a limit (not comparable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalsuite.declarations import Benchmark, check_task_yamls
+from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.models.loader import LoadedModel
+from evalsuite.results.store import (
+    UnreadableFile, check_output_folder, loads_bounded, model_slug, read_regular_file,
+)
+from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
+from evalsuite.runner.options import RunOptions
+
+MAX_SAMPLES_BYTES = 1 << 30  # a completions file of a whole benchmark is megabytes; 1 GiB is hostile
+EXTERNAL_MODEL_TYPE = "external"
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One row of a completions file: the item it names and the model's text."""
+
+    line: int
+    key: str  # "id:<the benchmark's own id>" or "doc:<doc_id>"
+    text: str
+
+
+def read_completions(path: str | Path, benchmark: Benchmark) -> list[Completion]:
+    """The rows of a JSONL completions file; any malformed line is a BadInputError naming it."""
+    assert benchmark.external is not None
+    id_field, text_field = benchmark.external.id_field, benchmark.external.text_field
+    try:
+        data = read_regular_file(path, MAX_SAMPLES_BYTES)
+    except UnreadableFile as err:
+        raise BadInputError(f"--samples {path}: {err}") from err
+    rows: list[Completion] = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = loads_bounded(line)
+        except UnreadableFile as err:
+            raise BadInputError(f"--samples {path} line {number}: {err}") from err
+        if not isinstance(row, dict):
+            raise BadInputError(f"--samples {path} line {number}: not a JSON object")
+        text = row.get(text_field)
+        if not isinstance(text, str):
+            raise BadInputError(f"--samples {path} line {number}: '{text_field}' must be a string")
+        rows.append(Completion(number, _row_key(row, id_field, path, number), text))
+    if not rows:
+        raise BadInputError(f"--samples {path} holds no completions")
+    return rows
+
+
+def _row_key(row: dict, id_field: str, path: str | Path, number: int) -> str:
+    has_id, has_doc = id_field in row and id_field != "doc_id", "doc_id" in row
+    if has_id == has_doc:
+        raise BadInputError(f"--samples {path} line {number}: name the item by '{id_field}' or by 'doc_id' (one of them)")
+    if has_doc:
+        doc_id = row["doc_id"]
+        if isinstance(doc_id, bool) or not isinstance(doc_id, int) or doc_id < 0:
+            raise BadInputError(f"--samples {path} line {number}: doc_id must be a non-negative integer")
+        return f"doc:{doc_id}"
+    value = row[id_field]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise BadInputError(f"--samples {path} line {number}: '{id_field}' must be a string or an integer")
+    return f"id:{value}"
+
+
+@dataclass(frozen=True)
+class ItemIndex:
+    """Where each item of a benchmark lies: lm-eval task name and doc_id, by both kinds of key."""
+
+    locations: dict[str, tuple[str, int]]  # row key -> (task name, doc_id)
+    total: int  # items in the benchmark's test split(s)
+
+
+def item_index(benchmark: Benchmark, tasks: dict[str, Any]) -> ItemIndex:
+    """Index the evaluation docs of the benchmark's lm-eval task(s) (a group: every subtask).
+
+    `doc_id` keys are positions in the official test split, so they exist only for single-task
+    benchmarks; a group's items are named by the benchmark's own id."""
+    assert benchmark.external is not None
+    id_field = benchmark.external.id_field
+    locations: dict[str, tuple[str, int]] = {}
+    total = 0
+    for task_name, task in sorted(tasks.items()):
+        for doc_id, doc in enumerate(task.eval_docs):
+            total += 1
+            if len(tasks) == 1:
+                locations[f"doc:{doc_id}"] = (task_name, doc_id)
+            if id_field in doc:
+                key = f"id:{doc[id_field]}"
+                if key in locations:
+                    raise BadInputError(f"{benchmark.name}: item id {doc[id_field]!r} is not unique in the data")
+                locations[key] = (task_name, doc_id)
+    return ItemIndex(locations, total)
+
+
+def match_completions(
+    benchmark: Benchmark, rows: list[Completion], index: ItemIndex, allow_missing: bool
+) -> dict[tuple[str, int], str]:
+    """Completion text per (task name, doc_id); unknown, duplicate or (unless allowed) missing items
+    are one-line errors."""
+    matched: dict[tuple[str, int], str] = {}
+    first_line: dict[tuple[str, int], int] = {}
+    for row in rows:
+        location = index.locations.get(row.key)
+        if location is None:
+            kind, _, value = row.key.partition(":")
+            name = "doc_id" if kind == "doc" else benchmark.external.id_field  # type: ignore[union-attr]
+            raise BadInputError(f"--samples line {row.line}: unknown {benchmark.name} item {name}={value}")
+        if location in matched:
+            raise BadInputError(
+                f"--samples line {row.line}: duplicate {benchmark.name} item (also on line {first_line[location]})"
+            )
+        matched[location] = row.text
+        first_line[location] = row.line
+    missing = index.total - len(matched)
+    if missing and not allow_missing:
+        raise BadInputError(
+            f"--samples covers {len(matched)} of {index.total} {benchmark.name} items ({missing} missing); "
+            "pass --allow_missing to score the subset (marked not comparable)"
+        )
+    return matched
+
+
+def cut_at_stop_sequences(text: str, until: list[str] | str | None) -> str:
+    """The text before the first stop sequence, as lm-eval's models cut their generations."""
+    stops = [until] if isinstance(until, str) else list(until or [])
+    for stop in stops:
+        if stop:
+            text = text.split(stop)[0]
+    return text
+
+
+def replay_lm(completions: dict[tuple[str, int], str], subset: dict[str, list[int]] | None = None) -> Any:
+    """An lm-eval LM that answers each generation request with the recorded completion of its item.
+
+    With a `subset` (lm-eval's `samples`), lm-eval numbers the selected docs of a task 0, 1, ... in
+    their order; request doc_id j is then the task's j-th selected doc_id."""
+    from lm_eval.api.model import LM  # heavy (torch); imported when scoring starts
+
+    def original(task_name: str, doc_id: int) -> int:
+        return sorted(subset[task_name])[doc_id] if subset else doc_id
+
+    class ReplayLM(LM):
+        """Completions generated elsewhere, replayed as lm-eval model output."""
+
+        def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]:
+            outputs = []
+            for request in requests:
+                gen_kwargs = request.args[1] if len(request.args) > 1 else {}
+                key = (request.task_name, original(request.task_name, request.doc_id))
+                if key not in completions:
+                    raise EvalsuiteError(f"no completion for {key[0]} doc_id {key[1]} (the item index and lm-eval disagree)")
+                text = completions[key]
+                outputs.append(cut_at_stop_sequences(text, (gen_kwargs or {}).get("until")))
+            return outputs
+
+        def loglikelihood(self, requests: list, disable_tqdm: bool = False) -> list:
+            raise BadInputError("completions generated elsewhere cannot answer loglikelihood requests")
+
+        def loglikelihood_rolling(self, requests: list, disable_tqdm: bool = False) -> list:
+            raise BadInputError("completions generated elsewhere cannot answer loglikelihood requests")
+
+    return ReplayLM()
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of the completions file (recorded, and part of the response cache's key)."""
+    return hashlib.sha256(read_regular_file(path, MAX_SAMPLES_BYTES)).hexdigest()
+
+
+def external_model(
+    name: str, samples: str | Path, completions: dict[tuple[str, int], str], subset: dict[str, list[int]] | None
+) -> LoadedModel:
+    """The replayed completions as the model of a result: type `external`, the file and its digest."""
+    args = {"samples": Path(samples).name, "sha256": file_digest(samples)}
+    info = {"name": name, "type": EXTERNAL_MODEL_TYPE, "args": args, "revision": None}
+    return LoadedModel(lm=replay_lm(completions, subset), info=info, slug=model_slug(name), type=EXTERNAL_MODEL_TYPE,
+                       args=args)
+
+
+def scorable(benchmark: Benchmark) -> bool:
+    """Whether `score` accepts completions of this benchmark (a generative lm-eval benchmark
+    whose declaration says how its outside completions name their items)."""
+    return benchmark.engine == "lm_eval" and benchmark.output == "generate" and benchmark.external is not None
+
+
+def score_external(
+    benchmark: Benchmark,
+    samples: str | Path,
+    *,
+    model_name: str,
+    data_dir: Path | None,
+    output_path: Path,
+    allow_missing: bool = False,
+    allow_code_execution: bool = False,
+) -> dict:
+    """Score a completions file as `run` scores a model's generations; writes and returns the result."""
+    if not scorable(benchmark):
+        raise BadInputError(f"{benchmark.name} is not scored from outside completions")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise BadInputError(f"--data_dir {data_dir} is not a directory")
+    if benchmark.executes_code and not allow_code_execution:
+        raise BadInputError(f"{benchmark.name} runs the generated code: pass --allow_code_execution (sandboxed)")
+    check_output_folder(output_path)
+    check_task_yamls()
+    rows = read_completions(samples, benchmark)
+    manager = task_manager(data_dir)
+    tasks = _leaf_tasks(manager.load([benchmark.lm_eval_task]))
+    index = item_index(benchmark, tasks)
+    completions = match_completions(benchmark, rows, index, allow_missing)
+    subset = len(completions) < index.total
+    items: dict[str, list[int]] = {}
+    for task_name, doc_id in completions:
+        items.setdefault(task_name, []).append(doc_id)
+    if subset and set(items) != set(tasks):
+        # lm-eval runs every doc of a task left out of `samples` (an empty selection means all)
+        empty = sorted(set(tasks) - set(items))
+        raise BadInputError(f"--allow_missing: every lm-eval task of {benchmark.name} needs a completion "
+                            f"({len(empty)} have none, e.g. {empty[0]})")
+    options = RunOptions(model=EXTERNAL_MODEL_TYPE, output_path=output_path, data_dir=data_dir, force=True,
+                         allow_code_execution=allow_code_execution)
+    print(f"scoring {len(completions)} {benchmark.name} completions from {samples}", file=sys.stderr, flush=True)
+    selection = {name: sorted(ids) for name, ids in items.items()} if subset else None
+    return evaluate_benchmark(
+        benchmark, external_model(model_name, samples, completions, selection), options, manager,
+        chat_template=False, items=selection,
+        protocol_overrides=external_protocol(len(completions) if subset else None),
+    )
+
+
+def external_protocol(limit: int | None) -> dict[str, Any]:
+    """What a result of outside completions records: generated elsewhere (prompting unknown), and
+    the number of items scored when some were missing (a limit: flagged not comparable)."""
+    return {"generated": "external", "chat_template": None, "fewshot_as_multiturn": None, "limit": limit}
+
+
+def _leaf_tasks(loaded: dict) -> dict[str, Any]:
+    """The Task objects of an lm-eval load (a group's subtasks, flattened), by task name."""
+    from lm_eval.api.task import Task
+
+    found: dict[str, Any] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Task):
+            found[node.config.task] = node
+        elif isinstance(node, dict):
+            for child in node.values():
+                walk(child)
+
+    walk(loaded.get("tasks", loaded))
+    return found

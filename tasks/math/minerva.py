@@ -1,0 +1,5 @@
+"""lm-eval's minerva_math functions, named from this folder (task YAMLs resolve `!function` here)."""
+
+from lm_eval.tasks.minerva_math.utils import doc_to_text, list_fewshot_samples, process_docs, process_results
+
+__all__ = ["doc_to_text", "list_fewshot_samples", "process_docs", "process_results"]
