@@ -209,7 +209,8 @@ def test_bwrap_runs_a_checkout_and_virtualenv_under_tmp(tmp_path):
     Path(site, "evalsuite-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     checkout = tmp_path / "checkout"
     checkout.mkdir()
-    shutil.copytree(ROOT / "evalsuite", checkout / "evalsuite", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("evalsuite", "tasks", "judges"):  # the package and the benchmark declarations
+        shutil.copytree(ROOT / folder, checkout / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "run_eval.py", checkout / "run_eval.py")
     done = _score(str(python), _forging_samples(tmp_path), "--data_dir", str(ROOT / "tests/fixtures/data"),
                   cwd=checkout, env={"PYTHONPATH": str(checkout)})
