@@ -78,6 +78,18 @@ def test_runs_are_parallel():
     assert max(r.duration_s for r in results) < 2.5
 
 
+def test_each_worker_keeps_to_one_core_of_its_own():
+    """The server, the tests and the solution of a worker take turns on one core (no cross-core wakeups
+    per call), and the workers are spread over the cores the harness may use."""
+    program = "import json, os, sys, time\ntime.sleep(0.5)\nsys.stderr.write(json.dumps(sorted(os.sched_getaffinity(0))))"
+    results = run_many([program, program], FAST, workers=2)
+    cores = [json.loads(r.stderr_tail) for r in results]
+    allowed = sorted(os.sched_getaffinity(0))
+    assert all(len(c) == 1 and c[0] in allowed for c in cores), cores
+    if len(allowed) >= 2:
+        assert cores[0] != cores[1], cores
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="uid switching applies when the harness runs as root")
 def test_root_harness_runs_programs_under_another_uid():
     result = run_python("import os\nassert os.getuid() != 0 and os.geteuid() != 0, os.getuid()", FAST)

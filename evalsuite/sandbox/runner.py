@@ -143,6 +143,7 @@ class Worker:
             keep, watch = [], [self.host_dir, *SHARED_TMP_DIRS]
         config = {"workroot": workroot, "guard": not bwrap, "candidate_uid": candidate_uid,
                   "tester_uid": tester_uid, "namespace": bwrap, "wipe": wipe, "keep": keep, "watch": watch,
+                  "cpu": self._cpu(),
                   "tester_limits": [["RLIMIT_AS", limits.memory_bytes, limits.memory_bytes], ["RLIMIT_CORE", 0, 0]]}
         argv = [sys.executable, "-I", "-B", "-c", ZYGOTE_SOURCE, json.dumps(config)]
         env = clean_env(home=workroot, tmpdir=PRIVATE_TMP if bwrap else workroot)
@@ -158,6 +159,11 @@ class Worker:
             argv, cwd=self.host_dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._stderr, start_new_session=True, close_fds=True,
         )
+
+    def _cpu(self) -> int:
+        """The core this worker's sandbox runs on: workers spread over the cores this process may use."""
+        cpus = sorted(os.sched_getaffinity(0))
+        return cpus[self.slot % len(cpus)]
 
     def _nproc(self, limits: SandboxLimits) -> int:
         if self.uids[0] is not None:

@@ -2,10 +2,10 @@
 only for verdict_tag).
 
 argv[1]: JSON config {"workroot", "guard", "candidate_uid", "tester_uid", "tester_limits", "namespace",
-"wipe", "keep", "watch"}. Protocol on fds 0/1: frames of a 4-byte big-endian length + UTF-8 JSON. Each job is two
-frames: the job, then {"nonce"}. The job's untrusted process was forked before the job arrived
-(a warm child, ready after the previous job's cleanup), so it never holds the nonce. The reply
-echoes the nonce.
+"wipe", "keep", "watch", "cpu"} (cpu: the one core the whole sandbox runs on). Protocol on fds 0/1:
+frames of a 4-byte big-endian length + UTF-8 JSON. Each job is two frames: the job, then {"nonce"}.
+The job's untrusted process was forked before the job arrived (a warm child, ready after the
+previous job's cleanup), so it never holds the nonce. The reply echoes the nonce.
 
 Two kinds of job:
 - "program": run `source` as __main__; the reply has its exit status.
@@ -774,6 +774,10 @@ def main():
     config = json.loads(sys.argv[1])
     _prctl(PR_SET_DUMPABLE, 0)  # no ptrace, pidfd_getfd or /proc/<pid>/fd from the same uid
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a job come back here to be reaped
+    try:  # the server, the tests and the solution take turns: on one core, no cross-core wakeups
+        os.sched_setaffinity(0, {config["cpu"]})
+    except OSError:
+        pass
     for module in PREIMPORTED:
         __import__(module)
     gc.collect()
