@@ -171,3 +171,22 @@ def test_missing_results_folder_is_exit_2_with_one_line(tmp_path):
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "does not exist" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_score_outside_its_rows_interval_renders_without_an_interval(tmp_path):
+    """A score the rows do not average to (a mean of two metrics, say): charts must not get negative
+    error bars; the cell shows the score with no interval."""
+    results = _results(tmp_path)
+    run = results / "Scored" / "samples"
+    run.mkdir(parents=True)
+    rows = [{"item": str(i), "score": 0.0, "group": None} for i in range(4)]
+    (run / "gsm8k.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    data = json.loads((GOOD / "gsm8k.json").read_text(encoding="utf-8"))
+    data["model"]["name"] = "org/Scored"
+    data["metrics"] = {"exact_match,flexible-extract": 0.125}
+    data |= {"score": 12.5, "n": 4, "samples": "samples/gsm8k.jsonl"}
+    (results / "Scored" / "gsm8k.json").write_text(json.dumps(data), encoding="utf-8")
+    _render(results, tmp_path / "out", formats=("md", "csv"))
+    math = pd.read_csv(tmp_path / "out" / "tables" / "math.csv")
+    scored = math[math.model == "org/Scored"].iloc[0]
+    assert scored["gsm8k"] == 12.5 and pd.isna(scored["gsm8k_ci_low"]) and pd.isna(scored["gsm8k_ci_high"])

@@ -112,8 +112,11 @@ def measure(result: MeasuredResult, column: Column | None = None) -> Measurement
     stderr = find_stderr(result.data["metrics"], metric)
     samples = SampleSet.from_rows(result.samples(), need_labels=stat == "macro_f1")
     if len(samples) >= 2 and (prefer_bootstrap or stderr is None):
-        low, high = bootstrap_interval(stat, samples)
-        return Measurement(value, shown(low), shown(high), f"bootstrap ({ITERATIONS}, seed {SEED})")
+        low, high = (shown(bound) for bound in bootstrap_interval(stat, samples))
+        if value is not None and not low - 1e-9 <= value <= high + 1e-9:
+            # the rows' statistic is not the score (e.g. a score that averages two metrics): no interval
+            return Measurement(value, None, None, None)
+        return Measurement(value, low, high, f"bootstrap ({ITERATIONS}, seed {SEED})")
     if stderr is not None:
         low, high = normal_interval(0.0, stderr)
         half = shown(high) - shown(0.0)
