@@ -200,22 +200,6 @@ class Benchmark:
         """The metric as lm-eval names it with a non-default filter (`exact_match,flexible-extract`)."""
         return self.score.metric if self.score.filter == "none" else f"{self.score.metric},{self.score.filter}"
 
-    @property
-    def metric_name(self) -> str:
-        return self.score.metric
-
-    @property
-    def metric_filter(self) -> str:
-        return self.score.filter
-
-    @property
-    def aggregation(self) -> str:
-        return self.score.aggregation
-
-    @property
-    def scale(self) -> float:
-        return self.score.scale
-
     def render_item_field(self, template: str, context: dict[str, Any]) -> str:
         """An item id or group rendered from its template (strict: a missing field is an error)."""
         try:

@@ -93,14 +93,14 @@ def evaluate_benchmark(
         return {}
     rows = _rows(benchmark, output)
     headline = _headline_metrics(benchmark, output)
-    score = _combined(benchmark, headline) * benchmark.scale
+    score = _combined(benchmark, headline) * benchmark.score.scale
     metrics = dict(headline)
     subscores = _subscores(benchmark, rows)
-    normalization = normalize(benchmark.score, headline[benchmark.metric_name], rows)
+    normalization = normalize(benchmark.score, headline[benchmark.score.metric], rows)
     if normalization is not None:  # the Open LLM Leaderboard 2 normalization (raw metric kept beside it)
-        metrics[f"{benchmark.metric_name}_normalized"] = normalization.value
+        metrics[f"{benchmark.score.metric}_normalized"] = normalization.value
         for subtask, value in normalization.per_subtask.items():
-            subscores[f"normalized/{subtask}"] = value * benchmark.scale
+            subscores[f"normalized/{subtask}"] = value * benchmark.score.scale
             metrics[f"chance/{subtask}"] = normalization.chance[subtask]
     relative_samples = f"samples/{benchmark.name}.jsonl"
     write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
@@ -151,7 +151,7 @@ def _headline_metrics(benchmark: Benchmark, output: dict) -> dict[str, float]:
     )
     if not table:
         raise BadInputError(f"lm-eval returned no results for {benchmark.lm_eval_task}")
-    metric, filt = benchmark.metric_name, benchmark.metric_filter
+    metric, filt = benchmark.score.metric, benchmark.score.filter
     value = _finite(table.get(f"{metric},{filt}"))
     if value is None:
         known = ", ".join(k for k in table if k != "alias")
@@ -172,7 +172,7 @@ def _headline_metrics(benchmark: Benchmark, output: dict) -> dict[str, float]:
 
 def _combined(benchmark: Benchmark, metrics: dict[str, float]) -> float:
     """The score's metric value: the headline metric, or its mean with the declared `mean_with` metrics."""
-    names = [benchmark.metric_name, *benchmark.score.mean_with]
+    names = [benchmark.score.metric, *benchmark.score.mean_with]
     missing = [name for name in names if name not in metrics]
     if missing:
         raise BadInputError(f"{benchmark.lm_eval_task} reported no '{missing[0]}' (it has: {', '.join(metrics)})")
@@ -203,5 +203,5 @@ def _subscores(benchmark: Benchmark, rows: list[dict]) -> dict[str, float]:
         if row.get("group") and row.get("score") is not None:
             groups.setdefault(str(row["group"]), []).append(float(row["score"]))
     return {
-        name: sum(values) / len(values) * benchmark.scale for name, values in sorted(groups.items())
+        name: sum(values) / len(values) * benchmark.score.scale for name, values in sorted(groups.items())
     }

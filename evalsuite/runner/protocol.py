@@ -18,7 +18,7 @@ def lm_eval_protocol(benchmark: Benchmark, options: RunOptions, chat_template: b
         "chat_template": chat_template,
         "fewshot_as_multiturn": bool(multiturn and chat_template and shots > 0),
         "metric": benchmark.metric,
-        "aggregation": benchmark.aggregation,
+        "aggregation": benchmark.score.aggregation,
         "judge": None,
         "limit": options.limit,
         **({"gen_kwargs": options.gen_kwargs} if options.gen_kwargs and benchmark.output == "generate" else {}),

@@ -33,8 +33,8 @@ def print_tasks(out: TextIO = sys.stdout) -> None:
     rows = []
     for b in discover().values():
         engine = b.lm_eval_task if b.engine == "lm_eval" else f"judge: {b.judge.name if b.judge else ''}"
-        scale = "1-10" if b.scale == 1 else "0-100"
-        rows.append([b.name, b.title, b.output, str(b.num_fewshot), b.metric, b.aggregation, scale, engine,
+        scale = "1-10" if b.score.scale == 1 else "0-100"
+        rows.append([b.name, b.title, b.output, str(b.num_fewshot), b.metric, b.score.aggregation, scale, engine,
                      b.data.default_source, b.data.local_layout])
     _table(["task", "title", "output", "shots", "metric", "aggregation", "scale", "runs as", "data (default)",
             "--data_dir layout"], rows, out)

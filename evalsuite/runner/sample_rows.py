@@ -69,7 +69,7 @@ def _label_index(sample: dict) -> Any:
 def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:
     """Rows of a loglikelihood multiple-choice task (acc per item; pred/label for F1)."""
     rows = []
-    metric = benchmark.metric_name
+    metric = benchmark.score.metric
     for sample in samples:
         item, group = item_identity(benchmark, sample, task_kwargs)
         pred, label = _mc_prediction(sample, by_length=metric == "acc_norm"), _label_index(sample)
@@ -97,7 +97,7 @@ def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwar
 
 def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:
     """Rows of a generate_until task scored by lm-eval (e.g. GSM8K with two filters)."""
-    metric, headline = benchmark.metric_name, benchmark.metric_filter
+    metric, headline = benchmark.score.metric, benchmark.score.filter
     by_doc: dict[Any, dict] = {}
     for sample in samples:
         key = sample.get("doc_id")
