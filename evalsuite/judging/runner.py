@@ -3,8 +3,8 @@
 Files of results/<slug>/ for benchmark B:
     B.json                                   the result (docs/architecture.md schema)
     samples/B.jsonl                          per-item rows ("81/turn1")
-    B/model_answer/<model_id>.jsonl          answers, FastChat schema
-    B/model_judgment/...                     judgments, in the file layout of B's judged format
+    B/model_answer/...                       answers, in the official format of B's judged format
+    B/model_judgment/...                     judgments, in that format's official file layout
     B/cache/{answers,judgments}.jsonl        resume caches (append-only, fsynced)
     B/.lock                                  held while a run writes B (a second run exits 2)
 
@@ -27,13 +27,12 @@ from typing import Iterator
 from urllib.parse import urlparse
 
 from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.judging.answers import generate_answers, load_answers_file
+from evalsuite.judging.answers import generate_answers
 from evalsuite.judging.client import (
     ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, stable_hash,
 )
-from evalsuite.judging.definitions import (
-    BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition,
-)
+from evalsuite.declarations import get_benchmark
+from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.judging.formats import JudgeFormat, Languages, get_format
 from evalsuite.judging.language import Detector, detectors_for
@@ -42,7 +41,7 @@ from evalsuite.models.embedded import embedded_gguf_path
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result, load_result, protocol_matches
 from evalsuite.results.store import (
-    model_slug, result_path, samples_path, write_json_atomic, write_jsonl_atomic,
+    model_slug, result_path, samples_path, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
 )
 
 LOCK_NAME = ".lock"
@@ -102,8 +101,8 @@ def open_endpoint(endpoint: JudgeEndpoint, options: JudgeOptions) -> Iterator[Ju
         yield endpoint
 
 
-def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, endpoint: JudgeEndpoint,
-                   options: JudgeOptions, limit: int | float | None) -> dict:
+def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, data: BenchmarkData,
+                   endpoint: JudgeEndpoint, options: JudgeOptions, limit: int | float | None) -> dict:
     """The result's protocol block (also what a later run compares to skip finished work)."""
     judge = {
         "model": endpoint.model,
@@ -113,15 +112,18 @@ def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, endpo
         "temperature": definition.judge_temperature,
         "max_tokens": endpoint.max_tokens,
     }
+    if data.strategy is not None:
+        judge["prompt_strategy"] = data.strategy
     if definition.language_rule is not None:
         judge["language_detector"] = options.language_detector
+    declaration = get_benchmark(definition.name)
     return {
         "num_fewshot": 0,
-        "output": "two_turn_chat",
+        "output": declaration.output,
         "chat_template": True,
         "fewshot_as_multiturn": False,
-        "metric": "judge_score",
-        "aggregation": "judge_mean",
+        "metric": declaration.score.metric,
+        "aggregation": declaration.score.aggregation,
         "judge": judge,
         "max_new_tokens": None if options.answers_file else options.max_new_tokens or definition.max_new_tokens,
         "limit": limit,
@@ -154,8 +156,7 @@ def prepare_judge_benchmark(benchmark: str, options: JudgeOptions, data_dir: Pat
     """
     definition = load_definition(benchmark)
     judge_format = get_format(definition.format)
-    data = load_benchmark_data(definition, data_dir)
-    judge_format.check_data(definition, data)
+    data = load_benchmark_data(definition, data_dir, options.prompt_strategy)
     detectors = detectors_for(definition.language_rule, options.language_detector, options.mediapipe_model)
     return PreparedBenchmark(definition, judge_format, data, detectors)
 
@@ -196,7 +197,9 @@ def run_judge_benchmark(
     definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
     questions = _limited(data.questions, limit)
     if options.answers_file:
-        model_id, answer_records = load_answers_file(options.answers_file, questions)
+        if not Path(options.answers_file).is_file():
+            raise BadInputError(f"--answers_file {options.answers_file} does not exist")
+        model_id, answers = judge_format.read_answers(Path(options.answers_file), questions)
         model_info = {
             "name": model_id, "type": "answers_file",
             "args": {"answers_file": str(Path(options.answers_file).resolve()),
@@ -208,9 +211,9 @@ def run_judge_benchmark(
         raise BadInputError(f"{benchmark}: pass a model or --answers_file")
     else:
         model_info, slug = dict(model.info), model.slug
-        model_id, answer_records = str(model_info.get("name") or slug), None
+        model_id, answers = str(model_info.get("name") or slug), None
     endpoint = resolve_endpoint(definition, options)
-    protocol = build_protocol(definition, judge_format, endpoint, options, limit)
+    protocol = build_protocol(definition, judge_format, data, endpoint, options, limit)
     out_file = result_path(output_path, slug, benchmark)
     bench_dir = out_file.parent / benchmark
     with output_lock(bench_dir):
@@ -219,18 +222,20 @@ def run_judge_benchmark(
                 existing = load_result(out_file)
                 if protocol_matches(existing, protocol, model_info):
                     return existing
-        if answer_records is None:
-            answer_records = generate_answers(
-                model.lm, questions, definition, model_id=model_id, fingerprint=_fingerprint(model_info),
+        if answers is None:
+            answers = generate_answers(
+                model.lm, questions, definition, fingerprint=_fingerprint(model_info),
                 cache=JsonlCache(bench_dir / "cache" / "answers.jsonl", ANSWER_KEY),
                 max_new_tokens=options.max_new_tokens,
             )
-        answers_file = bench_dir / "model_answer" / f"{model_slug(model_id)}.jsonl"
-        write_jsonl_atomic(answers_file, answer_records)
-        answers = {rec["question_id"]: rec["choices"][0]["turns"] for rec in answer_records}
+        answers_file = judge_format.answers_path(bench_dir, model_id, data)
+        if options.answers_file:
+            write_bytes_atomic(answers_file, Path(options.answers_file).read_bytes())
+        else:
+            judge_format.write_answers(answers_file, model_id, data, questions, answers)
         languages: Languages = {
-            name: {(q["question_id"], turn): detect(answers[q["question_id"]][turn - 1])
-                   for q in questions for turn in (1, 2)}
+            name: {(q["question_id"], turn): detect(text)
+                   for q in questions for turn, text in enumerate(answers[q["question_id"]], 1)}
             for name, detect in prepared.detectors.items()
         }
 
@@ -238,10 +243,10 @@ def run_judge_benchmark(
         cache = JsonlCache(bench_dir / "cache" / "judgments.jsonl", JUDGMENT_KEY)
         with open_endpoint(endpoint, options) as live:
             outcomes, stats = asyncio.run(_judge(definition, judge_format, live, options, tasks, cache, benchmark))
-        judgment_file = judge_format.write_judgments(definition, bench_dir / "model_judgment", endpoint.model,
-                                                     outcomes, languages)
+        judgment_file = judge_format.write_judgments(definition, data, questions, answers, bench_dir,
+                                                     endpoint.model, model_id, outcomes, languages)
 
-        summary = judge_format.summarize(definition, questions, answers, outcomes, languages)
+        summary = judge_format.summarize(definition, data, questions, answers, outcomes, languages)
         if summary.score is None:
             raise EvalsuiteError(
                 f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
