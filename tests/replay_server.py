@@ -21,8 +21,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Iterable
 
-Responder = Callable[[list[dict]], str]
+# A reply is the text, or {"content": text, "logprobs": <chat logprobs object or None>} (logprob_reply)
+Responder = Callable[[list[dict]], "str | dict"]
 FAULTS = ("429", "500", "401", "timeout", "garbage", "drop", "echo_auth")
+
+
+def logprob_reply(tokens: list[str], top_logprobs: list[tuple[str, float]] | None) -> dict:
+    """A reply of `tokens` whose first token carries `top_logprobs` (OpenAI's chat `logprobs.content`
+    shape; later tokens list only themselves); None: a reply without log-probabilities."""
+    if top_logprobs is None:
+        return {"content": "".join(tokens), "logprobs": None}
+
+    def entry(token: str, logprob: float) -> dict:
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode("utf-8"))}
+
+    content = [{**entry(token, top_logprobs[0][1] if k == 0 else -0.5),
+                "top_logprobs": [entry(t, lp) for t, lp in (top_logprobs if k == 0 else [(token, -0.5)])]}
+               for k, token in enumerate(tokens)]
+    return {"content": "".join(tokens), "logprobs": {"content": content, "refusal": None}}
 
 
 def replay_responder(judgment_rows: Iterable[dict], fallback: str = "") -> Responder:
@@ -129,7 +145,9 @@ class ReplayJudgeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 with server._lock:
-                    server.requests.append({"messages": payload.get("messages", []), "model": payload.get("model"), "t": time.time()})
+                    server.requests.append({"messages": payload.get("messages", []), "model": payload.get("model"),
+                                            "params": {k: v for k, v in payload.items() if k not in ("messages", "model")},
+                                            "t": time.time()})
                     count = len(server.requests)
                 if count >= server.max_requests:
                     threading.Thread(target=server.stop, daemon=True).start()
@@ -171,14 +189,17 @@ class ReplayJudgeServer:
                     return
                 if fault == "timeout":
                     time.sleep(server.timeout_sleep_s)
-                text = server.responder(payload.get("messages", []))
+                reply = server.responder(payload.get("messages", []))
+                choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
+                if isinstance(reply, dict):
+                    choice.update(message={"role": "assistant", "content": reply["content"]},
+                                  logprobs=reply.get("logprobs"), finish_reason="length")
                 body = {
                     "id": f"replay-{len(server.requests)}",
                     "object": "chat.completion",
                     "created": int(time.time()),
                     "model": payload.get("model", "replay"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
+                    "choices": [choice],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
                 }
                 self._send(200, json.dumps(body, ensure_ascii=False).encode("utf-8"))

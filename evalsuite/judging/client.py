@@ -170,6 +170,15 @@ class RetryPolicy:
         return backoff
 
 
+@dataclass(frozen=True)
+class LogprobReply:
+    """A reply and its tokens' log-probabilities: the chat `logprobs.content` list ({token, logprob,
+    top_logprobs: [{token, logprob}, ...]} per generated token), None when the endpoint sent none."""
+
+    text: str
+    tokens: list | None
+
+
 class JudgeClient:
     """Chat completions against one judge model; `complete` returns the reply text.
 
@@ -216,15 +225,32 @@ class JudgeClient:
 
         A re-ask carries `reask_extra_body` (the embedded judge's rating grammar), if any.
         """
-        try:
-            reply = await self._complete(messages, reask)
-        except JudgeCallFailed as err:
-            raise JudgeCallFailed(err.kind, self.scrub(err.detail)) from None
+        response = await self._request(messages, self.reask_extra_body if reask else None)
+        return self._unkeyed(_content_of(response))
+
+    async def complete_with_logprobs(self, messages: list[dict[str, str]], *, top_logprobs: int,
+                                     extra_body: dict | None = None) -> LogprobReply:
+        """The reply with the log-probabilities of its tokens (`logprobs: true, top_logprobs: N`, plus
+        `extra_body`); `tokens` is None when the endpoint returned none (the caller decides what that
+        means). Retries and failures as `complete`."""
+        response = await self._request(messages, {"logprobs": True, "top_logprobs": top_logprobs,
+                                                  **(extra_body or {})})
+        logprobs = response["choices"][0].get("logprobs")
+        tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
+        return LogprobReply(self._unkeyed(_content_of(response)), tokens if isinstance(tokens, list) else None)
+
+    def _unkeyed(self, reply: str) -> str:
         # a reply is the judge's text: only the key itself is removed from it
         return reply.replace(self._api_key, SCRUBBED) if self._api_key and len(self._api_key) >= 4 else reply
 
-    async def _complete(self, messages: list[dict[str, str]], reask: bool) -> str:
-        extra_body = self.reask_extra_body if reask else None
+    async def _request(self, messages: list[dict[str, str]], extra_body: dict | None) -> dict:
+        """The chat.completion JSON object (with a text reply) for `messages`; JudgeCallFailed scrubbed."""
+        try:
+            return await self._post(messages, extra_body)
+        except JudgeCallFailed as err:
+            raise JudgeCallFailed(err.kind, self.scrub(err.detail)) from None
+
+    async def _post(self, messages: list[dict[str, str]], extra_body: dict | None) -> dict:
         payload = {"model": self.model, "messages": messages, "n": 1,
                    "temperature": self.temperature, "max_tokens": self.max_tokens}
         last_kind, last_detail = "api", ""
@@ -238,7 +264,8 @@ class JudgeClient:
                     response = await self._client.post(
                         "/chat/completions", body={**payload, **(extra_body or {})}, cast_to=object
                     )
-                return _content_of(response)
+                _content_of(response)  # a 200 without a text reply is garbage: retried
+                return response
             except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as err:
                 raise JudgeEndpointRefused(
                     f"judge endpoint refused the request ({err.status_code}): check --judge_model, "

@@ -250,9 +250,14 @@ def run_judge_benchmark(
         if summary.score is None:
             raise EvalsuiteError(
                 f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
-                f"{summary.failures['api']} API failures, {summary.failures['timeout']} timeouts); "
-                f"see {judgment_file}"
+                f"{summary.failures['api']} API failures, {summary.failures['timeout']} timeouts"
+                + "".join(f", {n} {kind}" for kind, n in summary.failures.items()
+                          if kind not in ("parse", "api", "timeout") and n)
+                + f"); see {judgment_file}"
             )
+        if summary.metrics.get("score_metric") not in (None, protocol["metric"]):
+            # the format scored another metric than the declared one (a missing input): the protocol says so
+            protocol = {**protocol, "metric": summary.metrics["score_metric"]}
         write_jsonl_atomic(samples_path(output_path, slug, benchmark), summary.samples)
         finished = time.time()
         base = out_file.parent
