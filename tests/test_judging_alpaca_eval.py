@@ -137,7 +137,8 @@ def test_run_reproduces_the_official_annotations_and_win_rate(tmp_path, monkeypa
     assert result["protocol"]["judge"]["annotator"] == "weighted_alpaca_eval_gpt4_turbo"
 
     folder = tmp_path / "FuseChat-Llama-3.2-1B-Instruct" / BENCH
-    written = json.loads((folder / "model_judgment" / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json")
+    written = json.loads((folder / "results" / "FuseChat-Llama-3.2-1B-Instruct" / "weighted_alpaca_eval_gpt4_turbo" /
+                          "annotations.json")
                          .read_text(encoding="utf-8"))
     expected = _json("official_annotations.json")
     assert len(written) == len(expected) == 10
@@ -253,7 +254,7 @@ def test_an_endpoint_without_logprobs_is_counted_never_dropped(tmp_path):
         assert result["failures"]["no_logprobs"] == 9 and result["metrics"]["n_total"] == 1
         with pytest.raises(EvalsuiteError, match="2 no_logprobs"):
             _run(server, tmp_path, limit=2)  # no valid judgment at all: the run fails, saying why
-    written = (tmp_path / "FuseChat-Llama-3.2-1B-Instruct" / BENCH / "model_judgment" /
+    written = (tmp_path / "FuseChat-Llama-3.2-1B-Instruct" / BENCH / "results" / "FuseChat-Llama-3.2-1B-Instruct" /
                "weighted_alpaca_eval_gpt4_turbo" / "annotations.json").read_text(encoding="utf-8")
     assert "returned no token log-probabilities" in written
 
@@ -304,3 +305,27 @@ def test_real_reference_file_renders_as_upstream_and_judges_itself(shared_data, 
         result = _run(server, tmp_path, data_dir=shared_data, answers=reference)
         assert server.requests == []
     assert result["metrics"]["n_draws"] == 805 and result["metrics"]["win_rate"] == 50.0
+
+
+def test_the_packages_metrics_read_our_annotations(tmp_path):
+    """Our annotations.json, read as the package reads it (pd.read_json), gives the package's win rate =
+    ours; with the synthetic df_gamed, its LC = ours."""
+    pytest.importorskip("alpaca_eval.metrics.glm_winrate", reason="the alpaca_eval package (a dependency)")
+    import pandas as pd
+    from evalsuite.judging.formats.logprob_preference import _hub_files_from, _import_glm
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA / BENCH, data_dir / BENCH)
+    shutil.copy(GOLD / "df_gamed_synthetic.csv", data_dir / BENCH / "df_gamed.csv")
+    with ReplayJudgeServer(_responder(), lifetime_s=120) as server:
+        result = _run(server, tmp_path / "out", data_dir=data_dir)
+    path = (tmp_path / "out" / "FuseChat-Llama-3.2-1B-Instruct" / BENCH / "results" / "FuseChat-Llama-3.2-1B-Instruct"
+            / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json")
+    _, glm_winrate = _import_glm()
+    frame = pd.read_json(path)
+    official = glm_winrate.get_winrate(frame)
+    assert official["win_rate"] == pytest.approx(result["metrics"]["win_rate"], abs=1e-9)
+    assert official["n_total"] == result["metrics"]["n_total"] == 7
+    with _hub_files_from(glm_winrate, {"df_gamed.csv": data_dir / BENCH / "df_gamed.csv"}):
+        lc = glm_winrate.get_length_controlled_winrate(frame, save_weights_dir=None)
+    assert lc["length_controlled_winrate"] == pytest.approx(result["score"], abs=1e-9)

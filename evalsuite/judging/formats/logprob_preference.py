@@ -32,6 +32,7 @@ import random
 import re
 import statistics
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -219,7 +220,8 @@ def length_controlled(annotations: list[dict], positions: list[int], hub_files: 
         return None, f"the AlpacaEval package cannot be imported ({type(err).__name__}: {err})"
     frame = pandas.DataFrame(annotations, index=positions)
     try:
-        with _hub_files_from(glm_winrate, hub_files):
+        with _hub_files_from(glm_winrate, hub_files), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # scikit-learn's notices about the package's calls
             metrics = glm_winrate.get_length_controlled_winrate(frame, glm_name=glm, save_weights_dir=None,
                                                                 is_add_glm_preference_inplace=False)
     except Exception as err:  # a malformed df_gamed.csv, a failed fit: the win rate still stands
@@ -462,7 +464,7 @@ class LogprobPreference(JudgeFormat):
 
     def write_judgments(self, definition, data, questions, answers, folder: Path, judge_model: str, model_id: str,
                         outcomes, languages) -> Path:
-        """AlpacaEval's annotations.json at model_judgment/<annotator>/ (the layout of its results/<model>/):
+        """AlpacaEval's results/<model>/<annotator>/annotations.json (beside its model_outputs.json):
         every instruction in reference order, reference first; no usable judgment: preference null, and the
         failure in `preference_error`."""
         rows = annotations_of(definition, data, questions, answers, judge_model, model_id, outcomes)
@@ -473,7 +475,7 @@ class LogprobPreference(JudgeFormat):
             if row["preference"] is None and question["question_id"] in failed:
                 kind, detail = failed[question["question_id"]]
                 row["preference_error"] = f"{kind}: {detail}"
-        path = folder / "model_judgment" / _annotator(definition, judge_model) / "annotations.json"
+        path = folder / "results" / model_slug(model_id) / _annotator(definition, judge_model) / "annotations.json"
         write_json_atomic(path, rows)
         return path
 
