@@ -329,3 +329,14 @@ def test_the_packages_metrics_read_our_annotations(tmp_path):
     with _hub_files_from(glm_winrate, {"df_gamed.csv": data_dir / BENCH / "df_gamed.csv"}):
         lc = glm_winrate.get_length_controlled_winrate(frame, save_weights_dir=None)
     assert lc["length_controlled_winrate"] == pytest.approx(result["score"], abs=1e-9)
+
+
+def test_generated_answers_are_written_as_model_outputs_json(prepared, tmp_path):
+    definition, data, judge_format, _, answers = prepared
+    path = judge_format.answers_path(tmp_path, "org/My Model", data)
+    assert path == tmp_path / "results" / "My_Model" / "model_outputs.json"  # AlpacaEval's results/<model>/
+    judge_format.write_answers(path, "org/My Model", data, data.questions, answers)
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    assert [set(r) for r in rows] == [{"dataset", "instruction", "output", "generator"}] * 10
+    assert rows[3]["dataset"] == data.questions[3]["category"] and rows[3]["generator"] == "org/My Model"
+    assert judge_format.read_answers(path, data.questions) == ("org/My Model", answers)
