@@ -114,7 +114,7 @@ def test_run_reproduces_the_official_annotations_and_win_rate(tmp_path, monkeypa
     assert len(requests) == len(official) == 9
     for request in requests:  # the official body, plus n=1 (the API default)
         assert request["model"] == official[0]["params"]["model"] == "gpt-4-1106-preview"
-        assert {k: request["params"].get(k) for k in official[0]["params"] if k != "model"} == \
+        assert {k: request["payload"].get(k) for k in official[0]["params"] if k != "model"} == \
             {k: v for k, v in official[0]["params"].items() if k != "model"}
     assert sorted(json.dumps(r["messages"]) for r in requests) == sorted(json.dumps(r["messages"]) for r in official)
 
@@ -240,7 +240,7 @@ def test_client_reports_an_endpoint_without_logprobs():
 
     with ReplayJudgeServer(lambda messages: "m", lifetime_s=60) as server:  # a plain-text judge
         reply = asyncio.run(ask(server))
-        assert server.requests[0]["params"]["logprobs"] is True and server.requests[0]["params"]["top_logprobs"] == 5
+        assert server.requests[0]["payload"]["logprobs"] is True and server.requests[0]["payload"]["top_logprobs"] == 5
     assert reply.text == "m" and reply.tokens is None
     with ReplayJudgeServer(lambda messages: logprob_reply(["M"], [("M", -0.2), ("m", -1.7)]), lifetime_s=60) as server:
         reply = asyncio.run(ask(server))
