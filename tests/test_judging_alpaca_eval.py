@@ -162,6 +162,9 @@ def test_result_renders_in_the_papers_table(tmp_path):
         _run(server, tmp_path / "results")
     render_leaderboard(tmp_path / "results", tmp_path / "out", ("md",), {})
     readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    # the benchmark's working folder (official model_outputs.json / annotations.json) is not a result
+    assert "not an evalsuite result" not in readme
+    assert "metric win_rate (paper: length_controlled_winrate)" in readme  # the LC was missing: flagged
     line = next(line for line in readme.splitlines() if "FuseChat-Llama-3.2-1B-Instruct" in line
                 and "AlpacaEval" not in line and "| measured" in line)
     assert "35.6" in line

@@ -42,10 +42,8 @@ from evalsuite.models.embedded import embedded_gguf_path
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result, load_result, protocol_matches
 from evalsuite.results.store import (
-    model_slug, result_path, samples_path, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
+    WORK_LOCK_NAME, model_slug, result_path, samples_path, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
 )
-
-LOCK_NAME = ".lock"
 
 
 @dataclass
@@ -174,7 +172,7 @@ def output_lock(folder: Path) -> Iterator[None]:
     """Hold <folder>/.lock for the run; BadInputError when another run holds it (released on exit,
     kill -9 included: the kernel drops the lock with the process)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_NAME
+    path = folder / WORK_LOCK_NAME
     with open(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

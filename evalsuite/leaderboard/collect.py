@@ -17,7 +17,7 @@ from evalsuite.errors import BadInputError
 from evalsuite.leaderboard.benchmarks import BenchmarkInfo, benchmark_info
 from evalsuite.leaderboard.names import is_plain_name
 from evalsuite.results.schema import validate_result
-from evalsuite.results.store import UnreadableFile, loads_bounded, read_regular_file
+from evalsuite.results.store import WORK_LOCK_NAME, UnreadableFile, loads_bounded, read_regular_file
 
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 MAX_SAMPLES_BYTES = 512 * 1024 * 1024
@@ -138,9 +138,13 @@ def read_result(path: Path) -> dict:
 
 def _result_files(results_dir: Path) -> list[Path]:
     """Every *.json under results_dir without following symlinked folders; hidden files and folders
-    (temp files of an atomic write in progress) left out."""
+    (temp files of an atomic write in progress) and benchmarks' working folders (their answers and
+    judgments, in official formats that may be JSON) left out."""
     found = []
     for folder, subfolders, files in os.walk(results_dir):
+        if WORK_LOCK_NAME in files:
+            subfolders[:] = []
+            continue
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         found += [Path(folder) / f for f in files if f.endswith(".json") and not f.startswith(".")]
     return sorted(found)

@@ -13,6 +13,11 @@ from typing import Any, Iterable
 from evalsuite.errors import BadInputError
 
 
+# held in results/<model>/<benchmark>/ while a run writes it: marks a benchmark's working folder
+# (answers, judgments, caches in their official formats), which holds no result files
+WORK_LOCK_NAME = ".lock"
+
+
 def model_slug(name: str) -> str:
     """File-system-safe name of a model: the last path component, odd characters replaced, never
     `.`/`..` or a hidden name (a model id read from a file must not become a path outside the results)."""
