@@ -343,3 +343,16 @@ def test_generated_answers_are_written_as_model_outputs_json(prepared, tmp_path)
     assert [set(r) for r in rows] == [{"dataset", "instruction", "output", "generator"}] * 10
     assert rows[3]["dataset"] == data.questions[3]["category"] and rows[3]["generator"] == "org/My Model"
     assert judge_format.read_answers(path, data.questions) == ("org/My Model", answers)
+
+
+def test_garbage_responses_are_counted_as_api_failures(tmp_path):
+    """A 200 whose body is not a chat completion is retried; when retries run out it is counted (api), and
+    its row is in annotations.json with preference null and the reason."""
+    with ReplayJudgeServer(_responder(), faults=["garbage", "garbage"], lifetime_s=120) as server:
+        result = _run(server, tmp_path, max_retries=0)
+    # which two requests got the garbage depends on arrival order; every row is accounted for either way
+    assert result["failures"]["api"] == 2 and result["metrics"]["n_total"] + sum(result["failures"].values()) == 10
+    folder = tmp_path / "FuseChat-Llama-3.2-1B-Instruct" / BENCH / "results" / "FuseChat-Llama-3.2-1B-Instruct"
+    rows = json.loads((folder / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json").read_text(encoding="utf-8"))
+    assert sum(r["preference"] is None and r["preference_error"].startswith("api: malformed response")
+               for r in rows) == 2
