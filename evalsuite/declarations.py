@@ -76,6 +76,8 @@ class LocalLayout:
     one_per_file: bool = False  # json: each file holds one row (an object), e.g. a tree of problem files
     quoting: bool = True  # csv/tsv: False reads quote characters literally (csv.QUOTE_NONE)
     checks: dict[str, str] = field(default_factory=dict)  # Jinja expression over a row -> message if false
+    select: dict[str, str] = field(default_factory=dict)  # split -> Jinja expression over a row: the split's rows
+    # of its files (one upstream file holding several splits, e.g. by id range)
 
     def describe(self) -> str:
         """The layout in one line: the files of every split (`{{x}}` shown as `<x>`)."""
@@ -263,7 +265,8 @@ def _choice(value: Any, allowed: tuple[str, ...], path: Path, where: str) -> str
 
 
 def _local_layout(raw: dict, path: Path) -> LocalLayout:
-    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "one_per_file", "quoting", "checks"}, path, "data.local")
+    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "one_per_file", "quoting", "checks",
+                "select"}, path, "data.local")
     splits = _mapping(raw.get("splits"), path, "data.local.splits")
     if not splits:
         raise BadInputError(f"{path}: data.local needs 'splits' (split -> file(s))")
@@ -286,7 +289,21 @@ def _local_layout(raw: dict, path: Path) -> LocalLayout:
         one_per_file=bool(raw.get("one_per_file", False)),
         quoting=bool(raw.get("quoting", True)),
         checks={str(k): str(v) for k, v in _mapping(raw.get("checks"), path, "data.local.checks").items()},
+        select=_selections(raw.get("select"), splits, path),
     )
+
+
+def _selections(raw: Any, splits: dict, path: Path) -> dict[str, str]:
+    """data.local.select: split -> a Jinja expression that compiles, for declared splits only."""
+    selections = {str(k): str(v) for k, v in _mapping(raw, path, "data.local.select").items()}
+    for split, expression in selections.items():
+        if split not in splits:
+            raise BadInputError(f"{path}: data.local.select names split {split!r}, which data.local.splits lacks")
+        try:
+            jinja2.Environment().compile_expression(expression)
+        except jinja2.TemplateError as err:
+            raise BadInputError(f"{path}: data.local.select.{split} is not a valid expression ({err})") from None
+    return selections
 
 
 def _data_source(raw: dict, path: Path) -> DataSource:
