@@ -103,7 +103,7 @@ def test_explicit_reasks_then_parse_failure_is_recorded(tmp_path):
 
     def respond(messages):
         first_user = messages[0]["content"]
-        reasked = messages[-1]["content"] == definition.reask_prompt
+        reasked = messages[-1]["content"] == definition.settings.reask_prompt
         if first_user == "prompt 0":
             return "no rating here"
         if first_user == "prompt 1":
@@ -129,7 +129,7 @@ def test_explicit_reasks_then_parse_failure_is_recorded(tmp_path):
     # the re-ask is a follow-up turn: original messages, the judge's reply, then the re-ask prompt
     reask = [r["messages"] for r in server.requests if r["messages"][0]["content"] == "prompt 1"][1]
     assert reask == [{"role": "user", "content": "prompt 1"}, {"role": "assistant", "content": "I liked it."},
-                     {"role": "user", "content": definition.reask_prompt}]
+                     {"role": "user", "content": definition.settings.reask_prompt}]
     assert len(JsonlCache(tmp_path / "j.jsonl", JUDGMENT_KEY)) == 3
 
 

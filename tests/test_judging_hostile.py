@@ -124,8 +124,7 @@ def test_bad_data_is_one_line_and_exit_2_before_any_work(tmp_path, damage, messa
     data = _copy_data(tmp_path)
     damage(data)
     with pytest.raises(BadInputError) as info:
-        definition = load_definition("mt_bench")
-        FORMAT.check_data(definition, load_benchmark_data(definition, data))
+        load_benchmark_data(load_definition("mt_bench"), data)
     assert message in str(info.value) and "\n" not in str(info.value)
     with ReplayJudgeServer(lambda m: "[[6]]", lifetime_s=60) as server:
         completed = _cli_run(server.base_url, tmp_path / "out", data)

@@ -195,7 +195,7 @@ def _open_text(path: Path, newline: str | None = None):
     require_file(path)
     try:
         if path.suffix == ".gz":
-            return gzip.open(path, "rt", encoding="utf-8", newline=newline)
-        return open(path, encoding="utf-8", newline=newline)
+            return gzip.open(path, "rt", encoding="utf-8-sig", newline=newline)
+        return open(path, encoding="utf-8-sig", newline=newline)
     except OSError as exc:
         raise BadInputError(f"cannot read {path} ({exc.strerror})") from exc

@@ -1,20 +1,20 @@
-"""Two-turn answers of the model under test, through the lm-eval LM object, in FastChat's answer schema.
+"""Answers of the model under test to a judged benchmark's questions, through the lm-eval LM object.
 
 All turn-1 requests of a run go to `lm.generate_until` in one call, then all turn-2 requests, each
-turn 2 conditioned on the model's own turn-1 answer. The chat template is the model's own
-(`lm.apply_chat_template`: a prompt string for hf/vllm, the JSON message list for chat APIs).
-Decoding as FastChat's gen_model_answer: per-category temperature, greedy below 1e-4.
+conditioned on the model's own turn-1 answer, and so on (a question's `history`, when it has one,
+comes first). The judged format writes the answers in its official file format. The chat template
+is the model's own (`lm.apply_chat_template`: a prompt string for hf/vllm, the JSON message list for
+chat APIs). Decoding as the definition's `generation:` says (FastChat's gen_model_answer: a
+per-category temperature, greedy below 1e-4).
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
-from evalsuite.data.local import read_jsonl
-from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.judging.client import JsonlCache, stable_hash
+from evalsuite.errors import EvalsuiteError
+from evalsuite.judging.client import JsonlCache
 from evalsuite.judging.definitions import JudgeDefinition
 
 
@@ -59,18 +59,23 @@ def generate_answers(
     questions: list[dict],
     definition: JudgeDefinition,
     *,
-    model_id: str,
     fingerprint: str,
     cache: JsonlCache,
     max_new_tokens: int | None = None,
-) -> list[dict]:
-    """FastChat answer records (one per question), generating only the turns not in the cache."""
+) -> dict[Any, list[str]]:
+    """{question_id: the answer of each turn}, generating only the turns not in the cache.
+
+    Turn k of every question is one `generate_until` call, conditioned on the question's history
+    (if any) and the model's own answers to turns 1..k-1.
+    """
     max_new = max_new_tokens or definition.max_new_tokens
     kwargs = {q["question_id"]: gen_kwargs_for(definition, q["category"], max_new) for q in questions}
-    texts: dict[tuple[int, int], str] = {}
-    for turn in (1, 2):
+    texts: dict[tuple[Any, int], str] = {}
+    for turn in range(1, max(len(q["turns"]) for q in questions) + 1):
         todo = []
         for q in questions:
+            if turn > len(q["turns"]):
+                continue
             cached = cache.get(_answer_key(fingerprint, q, turn, kwargs[q["question_id"]]))
             if cached is not None:
                 texts[(q["question_id"], turn)] = cached["text"]
@@ -80,12 +85,13 @@ def generate_answers(
             continue
         contexts = []
         for q in todo:
-            messages = [{"role": "user", "content": q["turns"][0]}]
-            if turn == 2:
+            messages = [dict(message) for message in q.get("history", [])]
+            for earlier in range(1, turn):
                 messages += [
-                    {"role": "assistant", "content": texts[(q["question_id"], 1)]},
-                    {"role": "user", "content": q["turns"][1]},
+                    {"role": "user", "content": q["turns"][earlier - 1]},
+                    {"role": "assistant", "content": texts[(q["question_id"], earlier)]},
                 ]
+            messages.append({"role": "user", "content": q["turns"][turn - 1]})
             contexts.append(_chat_context(lm, messages))
         outputs = _generate(lm, contexts, [kwargs[q["question_id"]] for q in todo])
         for q, text in zip(todo, outputs):
@@ -96,47 +102,7 @@ def generate_answers(
                 "text": text, "tstamp": time.time(),
             })
             texts[(q["question_id"], turn)] = text
-    records = []
-    for q in questions:
-        turns = [texts[(q["question_id"], 1)], texts[(q["question_id"], 2)]]
-        stamp = cache.get(_answer_key(fingerprint, q, 2, kwargs[q["question_id"]]))["tstamp"]
-        records.append({
-            "question_id": q["question_id"],
-            "answer_id": stable_hash([fingerprint, q["question_id"], turns], 22),
-            "model_id": model_id,
-            "choices": [{"index": 0, "turns": turns}],
-            "tstamp": stamp,
-        })
-    return records
-
-
-def load_answers_file(path: Path, questions: list[dict]) -> tuple[str, list[dict]]:
-    """(model_id, answer records for `questions`) from a FastChat answer file; BadInputError if unusable."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInputError(f"--answers_file {path} does not exist")
-    by_id: dict[int, dict] = {}
-    model_ids = set()
-    for number, row in enumerate(read_jsonl(path), 1):
-        try:
-            turns = row["choices"][0]["turns"]
-            qid = row["question_id"]
-        except (KeyError, IndexError, TypeError) as err:
-            raise BadInputError(
-                f"{path}: answer {number}: not a FastChat answer (question_id, model_id, choices[0].turns): {err}"
-            ) from err
-        if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-            raise BadInputError(f"{path}: answer {number}: choices[0].turns must be a list of strings")
-        if not isinstance(qid, int) or isinstance(qid, bool):
-            raise BadInputError(f"{path}: answer {number}: question_id must be an integer")
-        model_ids.add(str(row.get("model_id") or path.stem))
-        by_id[qid] = row  # FastChat's load_model_answers: the last line of a question wins
-    if len(model_ids) != 1:
-        raise BadInputError(f"{path}: expected the answers of one model, found model_id {sorted(model_ids)}")
-    missing = [q["question_id"] for q in questions if q["question_id"] not in by_id]
-    if missing:
-        raise BadInputError(f"{path}: no answer for {len(missing)} question(s), e.g. {missing[:5]}")
-    short = [q["question_id"] for q in questions if len(by_id[q["question_id"]]["choices"][0]["turns"]) < 2]
-    if short:
-        raise BadInputError(f"{path}: answers need two turns; question(s) {short[:5]} have fewer")
-    return model_ids.pop(), [by_id[q["question_id"]] for q in questions]
+    return {
+        q["question_id"]: [texts[(q["question_id"], turn)] for turn in range(1, len(q["turns"]) + 1)]
+        for q in questions
+    }

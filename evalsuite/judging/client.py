@@ -294,7 +294,7 @@ class RenderedPrompt:
 class JudgeTask:
     """One judge request: question, turn, repeat index and the rendered prompt."""
 
-    question_id: int
+    question_id: int | str
     turn: int
     repeat: int
     model_id: str

@@ -18,7 +18,7 @@ DEMO_REASKS = 2
 class JudgeOptions:
     """How to judge: which endpoint, how hard to retry, how many repeats, which answers."""
 
-    judge_model: str | None = None  # None: the definition's default (gpt-4-0613)
+    judge_model: str | None = None  # None: each definition's default_model
     judge_base_url: str | None = None
     concurrency: int = 16
     repeats: int = 1
@@ -32,6 +32,8 @@ class JudgeOptions:
     reasks: int = 0  # re-asks of a reply without a rating (FastChat: none); recorded in the protocol
     language_detector: str = LINGUA  # the detector of a definition's language rule; recorded too
     mediapipe_model: Path | None = None  # MediaPipe's language detector model (LG's exact rule)
+    prompt_strategy: str | None = None  # a benchmark's answer prompt strategy (None: its official default)
+    estimate: bool = False  # only print the judge calls and prompt tokens a run would send
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -82,14 +84,17 @@ class JudgeOptions:
             reasks=getattr(args, "judge_reask", 0),
             language_detector=getattr(args, "judge_language_detector", LINGUA),
             mediapipe_model=Path(mediapipe_model) if mediapipe_model else None,
+            prompt_strategy=getattr(args, "prompt_strategy", None),
+            estimate=getattr(args, "judge_estimate", False),
         )
 
 
 def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     """The judge flags of `run_eval.py run`."""
     group = parser.add_argument_group("judged benchmarks (judges/*.yaml)")
-    group.add_argument("--judge_model", default="gpt-4-0613",
-                       help="judge model at an OpenAI-compatible endpoint (default gpt-4-0613, the report's); "
+    group.add_argument("--judge_model", default=None,
+                       help="judge model at an OpenAI-compatible endpoint (default: each benchmark's official "
+                            "judge, its definition's default_model; `tasks` lists them); "
                             "'embedded' starts a local llama.cpp server with the embedded SmolLM2 model")
     group.add_argument("--judge_base_url", default=None,
                        help="OpenAI-compatible base URL (default api.openai.com); the key comes from OPENAI_API_KEY")
@@ -100,13 +105,21 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
                        help="retries of a judge request on 429/5xx/timeouts/connection errors (default 8)")
     group.add_argument("--judge_timeout", type=float, default=120.0, help="seconds per judge request (default 120)")
     group.add_argument("--answers_file", default=None,
-                       help="judge this FastChat answer file (model_answer/<model>.jsonl) instead of generating")
+                       help="judge this answer file, in the benchmark's official answer format (FastChat's "
+                            "model_answer/<model>.jsonl for MT-Bench style benchmarks), instead of generating")
     group.add_argument("--judge_reask", type=int, default=0, metavar="N",
                        help="re-ask the judge up to N times when a reply has no rating (default 0, as FastChat: "
                             "the item is -1 and left out of the mean); recorded in the protocol")
     group.add_argument("--judge_language_detector", choices=DETECTORS, default=LINGUA,
                        help="detector of a language rule (KoMT-Bench): lingua (offline default) or mediapipe "
                             "(LG's exact rule; needs the mediapipe package and --mediapipe_model)")
+    group.add_argument("--judge_estimate", action="store_true",
+                       help="print, per judged benchmark, the judge calls and prompt tokens still to send (cache "
+                            "hits excluded) and exit without calling the judge or loading the model")
+    group.add_argument("--prompt_strategy", default=None, metavar="NAME",
+                       help="answer prompt strategy of a judged benchmark that offers several (LogicKor: default, "
+                            "1-shot, cot-1-shot; default: the official default); recorded in the protocol; benchmarks "
+                            "with a single answer prompt ignore it")
     group.add_argument("--mediapipe_model", default=None, metavar="PATH",
                        help="MediaPipe language detector model (language_detector.tflite); with it, results "
                             "also count the turns LG's rule penalizes")

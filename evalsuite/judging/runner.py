@@ -3,8 +3,8 @@
 Files of results/<slug>/ for benchmark B:
     B.json                                   the result (docs/architecture.md schema)
     samples/B.jsonl                          per-item rows ("81/turn1")
-    B/model_answer/<model_id>.jsonl          answers, FastChat schema
-    B/model_judgment/...                     judgments, in the file layout of B's judged format
+    B/model_answer/...                       answers, in the official format of B's judged format
+    B/model_judgment/...                     judgments, in that format's official file layout
     B/cache/{answers,judgments}.jsonl        resume caches (append-only, fsynced)
     B/.lock                                  held while a run writes B (a second run exits 2)
 
@@ -27,13 +27,13 @@ from typing import Iterator
 from urllib.parse import urlparse
 
 from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.judging.answers import generate_answers, load_answers_file
+from evalsuite.judging.answers import generate_answers
 from evalsuite.judging.client import (
-    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, stable_hash,
+    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, judgment_key,
+    stable_hash,
 )
-from evalsuite.judging.definitions import (
-    BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition,
-)
+from evalsuite.declarations import get_benchmark
+from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.judging.formats import JudgeFormat, Languages, get_format
 from evalsuite.judging.language import Detector, detectors_for
@@ -42,7 +42,7 @@ from evalsuite.models.embedded import embedded_gguf_path
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result, load_result, protocol_matches
 from evalsuite.results.store import (
-    model_slug, result_path, samples_path, write_json_atomic, write_jsonl_atomic,
+    model_slug, result_path, samples_path, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
 )
 
 LOCK_NAME = ".lock"
@@ -63,12 +63,19 @@ class JudgeEndpoint:
     reask_extra_body: dict | None = None
 
 
+def judge_model_name(definition: JudgeDefinition, options: JudgeOptions) -> str:
+    """The judge model a run uses: --judge_model, else the definition's official judge."""
+    if options.embedded:
+        return f"embedded-{embedded_gguf_path().stem}"
+    return options.judge_model or definition.default_judge_model
+
+
 def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> JudgeEndpoint:
     """The judge model, endpoint and limits; BadInputError when no key is available for OpenAI."""
     if options.embedded:
         emb = definition.embedded
         return JudgeEndpoint(
-            model=f"embedded-{embedded_gguf_path().stem}", base_url=None, api_key="sk-local",
+            model=judge_model_name(definition, options), base_url=None, api_key="sk-local",
             host="127.0.0.1",
             max_tokens=options.judge_max_tokens or int(emb.get("max_tokens", definition.judge_max_tokens)),
             concurrency=min(options.concurrency, int(emb.get("concurrency", 1))),
@@ -76,7 +83,7 @@ def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> Judg
             n_ctx=int(emb.get("n_ctx", 4096)),
             reask_extra_body={"grammar": emb["reask_grammar"]} if emb.get("reask_grammar") else None,
         )
-    model = options.judge_model or definition.default_judge_model
+    model = judge_model_name(definition, options)
     api_key = os.environ.get("OPENAI_API_KEY")
     if not api_key:
         if not options.judge_base_url:
@@ -102,8 +109,8 @@ def open_endpoint(endpoint: JudgeEndpoint, options: JudgeOptions) -> Iterator[Ju
         yield endpoint
 
 
-def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, endpoint: JudgeEndpoint,
-                   options: JudgeOptions, limit: int | float | None) -> dict:
+def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, data: BenchmarkData,
+                   endpoint: JudgeEndpoint, options: JudgeOptions, limit: int | float | None) -> dict:
     """The result's protocol block (also what a later run compares to skip finished work)."""
     judge = {
         "model": endpoint.model,
@@ -113,15 +120,18 @@ def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, endpo
         "temperature": definition.judge_temperature,
         "max_tokens": endpoint.max_tokens,
     }
+    if data.strategy is not None:
+        judge["prompt_strategy"] = data.strategy
     if definition.language_rule is not None:
         judge["language_detector"] = options.language_detector
+    declaration = get_benchmark(definition.name)
     return {
         "num_fewshot": 0,
-        "output": "two_turn_chat",
+        "output": declaration.output,
         "chat_template": True,
         "fewshot_as_multiturn": False,
-        "metric": "judge_score",
-        "aggregation": "judge_mean",
+        "metric": declaration.score.metric,
+        "aggregation": declaration.score.aggregation,
         "judge": judge,
         "max_new_tokens": None if options.answers_file else options.max_new_tokens or definition.max_new_tokens,
         "limit": limit,
@@ -154,8 +164,7 @@ def prepare_judge_benchmark(benchmark: str, options: JudgeOptions, data_dir: Pat
     """
     definition = load_definition(benchmark)
     judge_format = get_format(definition.format)
-    data = load_benchmark_data(definition, data_dir)
-    judge_format.check_data(definition, data)
+    data = load_benchmark_data(definition, data_dir, options.prompt_strategy)
     detectors = detectors_for(definition.language_rule, options.language_detector, options.mediapipe_model)
     return PreparedBenchmark(definition, judge_format, data, detectors)
 
@@ -196,7 +205,9 @@ def run_judge_benchmark(
     definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
     questions = _limited(data.questions, limit)
     if options.answers_file:
-        model_id, answer_records = load_answers_file(options.answers_file, questions)
+        if not Path(options.answers_file).is_file():
+            raise BadInputError(f"--answers_file {options.answers_file} does not exist")
+        model_id, answers = judge_format.read_answers(Path(options.answers_file), questions)
         model_info = {
             "name": model_id, "type": "answers_file",
             "args": {"answers_file": str(Path(options.answers_file).resolve()),
@@ -208,9 +219,9 @@ def run_judge_benchmark(
         raise BadInputError(f"{benchmark}: pass a model or --answers_file")
     else:
         model_info, slug = dict(model.info), model.slug
-        model_id, answer_records = str(model_info.get("name") or slug), None
+        model_id, answers = str(model_info.get("name") or slug), None
     endpoint = resolve_endpoint(definition, options)
-    protocol = build_protocol(definition, judge_format, endpoint, options, limit)
+    protocol = build_protocol(definition, judge_format, data, endpoint, options, limit)
     out_file = result_path(output_path, slug, benchmark)
     bench_dir = out_file.parent / benchmark
     with output_lock(bench_dir):
@@ -219,18 +230,20 @@ def run_judge_benchmark(
                 existing = load_result(out_file)
                 if protocol_matches(existing, protocol, model_info):
                     return existing
-        if answer_records is None:
-            answer_records = generate_answers(
-                model.lm, questions, definition, model_id=model_id, fingerprint=_fingerprint(model_info),
+        if answers is None:
+            answers = generate_answers(
+                model.lm, questions, definition, fingerprint=_fingerprint(model_info),
                 cache=JsonlCache(bench_dir / "cache" / "answers.jsonl", ANSWER_KEY),
                 max_new_tokens=options.max_new_tokens,
             )
-        answers_file = bench_dir / "model_answer" / f"{model_slug(model_id)}.jsonl"
-        write_jsonl_atomic(answers_file, answer_records)
-        answers = {rec["question_id"]: rec["choices"][0]["turns"] for rec in answer_records}
+        answers_file = judge_format.answers_path(bench_dir, model_id, data)
+        if options.answers_file:
+            write_bytes_atomic(answers_file, Path(options.answers_file).read_bytes())
+        else:
+            judge_format.write_answers(answers_file, model_id, data, questions, answers)
         languages: Languages = {
-            name: {(q["question_id"], turn): detect(answers[q["question_id"]][turn - 1])
-                   for q in questions for turn in (1, 2)}
+            name: {(q["question_id"], turn): detect(text)
+                   for q in questions for turn, text in enumerate(answers[q["question_id"]], 1)}
             for name, detect in prepared.detectors.items()
         }
 
@@ -238,10 +251,10 @@ def run_judge_benchmark(
         cache = JsonlCache(bench_dir / "cache" / "judgments.jsonl", JUDGMENT_KEY)
         with open_endpoint(endpoint, options) as live:
             outcomes, stats = asyncio.run(_judge(definition, judge_format, live, options, tasks, cache, benchmark))
-        judgment_file = judge_format.write_judgments(definition, bench_dir / "model_judgment", endpoint.model,
-                                                     outcomes, languages)
+        judgment_file = judge_format.write_judgments(definition, data, questions, answers, bench_dir,
+                                                     endpoint.model, model_id, outcomes, languages)
 
-        summary = judge_format.summarize(definition, questions, answers, outcomes, languages)
+        summary = judge_format.summarize(definition, data, questions, answers, outcomes, languages)
         if summary.score is None:
             raise EvalsuiteError(
                 f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
@@ -266,6 +279,72 @@ def run_judge_benchmark(
         )
         write_json_atomic(out_file, result)
     return result
+
+
+@dataclass(frozen=True)
+class JudgeEstimate:
+    """What judging a benchmark would still send (cache hits excluded), before any call."""
+
+    benchmark: str
+    judge_model: str
+    calls: int
+    cached: int
+    prompt_tokens: int
+    answers: str  # "file" | "cached" | "not generated yet" (then prompts count the questions only)
+    answer_turns_to_generate: int  # answers not generated yet: each joins the prompts that quote it
+    max_new_tokens: int
+
+
+def estimate_judge_benchmark(benchmark: str, *, options: JudgeOptions, slug: str, output_path: Path,
+                             data_dir: Path | None, limit: int | float | None) -> JudgeEstimate:
+    """Count the judge requests (one per task, re-asks excluded) and their prompt tokens that a run of
+    `benchmark` would send now: judgments already in the benchmark's cache are left out. Answers come
+    from --answers_file or the answer cache; without them the prompts are counted with empty answers."""
+    prepared = prepare_judge_benchmark(benchmark, options, data_dir)
+    definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
+    questions = _limited(data.questions, limit)
+    judge_model = judge_model_name(definition, options)
+    answers_source = "file"
+    if options.answers_file:
+        if not Path(options.answers_file).is_file():
+            raise BadInputError(f"--answers_file {options.answers_file} does not exist")
+        model_id, answers = judge_format.read_answers(Path(options.answers_file), questions)
+        slug = model_slug(model_id)
+    else:
+        model_id = slug
+        answers, answers_source = _cached_answers(
+            output_path / slug / benchmark / "cache" / "answers.jsonl", questions)
+    bench_dir = result_path(output_path, slug, benchmark).parent / benchmark
+    judgment_cache = bench_dir / "cache" / "judgments.jsonl"
+    cache = JsonlCache(judgment_cache, JUDGMENT_KEY) if judgment_cache.is_file() else None
+    tasks = judge_format.build_tasks(definition, data, questions, answers, model_id, options.repeats)
+    todo = [t for t in tasks if cache is None or cache.get(judgment_key(judge_model, t)) is None]
+    missing_turns = 0 if answers_source in ("file", "cached") else sum(len(q["turns"]) for q in questions)
+    return JudgeEstimate(
+        benchmark=benchmark, judge_model=judge_model, calls=len(todo), cached=len(tasks) - len(todo),
+        prompt_tokens=sum(estimate_tokens(m["content"]) for t in todo for m in t.prompt.messages),
+        answers=answers_source, answer_turns_to_generate=missing_turns,
+        max_new_tokens=options.max_new_tokens or definition.max_new_tokens,
+    )
+
+
+def _cached_answers(path: Path, questions: list[dict]) -> tuple[dict, str]:
+    """Answers from a model's answer cache (the latest row per question and turn), empty where missing."""
+    texts: dict[tuple, str] = {}
+    if path.is_file():
+        for row in JsonlCache(path, ANSWER_KEY).rows():
+            texts[(row["question_id"], row["turn"])] = str(row.get("text", ""))
+    answers = {q["question_id"]: [texts.get((q["question_id"], turn), "") for turn in range(1, len(q["turns"]) + 1)]
+               for q in questions}
+    complete = all((q["question_id"], turn) in texts for q in questions for turn in range(1, len(q["turns"]) + 1))
+    return answers, "cached" if complete else "not generated yet"
+
+
+def estimate_tokens(text: str) -> int:
+    """Prompt tokens of `text` for a GPT-4-class tokenizer, approximated offline: one token per 4 ASCII
+    characters and one per other character (a Hangul syllable is one or more tokens in cl100k)."""
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
 
 
 def _limited(questions: list[dict], limit: int | float | None) -> list[dict]:

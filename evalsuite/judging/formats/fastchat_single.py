@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import statistics
 import string
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from evalsuite.data.local import read_jsonl
 from evalsuite.errors import BadInputError
 from evalsuite.judging.client import (
     JudgeClient, JudgeOne, JudgeOutcome, JudgeTask, RenderedPrompt, stable_hash,
 )
-from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition
+from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
 from evalsuite.judging.formats import JudgeFormat, Languages, Summary
 from evalsuite.judging.language import apply_language_rule, is_penalized
 from evalsuite.results.store import model_slug, write_jsonl_atomic
@@ -41,14 +44,25 @@ PLACEHOLDERS = {
 }
 
 
+@dataclass(frozen=True)
+class FastChatSettings:
+    """The `judge:` keys of a FastChat single-grading definition."""
+
+    reference_categories: frozenset[str]
+    prompt_names: dict[str, str]  # slot (PLACEHOLDERS' keys) -> judge prompt name
+    rating_patterns: tuple[re.Pattern, ...]
+    rating_range: tuple[float, float]
+    reask_prompt: str
+
+
 def prompt_slot(definition: JudgeDefinition, category: str, turn: int) -> str:
     """turn1 / turn2, with _reference for the reference categories."""
-    return f"turn{turn}" + ("_reference" if category in definition.reference_categories else "")
+    return f"turn{turn}" + ("_reference" if category in definition.settings.reference_categories else "")
 
 
 def prompt_name_for(definition: JudgeDefinition, category: str, turn: int) -> str:
     """single-v1 / single-math-v1 (turn 1) or their -multi-turn variants (turn 2)."""
-    return definition.prompt_names[prompt_slot(definition, category, turn)]
+    return definition.settings.prompt_names[prompt_slot(definition, category, turn)]
 
 
 def check_template(template: str, allowed: set[str]) -> str | None:
@@ -79,7 +93,7 @@ def render_judge_prompt(
     name = prompt_name_for(definition, question["category"], turn)
     template = judge_prompts[name]
     kwargs: dict[str, str] = {}
-    if question["category"] in definition.reference_categories and reference is not None:
+    if question["category"] in definition.settings.reference_categories and reference is not None:
         ref_turns = reference["choices"][0]["turns"]
         kwargs["ref_answer_1"] = ref_turns[0]
         if turn == 2:
@@ -109,8 +123,8 @@ def parse_rating(reply: str | None, definition: JudgeDefinition) -> float | None
     """
     if not reply:
         return None
-    low, high = definition.rating_range
-    for pattern in definition.rating_patterns:
+    low, high = definition.settings.rating_range
+    for pattern in definition.settings.rating_patterns:
         match = pattern.search(reply)
         if not match:
             continue
@@ -137,16 +151,92 @@ class FastChatSingle(JudgeFormat):
 
     name = "fastchat_single"
 
-    def check_data(self, definition: JudgeDefinition, data: BenchmarkData) -> None:
-        for slot, prompt_name in definition.prompt_names.items():
-            problem = check_template(data.judge_prompts[prompt_name]["prompt_template"], PLACEHOLDERS[slot])
+    def parse_settings(self, judge: dict) -> FastChatSettings:
+        return FastChatSettings(
+            reference_categories=frozenset(judge["reference_categories"]),
+            prompt_names={slot: str(judge["prompts"][slot]) for slot in PLACEHOLDERS},
+            rating_patterns=tuple(re.compile(p) for p in judge["rating_patterns"]),
+            rating_range=(float(judge["rating_range"][0]), float(judge["rating_range"][1])),
+            reask_prompt=str(judge["reask_prompt"]),
+        )
+
+    def load_data(self, definition: JudgeDefinition, paths: dict[str, Path], strategy: str | None) -> BenchmarkData:
+        questions = read_jsonl(paths["questions"])
+        prompts = {row.get("name"): row for row in read_jsonl(paths["judge_prompts"])}
+        references = {row.get("question_id"): row for row in read_jsonl(paths["reference_answers"])}
+        check_questions(paths["questions"], questions, turns=len(TURNS))
+        settings: FastChatSettings = definition.settings
+        for slot, prompt_name in settings.prompt_names.items():
+            prompt = prompts.get(prompt_name)
+            where = paths["judge_prompts"]
+            if not prompt or not {"system_prompt", "prompt_template", "output_format"} <= prompt.keys():
+                raise BadInputError(f"{where}: judge prompt '{prompt_name}' ({slot}) is missing")
+            if not all(isinstance(prompt[k], str) for k in ("system_prompt", "prompt_template")):
+                raise BadInputError(f"{where}: judge prompt '{prompt_name}' must hold strings")
+            problem = check_template(prompt["prompt_template"], PLACEHOLDERS[slot])
             if problem:
-                where = data.provenance.get("files", {}).get("judge_prompts", "judge prompts")
                 raise BadInputError(f"{where}: judge prompt '{prompt_name}': {problem}; "
                                     f"known: {', '.join(sorted(PLACEHOLDERS[slot]))}")
+        for question in questions:
+            if question["category"] in settings.reference_categories:
+                reference = references.get(question["question_id"])
+                try:
+                    turns = reference["choices"][0]["turns"]
+                    ok = len(turns) >= 2 and all(isinstance(t, str) for t in turns[:2])
+                except (TypeError, KeyError, IndexError):
+                    ok = False
+                if not ok:
+                    raise BadInputError(f"{paths['reference_answers']}: no two-turn reference answer for "
+                                        f"question {question['question_id']}")
+        return BenchmarkData(questions, {"judge_prompts": prompts, "references": references})
+
+    def read_answers(self, path: Path, questions: list[dict]) -> tuple[str, dict[int, list[str]]]:
+        """A FastChat answer file (model_answer/<model>.jsonl): question_id, model_id, choices[0].turns;
+        as FastChat's load_model_answers, the last line of a question wins."""
+        by_id: dict[int, list[str]] = {}
+        model_ids = set()
+        for number, row in enumerate(read_jsonl(path), 1):
+            try:
+                turns = row["choices"][0]["turns"]
+                qid = row["question_id"]
+            except (KeyError, IndexError, TypeError) as err:
+                raise BadInputError(f"{path}: answer {number}: not a FastChat answer "
+                                    f"(question_id, model_id, choices[0].turns): {err}") from err
+            if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
+                raise BadInputError(f"{path}: answer {number}: choices[0].turns must be a list of strings")
+            if not isinstance(qid, int) or isinstance(qid, bool):
+                raise BadInputError(f"{path}: answer {number}: question_id must be an integer")
+            model_ids.add(str(row.get("model_id") or path.stem))
+            by_id[qid] = turns
+        if len(model_ids) != 1:
+            raise BadInputError(f"{path}: expected the answers of one model, found model_id {sorted(model_ids)}")
+        missing = [q["question_id"] for q in questions if q["question_id"] not in by_id]
+        if missing:
+            raise BadInputError(f"{path}: no answer for {len(missing)} question(s), e.g. {missing[:5]}")
+        short = [q["question_id"] for q in questions if len(by_id[q["question_id"]]) < len(TURNS)]
+        if short:
+            raise BadInputError(f"{path}: answers need two turns; question(s) {short[:5]} have fewer")
+        return model_ids.pop(), {q["question_id"]: by_id[q["question_id"]][:len(TURNS)] for q in questions}
+
+    def answers_path(self, folder: Path, model_id: str, data: BenchmarkData) -> Path:
+        return folder / "model_answer" / f"{model_slug(model_id)}.jsonl"
+
+    def write_answers(self, path: Path, model_id: str, data: BenchmarkData, questions: list[dict],
+                      answers: dict[int, list[str]]) -> None:
+        """FastChat's model_answer/<model>.jsonl rows (gen_model_answer.py)."""
+        write_jsonl_atomic(path, [
+            {
+                "question_id": q["question_id"],
+                "answer_id": stable_hash([model_id, q["question_id"], answers[q["question_id"]]], 22),
+                "model_id": model_id,
+                "choices": [{"index": 0, "turns": answers[q["question_id"]]}],
+                "tstamp": time.time(),
+            }
+            for q in questions
+        ])
 
     def protocol(self, definition: JudgeDefinition) -> dict:
-        names = definition.prompt_names
+        names = definition.settings.prompt_names
         return {"format": self.name,
                 "prompts": f"{names['turn1']}/{names['turn1_reference']} (+multi-turn)"}
 
@@ -155,8 +245,8 @@ class FastChatSingle(JudgeFormat):
         for question in questions:
             qid = question["question_id"]
             for turn in TURNS:
-                prompt = render_judge_prompt(definition, data.judge_prompts, question, answers[qid], turn,
-                                             data.references.get(qid))
+                prompt = render_judge_prompt(definition, data.files["judge_prompts"], question, answers[qid],
+                                             turn, data.files["references"].get(qid))
                 input_hash = stable_hash(prompt.messages)
                 for repeat in range(repeats):
                     tasks.append(JudgeTask(qid, turn, repeat, model_id, prompt, input_hash))
@@ -176,7 +266,7 @@ class FastChatSingle(JudgeFormat):
                     break
                 messages = messages + [
                     {"role": "assistant", "content": reply},
-                    {"role": "user", "content": definition.reask_prompt},
+                    {"role": "user", "content": definition.settings.reask_prompt},
                 ]
             return {
                 "question_id": task.question_id,
@@ -199,7 +289,7 @@ class FastChatSingle(JudgeFormat):
 
         return judge
 
-    def summarize(self, definition, questions, answers, outcomes, languages: Languages) -> Summary:
+    def summarize(self, definition, data, questions, answers, outcomes, languages: Languages) -> Summary:
         rule = definition.language_rule
         scoring_detector = next(iter(languages), None)
         by_item: dict[tuple[int, int], list[JudgeOutcome]] = {}
@@ -259,10 +349,11 @@ class FastChatSingle(JudgeFormat):
             summary.metrics[f"n_penalized_{detector}"] = count
         return summary
 
-    def write_judgments(self, definition, folder: Path, judge_model: str, outcomes, languages) -> Path:
+    def write_judgments(self, definition, data, questions, answers, folder: Path, judge_model: str,
+                        model_id: str, outcomes, languages) -> Path:
         """FastChat's <judge>_single.jsonl (API failures as "$ERROR$" / -1, as FastChat writes them),
         and with a language rule LG's <judge>_single_final.jsonl (penalized scores and language)."""
-        path = folder / f"{model_slug(judge_model)}_single.jsonl"
+        path = folder / "model_judgment" / f"{model_slug(judge_model)}_single.jsonl"
         rows = []
         for outcome in outcomes:
             if outcome.row is not None:
