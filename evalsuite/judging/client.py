@@ -189,9 +189,11 @@ class JudgeClient:
         timeout_s: float,
         retry: RetryPolicy,
         reask_extra_body: dict | None = None,
+        extra_body: dict | None = None,
     ):
         self.model = model
         self.reask_extra_body = reask_extra_body
+        self.extra_body = extra_body
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.retry = retry
@@ -211,20 +213,24 @@ class JudgeClient:
         """`text` without this client's credentials."""
         return scrub_secrets(text, [self._api_key])
 
-    async def complete(self, messages: list[dict[str, str]], *, reask: bool = False) -> str:
+    async def complete(self, messages: list[dict[str, str]], *, reask: bool = False,
+                       extra_body: dict | None = None) -> str:
         """The judge's reply; retries 429/5xx/timeouts/connection errors/garbage, then JudgeCallFailed.
 
-        A re-ask carries `reask_extra_body` (the embedded judge's rating grammar), if any.
+        The request carries `extra_body` (a format's request fields, e.g. response_format), then the
+        client's own `extra_body` (the endpoint's, e.g. the embedded judge's constraints, which win),
+        and a re-ask `reask_extra_body` (the embedded judge's rating grammar), if any.
         """
         try:
-            reply = await self._complete(messages, reask)
+            reply = await self._complete(messages, reask, extra_body)
         except JudgeCallFailed as err:
             raise JudgeCallFailed(err.kind, self.scrub(err.detail)) from None
         # a reply is the judge's text: only the key itself is removed from it
         return reply.replace(self._api_key, SCRUBBED) if self._api_key and len(self._api_key) >= 4 else reply
 
-    async def _complete(self, messages: list[dict[str, str]], reask: bool) -> str:
-        extra_body = self.reask_extra_body if reask else None
+    async def _complete(self, messages: list[dict[str, str]], reask: bool, request_body: dict | None) -> str:
+        extra_body = {**(request_body or {}), **(self.extra_body or {}),
+                      **((self.reask_extra_body or {}) if reask else {})}
         payload = {"model": self.model, "messages": messages, "n": 1,
                    "temperature": self.temperature, "max_tokens": self.max_tokens}
         last_kind, last_detail = "api", ""

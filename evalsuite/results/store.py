@@ -32,6 +32,9 @@ def samples_path(output_path: str | Path, slug: str, benchmark: str) -> Path:
 
 
 SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
+# Held in a judged benchmark's working folder (results/<model>/<benchmark>/) while a run writes it; it
+# stays there, marking the folder of official answer/judgment files that are not evalsuite results.
+WORK_FOLDER_MARK = ".lock"
 
 
 def check_output_folder(path: str | Path, flag: str = "--output_path") -> Path:
