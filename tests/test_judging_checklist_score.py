@@ -17,7 +17,7 @@ from evalsuite.judging.formats.checklist_score import (
     STATUS_BAD_SCORE, STATUS_NO_SCORE, STATUS_NOT_JSON, STATUS_OK, STATUS_TWO_SCORES, aggregate, parse_reply,
 )
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.runner import resolve_endpoint, run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer, replay_responder
@@ -125,7 +125,7 @@ def test_scorer_equals_the_official_tables_on_real_judgments(definition):
     assert ours["task_categorized_scores"] == pytest.approx(golden["task_categorized_scores"], rel=1e-12, abs=1e-12)
 
 
-def test_end_to_end_equals_the_official_pipeline_and_renders(tmp_path, definition):
+def test_end_to_end_equals_the_official_pipeline_and_renders(tmp_path, definition, capsys):
     """Replayed judge replies -> the official request bodies, batch_results_format.py's file (two replies
     dropped there and counted here), _create_tables.py's score, and a leaderboard row."""
     with ReplayJudgeServer(replay_responder(_official_replies()), lifetime_s=120) as server:
@@ -162,7 +162,9 @@ def test_end_to_end_equals_the_official_pipeline_and_renders(tmp_path, definitio
     samples = _rows(tmp_path / "results" / MODEL / "samples" / "wildbench.jsonl")
     assert len(samples) == 6 and sum(s["score"] is None for s in samples) == 2
 
+    capsys.readouterr()
     render_leaderboard(tmp_path / "results", tmp_path / "board", ("md", "json"))
+    assert "skipped" not in capsys.readouterr().err  # the official .json files are not taken for results
     page = (tmp_path / "board" / "benchmarks" / "wildbench.md").read_text(encoding="utf-8")
     assert "fixture/fixture-model" in page and "44.2" in page
     readme = (tmp_path / "board" / "README.md").read_text(encoding="utf-8")
@@ -178,6 +180,21 @@ def test_bad_judge_replies_are_counted_never_dropped(tmp_path):
     assert result["failures"]["parse"] == 4 and metrics["n_valid"] == 2 and result["n"] == 6
     assert (metrics["n_no_score"], metrics["n_two_scores"], metrics["n_not_json"], metrics["n_bad_score"]) == (1, 1, 1, 1)
     assert metrics["judge_score_mean"] == 6.0
+
+
+def test_api_failures_are_counted_and_only_they_are_asked_again(tmp_path):
+    with ReplayJudgeServer(replay_responder(_official_replies()), faults=["500"], lifetime_s=120) as server:
+        first = _run(server, tmp_path, concurrency=1, max_retries=0)
+        assert first["failures"]["api"] == 1 and first["failures"]["parse"] + first["metrics"]["n_valid"] == 5
+        folder = tmp_path / MODEL / "wildbench" / "eval_results" / "v2.0625" / "score.v2" / "eval=gpt-4o-2024-05-13"
+        failed = json.loads((folder / f"{MODEL}.failed.json").read_text(encoding="utf-8"))
+        assert sum(r["status"] == "api" and "HTTP 500" in r["error"] for r in failed) == 1
+        options = JudgeOptions(judge_base_url=server.base_url, answers_file=ANSWERS, progress=False, max_retries=0)
+        again = run_judge_benchmark("wildbench", model=None, options=options, output_path=tmp_path,
+                                    data_dir=FIXTURES, limit=None, force=True)
+        assert len(server.requests) == 7  # six, then only the failed one
+    golden = _json("golden_scores.json")["fixture-model"]
+    assert again["failures"]["api"] == 0 and again["score"] == pytest.approx(golden["leaderboard"]["WB_score.task_macro"])
 
 
 def test_reask_only_when_asked(tmp_path):
@@ -266,6 +283,16 @@ def test_generated_answers_are_written_in_the_official_format(tmp_path, definiti
                              "dataset", "primary_tag"]
     assert rows[0]["configs"]["temperature"] == 0.0 and rows[0]["configs"]["max_tokens"] == 4096
     assert judge_format.read_answers(path, data.questions) == ("org/My-Model", answers)
+
+
+def test_embedded_judge_replies_are_constrained_to_the_reply_shape(definition):
+    """--judge_model embedded sends the definition's embedded extra_body (a JSON schema) with every call."""
+    endpoint = resolve_endpoint(definition, JudgeOptions(judge_model="embedded"))
+    schema = endpoint.extra_body["response_format"]["schema"]
+    assert endpoint.extra_body["response_format"]["type"] == "json_object"
+    assert schema["required"] == ["strengths", "weaknesses", "score"]
+    assert all(parse_reply(json.dumps({"strengths": "", "weaknesses": "", "score": value}), definition.settings).status
+               == STATUS_OK for value in schema["properties"]["score"]["enum"])
 
 
 def test_tasks_from_the_hub_fail_in_one_line_when_offline(tmp_path, monkeypatch, definition):
