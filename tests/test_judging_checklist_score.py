@@ -130,7 +130,7 @@ def test_end_to_end_equals_the_official_pipeline_and_renders(tmp_path, definitio
     dropped there and counted here), _create_tables.py's score, and a leaderboard row."""
     with ReplayJudgeServer(replay_responder(_official_replies()), lifetime_s=120) as server:
         result = _run(server, tmp_path / "results")
-        bodies = [r["body"] for r in server.requests]
+        bodies = [r["payload"] for r in server.requests]
     official_bodies = [line["body"] for line in _rows(GOLDEN / "batch-submit.jsonl")]
     assert len(bodies) == len(official_bodies) == 6  # one request per task, no re-ask
     by_prompt = {b["messages"][0]["content"]: b for b in bodies}
