@@ -17,7 +17,7 @@ from evalsuite.judging.formats.checklist_score import (
     STATUS_BAD_SCORE, STATUS_NO_SCORE, STATUS_NOT_JSON, STATUS_OK, STATUS_TWO_SCORES, aggregate, parse_reply,
 )
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import resolve_endpoint, run_judge_benchmark
+from evalsuite.judging.runner import build_protocol, resolve_endpoint, run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer, replay_responder
@@ -287,7 +287,11 @@ def test_generated_answers_are_written_in_the_official_format(tmp_path, definiti
 
 def test_embedded_judge_replies_are_constrained_to_the_reply_shape(definition):
     """--judge_model embedded sends the definition's embedded extra_body (a JSON schema) with every call."""
-    endpoint = resolve_endpoint(definition, JudgeOptions(judge_model="embedded"))
+    options = JudgeOptions(judge_model="embedded")
+    endpoint = resolve_endpoint(definition, options)
+    data = load_benchmark_data(definition, FIXTURES)
+    assert build_protocol(definition, get_format(definition.format), data, endpoint, options, None)["judge"][
+        "extra_body"] == endpoint.extra_body  # recorded in the result
     schema = endpoint.extra_body["response_format"]["schema"]
     assert endpoint.extra_body["response_format"]["type"] == "json_object"
     assert schema["required"] == ["strengths", "weaknesses", "score"]

@@ -124,6 +124,8 @@ def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, data:
     }
     if data.strategy is not None:
         judge["prompt_strategy"] = data.strategy
+    if endpoint.extra_body:
+        judge["extra_body"] = endpoint.extra_body  # the embedded judge's constraints, sent with every call
     if definition.language_rule is not None:
         judge["language_detector"] = options.language_detector
     declaration = get_benchmark(definition.name)
