@@ -281,7 +281,7 @@ def test_generated_answers_are_written_in_the_official_format(tmp_path, definiti
     rows = json.loads(path.read_text(encoding="utf-8"))
     assert list(rows[0]) == ["session_id", "chat_history", "model_input", "output", "generator", "configs",
                              "dataset", "primary_tag"]
-    assert rows[0]["configs"]["temperature"] == 0.0 and rows[0]["configs"]["max_tokens"] == 4096
+    assert rows[0]["configs"] == {"engine": "evalsuite", "repetition_penalty": 1.0, "temperature": 0.0, "top_p": 1.0}
     assert judge_format.read_answers(path, data.questions) == ("org/My-Model", answers)
 
 

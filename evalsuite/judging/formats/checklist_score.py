@@ -274,10 +274,11 @@ class ChecklistScore(JudgeFormat):
             tasks[session_id] = {"conversation": conversation, "checklist": list(row["checklist"]),
                                  "tags": [row["primary_tag"], *row["secondary_tags"]]}
         check_questions(paths["tasks"], questions, turns=1)
-        answer_file = {  # what write_answers records, as unified_infer.py's save_outputs does
+        answer_file = {  # what write_answers records, as unified_infer.py's save_outputs does (the answers'
+            # token limit, which a run may override, is the result's protocol.max_new_tokens, not repeated here)
             "folder": settings.answer_folder, "dataset": settings.answer_dataset,
             "configs": {"engine": "evalsuite", "repetition_penalty": 1.0, "temperature": definition.default_temperature,
-                        "top_p": 1.0, "max_tokens": definition.max_new_tokens},
+                        "top_p": 1.0},
         }
         return BenchmarkData(questions, {"template": template, "tasks": tasks, "answer_file": answer_file})
 
