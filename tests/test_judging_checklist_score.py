@@ -10,6 +10,7 @@ import pyarrow
 import pyarrow.parquet
 import pytest
 
+from evalsuite.declarations import get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.formats import get_format
@@ -20,6 +21,8 @@ from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.runner import build_protocol, resolve_endpoint, run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
+from evalsuite.runner.demo import run_isolated
+from evalsuite.runner.options import RunOptions
 from replay_server import ReplayJudgeServer, replay_responder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -308,3 +311,16 @@ def test_tasks_from_the_hub_fail_in_one_line_when_offline(tmp_path, monkeypatch,
     monkeypatch.delenv("EVALSUITE_DATA_DIR", raising=False)
     with pytest.raises(BadInputError, match=r"allenai/WildBench@7c05c1b4550282b2ed6a2e6ac5db069f1e07df5c .*--data_dir"):
         load_benchmark_data(definition, None)
+
+
+def test_demo_goes_on_when_a_data_dir_lacks_the_hub_only_tasks(tmp_path):
+    """`make demo DATA_DIR=../shared/data`: the shared data has WildBench's templates but not its tasks;
+    that benchmark fails in one line (exit 2 alone) and the demo goes on with the others."""
+    data_dir = tmp_path / "data"
+    (data_dir / "wildbench" / "evaluation").mkdir(parents=True)
+    (data_dir / "wildbench" / "evaluation" / "eval_template.score.v2.md").write_bytes(
+        (FIXTURES / "wildbench" / "evaluation" / "eval_template.score.v2.md").read_bytes())
+    options = RunOptions(model="embedded", output_path=tmp_path / "out", data_dir=data_dir, limit=2,
+                         judge=JudgeOptions.for_demo())
+    [outcome] = run_isolated(get_benchmark("wildbench"), options, model=None)
+    assert outcome.status == "failed" and "test-00000-of-00001.parquet is missing" in outcome.message
