@@ -4,6 +4,11 @@ judgment file equal to batch_results_format.py's, and the score equal to _create
 golden files of tests/fixtures/judging/wildbench/ (README.md there says how each was produced)."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow
@@ -324,3 +329,39 @@ def test_demo_goes_on_when_a_data_dir_lacks_the_hub_only_tasks(tmp_path):
                          judge=JudgeOptions.for_demo())
     [outcome] = run_isolated(get_benchmark("wildbench"), options, model=None)
     assert outcome.status == "failed" and "test-00000-of-00001.parquet is missing" in outcome.message
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from evalsuite.judging.options import JudgeOptions
+from evalsuite.judging.runner import run_judge_benchmark
+base_url, out, data, answers = sys.argv[1:5]
+options = JudgeOptions(judge_base_url=base_url, answers_file=Path(answers), concurrency=1, progress=False)
+run_judge_benchmark("wildbench", model=None, options=options, output_path=Path(out), data_dir=Path(data),
+                    limit=None, force=False)
+"""
+
+
+def test_resume_after_kill_9(tmp_path):
+    """kill -9 mid-judging: the rerun asks only for what was not judged; no duplicate, nothing lost."""
+    cache_file = tmp_path / "out" / MODEL / "wildbench" / "cache" / "judgments.jsonl"
+    with ReplayJudgeServer(replay_responder(_official_replies()), latency_s=0.4, lifetime_s=120) as server:
+        child = subprocess.Popen([sys.executable, "-c", CHILD, server.base_url, str(tmp_path / "out"), str(FIXTURES),
+                                  str(ANSWERS)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        deadline = time.time() + 60
+        while time.time() < deadline and (not cache_file.exists() or len(_rows(cache_file)) < 2):
+            assert child.poll() is None, "the judged run ended before it was killed"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        done_before = {r["session_id"] for r in _rows(cache_file)}
+        assert 2 <= len(done_before) < 6
+        asked_before = len(server.requests)
+        result = _run(server, tmp_path / "out")
+        resumed = [r["messages"][0]["content"] for r in server.requests[asked_before:]]
+    prompts = {r["session_id"]: r["prompt"] for r in _json("rendered_prompts.json")}
+    assert not [sid for sid in done_before if prompts[sid] in resumed]  # nothing judged twice
+    rows = _rows(cache_file)
+    assert len(rows) == len({r["session_id"] for r in rows}) == 6  # no duplicate, nothing lost
+    assert result["n"] == 6 and result["metrics"]["n_valid"] == 4 and result["failures"]["parse"] == 2
