@@ -51,10 +51,10 @@ class JudgeOptions:
             raise BadInputError(f"--judge_language_detector {self.language_detector} needs --mediapipe_model PATH")
         if self.mediapipe_model is not None and not Path(self.mediapipe_model).is_file():
             raise BadInputError(f"--mediapipe_model {self.mediapipe_model} is not a file")
-        for name in ("max_new_tokens", "judge_max_tokens"):
+        for name, flag in (("max_new_tokens", "--answer_max_tokens"), ("judge_max_tokens", "judge max_tokens")):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise BadInputError(f"{name} must be at least 1")
+                raise BadInputError(f"{flag} must be at least 1")
 
     @property
     def embedded(self) -> bool:
