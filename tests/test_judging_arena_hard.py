@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -219,6 +224,46 @@ def test_no_valid_verdict_is_an_error_naming_the_counts(tmp_path):
         assert len(server.requests) == 4  # each game followed up once, as gen_judgment
     judged = _rows(tmp_path / "gpt-4-0613" / "arena_hard" / "model_judgment" / JUDGE / "gpt-4-0613.jsonl")
     assert [g["judgment"] for g in judged[0]["games"]] == ["\nI cannot decide.\nI cannot decide."] * 2
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from evalsuite.judging.options import JudgeOptions
+from evalsuite.judging.runner import run_judge_benchmark
+base_url, out, data, answers = sys.argv[1:5]
+options = JudgeOptions(judge_model="gpt-4-1106-preview", judge_base_url=base_url, answers_file=Path(answers),
+                       concurrency=1, progress=False)
+run_judge_benchmark("arena_hard", model=None, options=options, output_path=Path(out), data_dir=Path(data),
+                    limit=None, force=False)
+"""
+
+
+def test_resume_after_kill_9_judges_each_game_once(tmp_path):
+    cache_file = tmp_path / "out" / "gpt-4-0613" / "arena_hard" / "cache" / "judgments.jsonl"
+    with ReplayJudgeServer(_replayer(), latency_s=0.3, lifetime_s=120) as server:
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, server.base_url, str(tmp_path / "out"), str(FIXTURES), str(ANSWERS)],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline and (not cache_file.exists() or len(_rows(cache_file)) < 4):
+            assert child.poll() is None, "the judged run ended before it was killed"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        done_before = {(r["question_id"], r["game"]) for r in _rows(cache_file)}
+        assert 4 <= len(done_before) < 18
+        asked_before = len(server.requests)
+        result = _run(server, tmp_path / "out")
+        resumed = server.requests[asked_before:]
+    cached_prompts = {r["user_prompt"] for r in _rows(cache_file) if (r["question_id"], r["game"]) in done_before}
+    assert not [q for q in resumed if q["messages"][1]["content"] in cached_prompts]  # nothing judged twice
+    rows = _rows(cache_file)
+    assert len(rows) == len({(r["question_id"], r["game"], r["repeat"]) for r in rows}) == 18  # no duplicate
+    assert result["metrics"]["n_games"] == 18 and result["failures"]["api"] == 0              # nothing lost
+    judgments = tmp_path / "out" / "gpt-4-0613" / "arena_hard" / "model_judgment" / JUDGE / "gpt-4-0613.jsonl"
+    assert judgments.read_bytes() == (ARENA / "golden_judgment_rows.jsonl").read_bytes()
 
 
 def _copy_data(tmp_path: Path) -> Path:
