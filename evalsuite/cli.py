@@ -18,8 +18,8 @@ from evalsuite.judging.options import JudgeOptions, add_judge_arguments
 from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
 from evalsuite.runner.demo import run_demo
 from evalsuite.runner.options import RunOptions
-from evalsuite.runner.report import print_summary, print_tasks
-from evalsuite.runner.run import run_benchmarks
+from evalsuite.runner.report import print_judge_estimates, print_summary, print_tasks
+from evalsuite.runner.run import estimate_judging, run_benchmarks
 from evalsuite.scoring.cli import add_parser as add_score_parser
 
 
@@ -130,6 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInputError("pass --tasks a,b,... or --suite paper (see `run_eval.py tasks`)")
     benchmarks = resolve_benchmarks(args.tasks, args.suite)
     options = _run_options(args, any(b.engine == "judge" for b in benchmarks))
+    if options.judge is not None and options.judge.estimate:
+        print_judge_estimates(estimate_judging(benchmarks, options))
+        return 0
     outcomes = run_benchmarks(benchmarks, options)
     print_summary(outcomes)
     return 1 if any(o.status == "failed" for o in outcomes) else 0

@@ -129,7 +129,7 @@ class ReplayJudgeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 with server._lock:
-                    server.requests.append({"messages": payload.get("messages", []), "model": payload.get("model"), "t": time.time()})
+                    server.requests.append({"messages": payload.get("messages", []), "model": payload.get("model"), "payload": payload, "t": time.time()})
                     count = len(server.requests)
                 if count >= server.max_requests:
                     threading.Thread(target=server.stop, daemon=True).start()

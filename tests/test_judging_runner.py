@@ -289,3 +289,28 @@ def test_model_id_from_an_answers_file_never_leaves_the_output_folder(tmp_path, 
     outside = [p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents and p != answers]
     assert outside == []
     assert [p.name for p in out.iterdir()] and not any(p.name.startswith(".") for p in out.iterdir())
+
+
+def test_judge_estimate_counts_what_is_left_to_send_and_calls_nothing(tmp_path, monkeypatch, capsys):
+    """--judge_estimate: calls and prompt tokens still to send (cache hits excluded), no key, no judge call."""
+    from evalsuite.cli import main
+
+    args = ["run", "--tasks", "mt_bench", "--answers_file", str(MT_ANSWERS), "--data_dir", str(FIXTURES),
+            "--output_path", str(tmp_path)]
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+    def estimate_row(extra=()):
+        capsys.readouterr()
+        assert main([*args, *extra, "--judge_estimate"]) == 0
+        line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("| mt_bench"))
+        return [c.strip() for c in line.strip("|").split("|")]
+
+    cells = estimate_row()
+    assert cells[1:4] == ["gpt-4-0613", "8", "0"] and int(cells[4].replace(",", "")) > 500
+    assert not (tmp_path / "tiny-model" / "mt_bench.json").exists()
+    with ReplayJudgeServer(lambda m: "[[7]]", lifetime_s=120) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+        assert main([*args, "--judge_base_url", server.base_url]) == 0
+        monkeypatch.delenv("OPENAI_API_KEY")
+        assert estimate_row(["--judge_base_url", server.base_url])[2:5] == ["0", "8", "0"]
+        assert len(server.requests) == 8  # the estimates sent nothing

@@ -33,6 +33,7 @@ class JudgeOptions:
     language_detector: str = LINGUA  # the detector of a definition's language rule; recorded too
     mediapipe_model: Path | None = None  # MediaPipe's language detector model (LG's exact rule)
     prompt_strategy: str | None = None  # a benchmark's answer prompt strategy (None: its official default)
+    estimate: bool = False  # only print the judge calls and prompt tokens a run would send
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -84,6 +85,7 @@ class JudgeOptions:
             language_detector=getattr(args, "judge_language_detector", LINGUA),
             mediapipe_model=Path(mediapipe_model) if mediapipe_model else None,
             prompt_strategy=getattr(args, "prompt_strategy", None),
+            estimate=getattr(args, "judge_estimate", False),
         )
 
 
@@ -111,6 +113,9 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--judge_language_detector", choices=DETECTORS, default=LINGUA,
                        help="detector of a language rule (KoMT-Bench): lingua (offline default) or mediapipe "
                             "(LG's exact rule; needs the mediapipe package and --mediapipe_model)")
+    group.add_argument("--judge_estimate", action="store_true",
+                       help="print, per judged benchmark, the judge calls and prompt tokens still to send (cache "
+                            "hits excluded) and exit without calling the judge or loading the model")
     group.add_argument("--prompt_strategy", default=None, metavar="NAME",
                        help="answer prompt strategy of a judged benchmark that offers several (LogicKor: default, "
                             "1-shot, cot-1-shot; default: the official default); recorded in the protocol; benchmarks "

@@ -29,7 +29,8 @@ from urllib.parse import urlparse
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.answers import generate_answers
 from evalsuite.judging.client import (
-    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, stable_hash,
+    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, judgment_key,
+    stable_hash,
 )
 from evalsuite.declarations import get_benchmark
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition
@@ -62,12 +63,19 @@ class JudgeEndpoint:
     reask_extra_body: dict | None = None
 
 
+def judge_model_name(definition: JudgeDefinition, options: JudgeOptions) -> str:
+    """The judge model a run uses: --judge_model, else the definition's official judge."""
+    if options.embedded:
+        return f"embedded-{embedded_gguf_path().stem}"
+    return options.judge_model or definition.default_judge_model
+
+
 def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> JudgeEndpoint:
     """The judge model, endpoint and limits; BadInputError when no key is available for OpenAI."""
     if options.embedded:
         emb = definition.embedded
         return JudgeEndpoint(
-            model=f"embedded-{embedded_gguf_path().stem}", base_url=None, api_key="sk-local",
+            model=judge_model_name(definition, options), base_url=None, api_key="sk-local",
             host="127.0.0.1",
             max_tokens=options.judge_max_tokens or int(emb.get("max_tokens", definition.judge_max_tokens)),
             concurrency=min(options.concurrency, int(emb.get("concurrency", 1))),
@@ -75,7 +83,7 @@ def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> Judg
             n_ctx=int(emb.get("n_ctx", 4096)),
             reask_extra_body={"grammar": emb["reask_grammar"]} if emb.get("reask_grammar") else None,
         )
-    model = options.judge_model or definition.default_judge_model
+    model = judge_model_name(definition, options)
     api_key = os.environ.get("OPENAI_API_KEY")
     if not api_key:
         if not options.judge_base_url:
@@ -271,6 +279,72 @@ def run_judge_benchmark(
         )
         write_json_atomic(out_file, result)
     return result
+
+
+@dataclass(frozen=True)
+class JudgeEstimate:
+    """What judging a benchmark would still send (cache hits excluded), before any call."""
+
+    benchmark: str
+    judge_model: str
+    calls: int
+    cached: int
+    prompt_tokens: int
+    answers: str  # "file" | "cached" | "not generated yet" (then prompts count the questions only)
+    answer_turns_to_generate: int  # answers not generated yet: each joins the prompts that quote it
+    max_new_tokens: int
+
+
+def estimate_judge_benchmark(benchmark: str, *, options: JudgeOptions, slug: str, output_path: Path,
+                             data_dir: Path | None, limit: int | float | None) -> JudgeEstimate:
+    """Count the judge requests (one per task, re-asks excluded) and their prompt tokens that a run of
+    `benchmark` would send now: judgments already in the benchmark's cache are left out. Answers come
+    from --answers_file or the answer cache; without them the prompts are counted with empty answers."""
+    prepared = prepare_judge_benchmark(benchmark, options, data_dir)
+    definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
+    questions = _limited(data.questions, limit)
+    judge_model = judge_model_name(definition, options)
+    answers_source = "file"
+    if options.answers_file:
+        if not Path(options.answers_file).is_file():
+            raise BadInputError(f"--answers_file {options.answers_file} does not exist")
+        model_id, answers = judge_format.read_answers(Path(options.answers_file), questions)
+        slug = model_slug(model_id)
+    else:
+        model_id = slug
+        answers, answers_source = _cached_answers(
+            output_path / slug / benchmark / "cache" / "answers.jsonl", questions)
+    bench_dir = result_path(output_path, slug, benchmark).parent / benchmark
+    judgment_cache = bench_dir / "cache" / "judgments.jsonl"
+    cache = JsonlCache(judgment_cache, JUDGMENT_KEY) if judgment_cache.is_file() else None
+    tasks = judge_format.build_tasks(definition, data, questions, answers, model_id, options.repeats)
+    todo = [t for t in tasks if cache is None or cache.get(judgment_key(judge_model, t)) is None]
+    missing_turns = 0 if answers_source in ("file", "cached") else sum(len(q["turns"]) for q in questions)
+    return JudgeEstimate(
+        benchmark=benchmark, judge_model=judge_model, calls=len(todo), cached=len(tasks) - len(todo),
+        prompt_tokens=sum(estimate_tokens(m["content"]) for t in todo for m in t.prompt.messages),
+        answers=answers_source, answer_turns_to_generate=missing_turns,
+        max_new_tokens=options.max_new_tokens or definition.max_new_tokens,
+    )
+
+
+def _cached_answers(path: Path, questions: list[dict]) -> tuple[dict, str]:
+    """Answers from a model's answer cache (the latest row per question and turn), empty where missing."""
+    texts: dict[tuple, str] = {}
+    if path.is_file():
+        for row in JsonlCache(path, ANSWER_KEY).rows():
+            texts[(row["question_id"], row["turn"])] = str(row.get("text", ""))
+    answers = {q["question_id"]: [texts.get((q["question_id"], turn), "") for turn in range(1, len(q["turns"]) + 1)]
+               for q in questions}
+    complete = all((q["question_id"], turn) in texts for q in questions for turn in range(1, len(q["turns"]) + 1))
+    return answers, "cached" if complete else "not generated yet"
+
+
+def estimate_tokens(text: str) -> int:
+    """Prompt tokens of `text` for a GPT-4-class tokenizer, approximated offline: one token per 4 ASCII
+    characters and one per other character (a Hangul syllable is one or more tokens in cl100k)."""
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
 
 
 def _limited(questions: list[dict], limit: int | float | None) -> list[dict]:

@@ -28,6 +28,18 @@ def print_summary(outcomes: list, out: TextIO = sys.stdout) -> None:
     _table(["benchmark", "status", "score", "n", "result", "note"], rows, out)
 
 
+def print_judge_estimates(estimates: list, out: TextIO | None = None) -> None:
+    """One line per judged benchmark: judge calls and prompt tokens still to send (to stdout by default)."""
+    out = out or sys.stdout
+    rows = [[e.benchmark, e.judge_model, str(e.calls), str(e.cached), f"{e.prompt_tokens:,}", e.answers,
+             f"+ {e.answer_turns_to_generate:,} answers of <= {e.max_new_tokens:,} tokens, quoted in the prompts"
+             if e.answer_turns_to_generate else ""] for e in estimates]
+    print(file=out)
+    _table(["benchmark", "judge", "calls to send", "cached", "prompt tokens (approx.)", "answers", "note"], rows, out)
+    print("prompt tokens: 1 per 4 ASCII characters + 1 per other character (offline estimate); re-asks "
+          "and replies not included", file=out)
+
+
 def print_tasks(out: TextIO = sys.stdout) -> None:
     """Every declared benchmark with its protocol (from its *.benchmark.yaml)."""
     rows = []

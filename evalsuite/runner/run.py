@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evalsuite.declarations import Benchmark, check_task_yamls
 from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.judging.runner import prepare_judge_benchmark, run_judge_benchmark
+from evalsuite.judging.runner import estimate_judge_benchmark, prepare_judge_benchmark, run_judge_benchmark
 from evalsuite.models.loader import (
     LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
 )
@@ -55,6 +55,18 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
             f"--answers_file holds one benchmark's answers: run {' and '.join(judged)} separately"
         )
     parse_model_args(options.model_args)
+
+
+def estimate_judging(benchmarks: list[Benchmark], options: RunOptions) -> list:
+    """--judge_estimate: what each judged benchmark would still send to its judge; nothing is loaded or called."""
+    check_before_running(benchmarks, options)
+    slug = model_slug(model_name(options.model, parse_model_args(options.model_args)))
+    return [
+        estimate_judge_benchmark(b.name, options=options.judge, slug=slug,
+                                 output_path=Path(options.output_path), data_dir=options.data_dir,
+                                 limit=options.limit)
+        for b in benchmarks if b.engine == "judge"
+    ]
 
 
 def _existing(options: RunOptions, slug: str, benchmark: Benchmark) -> dict | None:

@@ -7,7 +7,8 @@ turn 1 alone (system JUDGE_TEMPLATE["single_turn"]) and the whole conversation (
 the user message evaluator.create_answers builds, byte for byte. The score is the first
 `점수: N` of the reply with every `*` deleted; a reply without one is asked again (evaluator.py tries
 five times in all) and then scores 0.0, which counts in the means as upstream (and as a parse failure
-here). The benchmark score is score.py's Overall: (mean single-turn + mean multi-turn) / 2.
+here). The benchmark score is score.py's Overall: (mean single-turn + mean multi-turn) / 2. Only the
+first two `questions` of a row are asked, as upstream (question 3 carries a third, unused one).
 """
 
 from __future__ import annotations
@@ -124,17 +125,20 @@ class LogicKor(JudgeFormat):
         strategy = strategy or definition.settings.default_strategy
         if strategy not in strategies:
             raise BadInputError(f"--prompt_strategy {strategy}: LogicKor offers {', '.join(strategies)}")
-        questions, references = [], {}
+        questions, references, originals = [], {}, {}
         for number, row in enumerate(read_jsonl(paths["questions"]), 1):
-            refs = row.get("references")
+            refs, texts = row.get("references"), row.get("questions")
             if not (isinstance(refs, list) and len(refs) == 2 and all(r is None or isinstance(r, str) for r in refs)):
                 raise BadInputError(f"{paths['questions']}: line {number}: references must be two strings or nulls")
+            if not isinstance(texts, list) or len(texts) < 2:
+                raise BadInputError(f"{paths['questions']}: line {number}: questions must hold two turns")
+            # upstream asks questions[0] and questions[1] only (question 3 carries a third, unused one)
             questions.append({"question_id": row.get("id"), "category": row.get("category"),
-                              "turns": row.get("questions"), "history": strategies[strategy]})
-            references[row.get("id")] = refs
+                              "turns": texts[:2], "history": strategies[strategy]})
+            references[row.get("id")], originals[row.get("id")] = refs, texts
         check_questions(paths["questions"], questions, turns=2)
-        return BenchmarkData(questions, {"judge_templates": judge_templates, "references": references},
-                             strategy=strategy)
+        return BenchmarkData(questions, {"judge_templates": judge_templates, "references": references,
+                                         "questions": originals}, strategy=strategy)
 
     def read_answers(self, path: Path, questions: list[dict]) -> tuple[str, dict[int, list[str]]]:
         """LogicKor's generated/<org>/<model>/<strategy>.jsonl: id, category, questions, outputs[2],
@@ -162,7 +166,8 @@ class LogicKor(JudgeFormat):
                       answers: dict[int, list[str]]) -> None:
         """generator.py's rows: id, category, questions, outputs, references."""
         write_bytes_atomic(path, "".join(
-            json.dumps({"id": q["question_id"], "category": q["category"], "questions": q["turns"],
+            json.dumps({"id": q["question_id"], "category": q["category"],
+                        "questions": data.files["questions"][q["question_id"]],
                         "outputs": answers[q["question_id"]],
                         "references": data.files["references"][q["question_id"]]}, ensure_ascii=False) + "\n"
             for q in questions
@@ -247,7 +252,7 @@ class LogicKor(JudgeFormat):
         lines = []
         for question in questions:
             qid = question["question_id"]
-            row = {"id": qid, "category": question["category"], "questions": question["turns"],
+            row = {"id": qid, "category": question["category"], "questions": data.files["questions"][qid],
                    "outputs": answers[qid], "references": data.files["references"][qid]}
             for turn, key in QUERY_KEYS.items():
                 judged = rows.get((qid, turn))
