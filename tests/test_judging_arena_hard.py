@@ -22,7 +22,7 @@ from evalsuite.judging.formats import get_format
 from evalsuite.judging.formats.arena_hard_v01 import read_verdict, verdict_status
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.pairwise_scores import BASELINE_WINS, MODEL_WINS, TIE, percentile, win_rate
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.runner import estimate_judge_benchmark, run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer
@@ -104,7 +104,8 @@ def test_replayed_run_writes_the_official_files_and_show_results_score(tmp_path)
     with ReplayJudgeServer(_replayer(), lifetime_s=120) as server:
         result = _run(server, tmp_path)
         sent = sorted(json.dumps(r["messages"], ensure_ascii=False) for r in server.requests)
-        assert all(r["model"] == JUDGE for r in server.requests)
+        assert {(r["model"], r["payload"]["temperature"], r["payload"]["max_tokens"]) for r in server.requests} == {
+            (JUDGE, 0.0, 4096)}
     assert sent == sorted(json.dumps(c["messages"], ensure_ascii=False) for r in golden for c in r["calls"])
     folder = tmp_path / "gpt-4-0613" / "arena_hard"
     judgments = folder / "model_judgment" / JUDGE / "gpt-4-0613.jsonl"
@@ -137,6 +138,20 @@ def test_replayed_run_writes_the_official_files_and_show_results_score(tmp_path)
     page = next(p for p in written if p.name == "README.md").read_text(encoding="utf-8")
     table7 = page[page.index("report Table 7"):]
     assert "Arena-Hard-v0.1" in table7 and f"{result['score']:.1f} [" in table7
+
+
+def test_judge_estimate_counts_two_games_per_question_and_skips_cached_ones(tmp_path):
+    def estimate():
+        return estimate_judge_benchmark("arena_hard", options=JudgeOptions(answers_file=ANSWERS), slug="unused",
+                                        output_path=tmp_path, data_dir=FIXTURES, limit=None)
+
+    before = estimate()
+    assert (before.judge_model, before.calls, before.cached, before.answers) == (JUDGE, 18, 0, "file")
+    assert before.prompt_tokens > 18 * 400  # the system prompt alone is about 430 tokens
+    with ReplayJudgeServer(_replayer(), lifetime_s=120) as server:
+        _run(server, tmp_path, limit=4)
+    after = estimate()
+    assert (after.calls, after.cached) == (10, 8) and after.prompt_tokens < before.prompt_tokens
 
 
 def _outcomes_of(judgment_rows: list[dict]) -> tuple[list[dict], list[JudgeOutcome]]:
@@ -230,7 +245,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.runner import estimate_judge_benchmark, run_judge_benchmark
 base_url, out, data, answers = sys.argv[1:5]
 options = JudgeOptions(judge_model="gpt-4-1106-preview", judge_base_url=base_url, answers_file=Path(answers),
                        concurrency=1, progress=False)
