@@ -12,7 +12,9 @@ not followed up (gen_judgment.get_score). A game without a known verdict (none, 
 the regex admits but show_result ignores, such as A>>>B) gives no battle and is counted as a parse
 failure. Answers and judgments are written in the official files (model_answer/<model>.jsonl,
 model_judgment/<judge>/<model>.jsonl with `games`), and the score is computed from exactly the games
-written there, so show_result.py reproduces it from those files.
+written there, so show_result.py reproduces it from those files. The per-sample rows are the battles
+(a strong verdict's three as three rows), so their mean is the score; a game that makes no battle is a
+row without a score, with its status.
 """
 
 from __future__ import annotations
