@@ -235,6 +235,17 @@ def test_api_failure_is_written_as_upstream_counted_and_judged_again(tmp_path):
     assert again["failures"]["api"] == 0 and again["metrics"]["n_valid_games"] == 2
 
 
+def test_repeats_judge_both_games_again_and_count_every_battle(tmp_path):
+    with ReplayJudgeServer(_replayer(), lifetime_s=120) as server:
+        once = _run(server, tmp_path / "once", limit=3)
+        twice = _run(server, tmp_path / "twice", limit=3, repeats=2)
+    assert twice["metrics"]["n_battles"] == 2 * once["metrics"]["n_battles"] and twice["score"] == once["score"]
+    judged = _rows(tmp_path / "twice" / "gpt-4-0613" / "arena_hard" / "model_judgment" / JUDGE / "gpt-4-0613.jsonl")
+    assert [r["question_id"] for r in judged] == [q for q in [r["question_id"] for r in judged[::2]] for _ in (0, 1)]
+    samples = _rows(tmp_path / "twice" / "gpt-4-0613" / "samples" / "arena_hard.jsonl")
+    assert len({s["item"] for s in samples}) == len(samples) and "/r1/game2" in samples[-1]["item"]
+
+
 def test_no_valid_verdict_is_an_error_naming_the_counts(tmp_path):
     with ReplayJudgeServer(lambda messages: "I cannot decide.", lifetime_s=120) as server:
         with pytest.raises(EvalsuiteError, match="no valid judgment .2 parse failures"):
@@ -378,7 +389,7 @@ def test_generated_answers_are_written_in_the_official_format(tmp_path):
 
 @pytest.mark.shared_data
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
-def test_real_data_loads_and_renders_as_the_fixture_rows():
+def test_real_data_loads_and_renders_as_the_fixture_rows(tmp_path):
     definition = load_definition("arena_hard")
     real = load_benchmark_data(definition, SHARED)
     assert len(real.questions) == 500 and len({q["cluster"] for q in real.questions}) == 250
@@ -390,3 +401,7 @@ def test_real_data_loads_and_renders_as_the_fixture_rows():
     real_tasks = arena.build_tasks(definition, real, picked, answers, "gpt-4-0613", 1)
     fixture_tasks = arena.build_tasks(definition, fixture, fixture.questions, answers, "gpt-4-0613", 1)
     assert [t.prompt for t in real_tasks] == [t.prompt for t in fixture_tasks]
+    # the whole benchmark: 1,000 judge calls (the baseline's own answers stand in for a model's)
+    estimate = estimate_judge_benchmark("arena_hard", options=JudgeOptions(answers_file=SHARED / BASELINE),
+                                        slug="unused", output_path=tmp_path, data_dir=SHARED, limit=None)
+    assert (estimate.calls, estimate.cached, estimate.judge_model) == (1000, 0, JUDGE)

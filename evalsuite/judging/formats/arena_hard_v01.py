@@ -14,7 +14,8 @@ failure. Answers and judgments are written in the official files (model_answer/<
 model_judgment/<judge>/<model>.jsonl with `games`), and the score is computed from exactly the games
 written there, so show_result.py reproduces it from those files. The per-sample rows are the battles
 (a strong verdict's three as three rows), so their mean is the score; a game that makes no battle is a
-row without a score, with its status.
+row without a score, with its status. With --judge_repeats N both games are judged N times: N rows
+per question in the judgment file, every battle counted (as show_result.py counts such a file).
 """
 
 from __future__ import annotations
