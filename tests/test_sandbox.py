@@ -114,6 +114,18 @@ def test_checks_pass_only_on_the_tests_own_verdict():
     assert not failing.passed and failing.reason == "AssertionError"
 
 
+def test_assert_style_tests_call_the_named_functions_and_keep_their_own_builtins():
+    solution = "def add(a, b):\n    return a + b\ndef twice(x):\n    return [x, x]\ndef len(x):\n    return 3\n"
+    test = "assert add(2, 3) == 5\nassert twice(add(1, 1)) == [2, 2]\nassert len(twice(0)) == 2\n"
+    named = CheckJob(solution, "", test, entry_point=None, names=("add", "twice"))
+    also_len = CheckJob(solution, "", test, entry_point=None, names=("add", "twice", "len"))
+    unnamed = CheckJob(solution, "", test, entry_point=None, names=("add",))
+    passing, hijacked, missing = run_checks([named, also_len, unnamed], FAST, workers=1)
+    assert passing.passed, passing.reason  # the tests' len() stayed the builtin
+    assert not hijacked.passed and hijacked.reason == "AssertionError"  # a listed name is the program's
+    assert not missing.passed and missing.reason == "NameError: name 'twice' is not defined"
+
+
 def test_a_verdict_not_bound_to_the_run_is_never_a_pass():
     run = RunResult(0, False, "", 0.1, "bwrap")
     nonce = "ab" * 32

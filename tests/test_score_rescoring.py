@@ -10,6 +10,7 @@ import pytest
 from conftest import FIXTURE_DATA, run_cli
 from evalsuite.declarations import get_benchmark
 from evalsuite.data.local import read_jsonl
+from evalsuite.sandbox import os_isolation_available
 
 pytestmark = pytest.mark.real_model
 SLUG = "SmolLM2-135M-Instruct"
@@ -48,4 +49,28 @@ def test_rescoring_a_runs_samples_gives_the_runs_score(run_output, tmp_path, nam
         {k: v for k, v in ran["metrics"].items() if not k.endswith("_stderr")}
     scored_rows = read_jsonl(tmp_path / "out" / "rescored" / scored["samples"])
     assert [(r["item"], r["score"], r["pred"]) for r in scored_rows] == [(r["item"], r["score"], r["pred"]) for r in ran_rows]
+    assert scored["protocol"]["generated"] == "external"
+
+
+def test_rescoring_a_code_runs_samples_gives_the_runs_score(tmp_path):
+    """The same for a code-executing benchmark: the run's completions, replayed, run in the sandbox again."""
+    sandbox = [] if os_isolation_available() else ["--allow_unisolated_execution"]
+    ran_dir = tmp_path / "run"
+    done = run_cli("run", "--model", "embedded", "--tasks", "mbpp", "--limit", "2", "--data_dir", str(FIXTURE_DATA),
+                   "--output_path", str(ran_dir), "--num_fewshot", "0", "--gen_kwargs", "max_gen_toks=64", "--allow_code_execution",
+                   *sandbox, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ran = json.loads((ran_dir / SLUG / "mbpp.json").read_text())
+    ran_rows = read_jsonl(ran_dir / SLUG / ran["samples"])
+    samples = tmp_path / "rescored.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": int(r["item"]), "completion": r["completion"]}) + "\n"
+                               for r in ran_rows))
+    done = run_cli("score", "mbpp", "--samples", str(samples), "--data_dir", str(FIXTURE_DATA), "--output_path",
+                   str(tmp_path / "out"), "--allow_missing", "--allow_code_execution", *sandbox)
+    assert done.returncode == 0, done.stderr[-3000:]
+    scored = json.loads((tmp_path / "out" / "rescored" / "mbpp.json").read_text())
+    assert scored["score"] == ran["score"] and scored["n"] == ran["n"] == 2
+    scored_rows = read_jsonl(tmp_path / "out" / "rescored" / scored["samples"])
+    keys = ("item", "score", "completion", "extracted_code", "outcome")
+    assert [[r[k] for k in keys] for r in scored_rows] == [[r[k] for k in keys] for r in ran_rows]
     assert scored["protocol"]["generated"] == "external"

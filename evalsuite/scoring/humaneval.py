@@ -1,10 +1,15 @@
-"""HumanEval scoring: extract code from a completion, check it against the tests in the sandbox, pass@k.
+"""Scoring generated code: extract the program from a completion, check it against the tests in the
+sandbox, pass@k. Two kinds of problem (the fields of the lm-eval task's docs say which):
 
-A completion whose first line is indented continues the prompt (a function body, as base models
-write it): it is cut at the Codex stop sequences (the ones lm-eval's humaneval.yaml stops on) and at
-a closing fence, and appended to the prompt. Any other completion is an answer of its own (chat
-style): a fenced block or a re-stated `def <entry_point>(`; its code is placed after the prompt's
-header (imports and helper functions).
+- a prompt to continue, with tests defining check(candidate) (HumanEval: `prompt`, `test`,
+  `entry_point`). A completion whose first line is indented continues the prompt (a function body,
+  as base models write it): it is cut at the Codex stop sequences (the ones lm-eval's humaneval.yaml
+  stops on) and at a closing fence, and appended to the prompt. Any other completion is an answer of
+  its own (chat style): a fenced block or a re-stated `def <entry_point>(`; its code is placed after
+  the prompt's header (imports and helper functions).
+- a whole program checked by bare assert statements that call its functions by name (`test`, the
+  asserts; `names`, the functions they call). The completion is the program as written (as lm-eval
+  runs it), or its fenced Python block where it has one (chat style).
 
 The tests run in a process of their own (sandbox.run_checks): the solution's exit status, output and
 objects never decide the verdict, only the tests' process does, bound to a per-run secret.
@@ -19,7 +24,7 @@ import re
 import threading
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import (
@@ -115,12 +120,21 @@ def continues_prompt(completion: str) -> bool:
     return first[:1].isspace()
 
 
+def python_blocks(text: str) -> list[str]:
+    """The fenced code blocks of a (chat) answer that hold Python (or name no language), in order."""
+    return [m.group(2) for m in _FENCE.finditer(text) if m.group(1).lower() in ("", "python", "py", "python3")]
+
+
+def _defines(name: str) -> re.Pattern:
+    return re.compile(rf"^(async\s+)?def {re.escape(name)}\s*\(", re.M)
+
+
 def extract_code(completion: str, prompt: str, entry_point: str) -> str:
-    """The solution program (without tests) a completion stands for; see the module docstring."""
+    """The solution program (without tests) a completion of a prompt stands for; see the module docstring."""
     if continues_prompt(completion):
         return prompt + truncate_at_stop(completion, (*STOP_SEQUENCES, CLOSING_FENCE))
-    defines_entry = re.compile(rf"^(async\s+)?def {re.escape(entry_point)}\s*\(", re.M)
-    blocks = [m.group(2) for m in _FENCE.finditer(completion) if m.group(1).lower() in ("", "python", "py", "python3")]
+    defines_entry = _defines(entry_point)
+    blocks = python_blocks(completion)
     if blocks:
         full = next((b for b in blocks if defines_entry.search(b)), None)
         if full is not None:
@@ -137,10 +151,48 @@ def extract_code(completion: str, prompt: str, entry_point: str) -> str:
     return prompt + truncate_at_stop(completion)
 
 
+def extract_program(completion: str, names: Sequence[str]) -> str:
+    """The program a whole-program answer stands for: its first fenced Python block that defines one
+    of `names` (else its first non-empty block), or, without fences, the text as written."""
+    blocks = python_blocks(completion)
+    if not blocks:
+        return completion
+    full = next((b for b in blocks if any(_defines(name).search(b) for name in names)), None)
+    return full if full is not None else next((b for b in blocks if b.strip()), "")
+
+
+PROBLEM_FIELDS = ("task_id", "prompt", "test", "entry_point", "names")
+
+
+def code_problem(doc: dict) -> dict:
+    """The fields of an lm-eval doc that define its code problem (task_id as a string); a doc of
+    neither kind (see the module docstring) is bad input."""
+    problem = {k: doc[k] for k in PROBLEM_FIELDS if k in doc}
+    problem["task_id"] = str(doc.get("task_id"))
+    prompt_style = all(isinstance(problem.get(k), str) for k in ("prompt", "test", "entry_point"))
+    names = problem.get("names")
+    assert_style = isinstance(problem.get("test"), str) and isinstance(names, list) and all(
+        isinstance(n, str) and n.isidentifier() for n in names)
+    if not (prompt_style or assert_style) or "task_id" not in doc:
+        raise BadInputError(f"code problem {problem['task_id']!r} needs task_id, test and either prompt + "
+                            "entry_point or names")
+    return problem
+
+
+def solution_code(completion: str, problem: dict) -> str:
+    """The program a completion stands for, by the kind of its problem."""
+    if "entry_point" in problem:
+        return extract_code(completion, problem["prompt"], problem["entry_point"])
+    return extract_program(completion, problem["names"])
+
+
 def check_job(solution: str, problem: dict) -> CheckJob:
     """The sandbox job checking solution: the problem's prompt (its helpers) and tests run apart from it."""
-    return CheckJob(solution=solution, setup=problem["prompt"], test=problem["test"],
-                    entry_point=problem["entry_point"])
+    if "entry_point" in problem:
+        return CheckJob(solution=solution, setup=problem["prompt"], test=problem["test"],
+                        entry_point=problem["entry_point"])
+    return CheckJob(solution=solution, setup="", test=problem["test"], entry_point=None,
+                    names=tuple(problem["names"]))
 
 
 def estimate_pass_at_k(n: int, c: int, k: int) -> float:
@@ -155,7 +207,7 @@ _memo_lock = threading.Lock()
 
 
 def _memo_key(task_id: str, job: CheckJob) -> tuple[str, str]:
-    text = "\0".join((job.solution, job.setup, job.test, job.entry_point))
+    text = "\0".join((job.solution, job.setup, job.test, *job.called_names(), "" if job.entry_point else "\0"))
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return task_id, f"{isolation_level()}:{digest}"
 
@@ -180,12 +232,12 @@ def score_completions(
     """Run every {task_id, completion} sample against its problem's tests; pass@1 over the tasks present."""
     unknown = sorted({s["task_id"] for s in samples if s["task_id"] not in problems})
     if unknown:
-        raise BadInputError(f"unknown HumanEval task_id {unknown[0]!r} ({len(unknown)} unknown in total)")
+        raise BadInputError(f"unknown task_id {unknown[0]!r} ({len(unknown)} unknown in total)")
     current_isolation()  # refuses (exit 2) before any work when no sandbox may run the code
     codes, jobs = [], []
     for sample in samples:
         problem = problems[sample["task_id"]]
-        code = extract_code(sample["completion"], problem["prompt"], problem["entry_point"])
+        code = solution_code(sample["completion"], problem)
         codes.append(code)
         jobs.append(check_job(code, problem))
     keys = [_memo_key(s["task_id"], j) for s, j in zip(samples, jobs)]
@@ -232,7 +284,7 @@ def result_rows(report: HumanEvalReport) -> list[dict]:
 
 
 def sample_rows(logged_samples: list[dict], workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[dict]:
-    """Per-item rows of the result contract from lm-eval's logged samples of es_humaneval.
+    """Per-item rows of the result contract from lm-eval's logged samples of a code-executing task.
 
     One row per task: item=task_id, score=pass (1.0/0.0) or the task's pass@1 for n>1 samples,
     group=None, plus completion, extracted_code and outcome (lists when n>1). Outcomes already
@@ -243,9 +295,10 @@ def sample_rows(logged_samples: list[dict], workers: int | None = None, timeout_
         doc = logged.get("doc") or {}
         if "task_id" not in doc:
             raise BadInputError("a code-execution task logged a sample without doc.task_id")
-        problems[doc["task_id"]] = doc
+        problem = code_problem(doc)
+        problems[problem["task_id"]] = problem
         for completion in _completions(logged):
-            samples.append({"task_id": doc["task_id"], "completion": completion})
+            samples.append({"task_id": problem["task_id"], "completion": completion})
     report = score_completions(samples, problems, workers, timeout_s)
     grouped: dict[str, list[SampleResult]] = defaultdict(list)
     for result in report.results:
@@ -278,3 +331,21 @@ def _completions(logged: dict) -> list[str]:
         elif isinstance(item, (list, tuple)):
             stack[0:0] = list(item)
     return flat
+
+
+# ---------------------------------------------------------------- lm-eval glue of the code tasks
+
+
+def process_results(doc: dict, results: list) -> dict[str, Any]:
+    """lm-eval `process_results` of a code task (its metric is `pass@1`): execution is deferred to
+    the aggregation, which runs every item through the parallel sandbox at once."""
+    completions = [r if isinstance(r, str) else r[0] for r in results]
+    return {"pass@1": {**code_problem(doc), "completions": completions}}
+
+
+def pass_at_1(items: list[dict]) -> float:
+    """lm-eval aggregation of `pass@1`: pass@1 (0-1, unbiased estimator when a task has several
+    completions) over all items."""
+    problems = {item["task_id"]: {k: v for k, v in item.items() if k != "completions"} for item in items}
+    samples = [{"task_id": item["task_id"], "completion": c} for item in items for c in item["completions"]]
+    return score_completions(samples, problems).pass_at_1

@@ -13,11 +13,9 @@ except ImportError:  # bare `lm_eval --include_path tasks/humaneval` from a sour
 
 from evalsuite.data.loader import read_items
 from evalsuite.declarations import get_benchmark
-from evalsuite.scoring.humaneval import score_completions
+from evalsuite.scoring.humaneval import pass_at_1, process_results  # noqa: F401  (the task YAML's !functions)
 
 BENCHMARK = "humaneval"
-
-ITEM_FIELDS = ("task_id", "prompt", "test", "entry_point")
 
 
 def load_problems(data_dir: str | None = None) -> dict[str, dict]:
@@ -31,16 +29,3 @@ def load_dataset(data_dir: str | None = None, **_metadata: Any):
 
     problems = load_problems(data_dir)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(list(problems.values()))})
-
-
-def process_results(doc: dict, results: list) -> dict:
-    """Defer execution to the aggregation, which runs every item through the parallel sandbox at once."""
-    completions = [r if isinstance(r, str) else r[0] for r in results]
-    return {"pass@1": {**{k: doc[k] for k in ITEM_FIELDS}, "completions": completions}}
-
-
-def pass_at_1(items: list[dict]) -> float:
-    """pass@1 (0-1, unbiased estimator when a task has several completions) over all items."""
-    problems = {item["task_id"]: item for item in items}
-    samples = [{"task_id": item["task_id"], "completion": c} for item in items for c in item["completions"]]
-    return score_completions(samples, problems).pass_at_1
