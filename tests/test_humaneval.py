@@ -13,7 +13,7 @@ import pytest
 from conftest import humaneval_problems as load_problems
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import allow_unisolated, os_isolation_available
-from evalsuite.scoring import humaneval as he
+from evalsuite.scoring import code as he
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"

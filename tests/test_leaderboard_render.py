@@ -51,7 +51,8 @@ def test_measured_rows_sit_beside_paper_rows_with_intervals_and_flags(rendered):
     assert "| **Beta 7B** | measured | 6.19 [5.58, 6.78] |" in readme
     assert "measured, not comparable (--limit)" in readme
     assert "run with --limit 50 (a subset of the items): not comparable" in readme
-    assert "(partial 2/7)" in readme and "| n/a |" in readme
+    # every report column is measurable now (issue 9): a missing run shows "no result", never "n/a"
+    assert "(partial 2/7)" in readme and "| no result |" in readme and "| n/a |" not in readme
 
 
 def test_mmlu_pro_is_chance_normalized_in_the_general_table(rendered):

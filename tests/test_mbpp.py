@@ -18,7 +18,7 @@ from evalsuite.data.loader import load_declared_dataset, load_local
 from evalsuite.declarations import parse_declaration
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import allow_unisolated, os_isolation_available
-from evalsuite.scoring.humaneval import code_problem, extract_program, score_completions
+from evalsuite.scoring.code import code_problem, extract_program, score_completions
 from test_sandbox_adversarial import mode  # noqa: F401  (the fixture: both isolation modes)
 
 TASK_DIR = REPO / "tasks" / "mbpp"

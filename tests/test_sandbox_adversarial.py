@@ -24,7 +24,7 @@ from conftest import humaneval_problems as load_problems
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import allow_unisolated, current_isolation, reset_isolation
 from evalsuite.sandbox.isolation import UID_BASE
-from evalsuite.scoring.humaneval import score_completions
+from evalsuite.scoring.code import score_completions
 
 FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
 TIMEOUT_S = 3.0

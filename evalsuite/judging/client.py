@@ -198,9 +198,11 @@ class JudgeClient:
         timeout_s: float,
         retry: RetryPolicy,
         reask_extra_body: dict | None = None,
+        extra_body: dict | None = None,
     ):
         self.model = model
         self.reask_extra_body = reask_extra_body
+        self.extra_body = extra_body
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.retry = retry
@@ -220,21 +222,24 @@ class JudgeClient:
         """`text` without this client's credentials."""
         return scrub_secrets(text, [self._api_key])
 
-    async def complete(self, messages: list[dict[str, str]], *, reask: bool = False) -> str:
+    async def complete(self, messages: list[dict[str, str]], *, reask: bool = False,
+                       extra_body: dict | None = None) -> str:
         """The judge's reply; retries 429/5xx/timeouts/connection errors/garbage, then JudgeCallFailed.
 
-        A re-ask carries `reask_extra_body` (the embedded judge's rating grammar), if any.
+        The request carries `extra_body` (a format's request fields, e.g. response_format), then the
+        client's own `extra_body` (the endpoint's, e.g. the embedded judge's constraints, which win),
+        and a re-ask `reask_extra_body` (the embedded judge's rating grammar), if any.
         """
-        response = await self._request(messages, self.reask_extra_body if reask else None)
+        response = await self._request(messages, extra_body, reask)
         return self._unkeyed(_content_of(response))
 
     async def complete_with_logprobs(self, messages: list[dict[str, str]], *, top_logprobs: int,
                                      extra_body: dict | None = None) -> LogprobReply:
         """The reply with the log-probabilities of its tokens (`logprobs: true, top_logprobs: N`, plus
-        `extra_body`); `tokens` is None when the endpoint returned none (the caller decides what that
-        means). Retries and failures as `complete`."""
-        response = await self._request(messages, {"logprobs": True, "top_logprobs": top_logprobs,
-                                                  **(extra_body or {})})
+        `extra_body` as `complete`); `tokens` is None when the endpoint returned none (the caller decides
+        what that means). Retries and failures as `complete`."""
+        request_body = {"logprobs": True, "top_logprobs": top_logprobs, **(extra_body or {})}
+        response = await self._request(messages, request_body, False)
         logprobs = response["choices"][0].get("logprobs")
         tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
         return LogprobReply(self._unkeyed(_content_of(response)), tokens if isinstance(tokens, list) else None)
@@ -243,14 +248,16 @@ class JudgeClient:
         # a reply is the judge's text: only the key itself is removed from it
         return reply.replace(self._api_key, SCRUBBED) if self._api_key and len(self._api_key) >= 4 else reply
 
-    async def _request(self, messages: list[dict[str, str]], extra_body: dict | None) -> dict:
+    async def _request(self, messages: list[dict[str, str]], request_body: dict | None, reask: bool) -> dict:
         """The chat.completion JSON object (with a text reply) for `messages`; JudgeCallFailed scrubbed."""
         try:
-            return await self._post(messages, extra_body)
+            return await self._post(messages, request_body, reask)
         except JudgeCallFailed as err:
             raise JudgeCallFailed(err.kind, self.scrub(err.detail)) from None
 
-    async def _post(self, messages: list[dict[str, str]], extra_body: dict | None) -> dict:
+    async def _post(self, messages: list[dict[str, str]], request_body: dict | None, reask: bool) -> dict:
+        extra_body = {**(request_body or {}), **(self.extra_body or {}),
+                      **((self.reask_extra_body or {}) if reask else {})}
         payload = {"model": self.model, "messages": messages, "n": 1,
                    "temperature": self.temperature, "max_tokens": self.max_tokens}
         last_kind, last_detail = "api", ""

@@ -4,8 +4,8 @@ A definition is data: its judged `format` (a module of evalsuite/judging/formats
 answer generation, the judge and an optional language rule; see docs/architecture.md. The keys of
 `judge:` beyond the common ones are the format's own settings, which the format parses
 (`JudgeFormat.parse_settings`). Data files are read from `--data_dir` in the layout the definition
-names, or downloaded once from the official URLs in the YAML into evalsuite's cache; the format
-reads and checks them (`JudgeFormat.load_data`).
+names, or downloaded once from the official URLs in the YAML (or, for a `hub:` entry, a pinned Hugging
+Face dataset revision) into evalsuite's cache; the format reads and checks them (`JudgeFormat.load_data`).
 """
 
 from __future__ import annotations
@@ -194,6 +194,8 @@ def _locate(definition: JudgeDefinition, key: str, data_dir: Path | None) -> Pat
     if target.is_file():
         return target
     try:
+        if spec.get("hub"):
+            return _download_hub(spec["hub"], target, definition.name, spec["local"])
         if not spec.get("url"):
             raise BadInputError(f"{definition.name}: {spec['local']} has no URL; pass --data_dir DIR holding it")
         return _download(spec["url"], target, definition.name, spec["local"])
@@ -201,6 +203,26 @@ def _locate(definition: JudgeDefinition, key: str, data_dir: Path | None) -> Pat
         if optional:
             return None
         raise
+
+
+def _download_hub(hub: dict, target: Path, benchmark: str, local: str) -> Path:
+    """A Hugging Face Hub dataset split (`hub: {repo, config, split, revision}`, a pinned revision),
+    loaded once with `datasets` and kept as parquet at `target` (the layout of the Hub's own files)."""
+    import datasets  # heavy (~1 s): only when a Hub file is not cached yet
+
+    try:
+        rows = datasets.load_dataset(str(hub["repo"]), hub.get("config"), split=str(hub["split"]),
+                                     revision=str(hub["revision"]))
+    except Exception as err:  # noqa: BLE001  (datasets raises many kinds: network, auth, revision, schema)
+        raise BadInputError(
+            f"{benchmark}: cannot load {hub.get('repo')}@{hub.get('revision')} from the Hub "
+            f"({type(err).__name__}); pass --data_dir DIR holding {local}"
+        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    rows.to_parquet(str(tmp))
+    os.replace(tmp, target)
+    return target
 
 
 def _download(url: str, target: Path, benchmark: str, local: str) -> Path:

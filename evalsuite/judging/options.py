@@ -51,10 +51,10 @@ class JudgeOptions:
             raise BadInputError(f"--judge_language_detector {self.language_detector} needs --mediapipe_model PATH")
         if self.mediapipe_model is not None and not Path(self.mediapipe_model).is_file():
             raise BadInputError(f"--mediapipe_model {self.mediapipe_model} is not a file")
-        for name in ("max_new_tokens", "judge_max_tokens"):
+        for name, flag in (("max_new_tokens", "--answer_max_tokens"), ("judge_max_tokens", "judge max_tokens")):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise BadInputError(f"{name} must be at least 1")
+                raise BadInputError(f"{flag} must be at least 1")
 
     @property
     def embedded(self) -> bool:
@@ -86,6 +86,7 @@ class JudgeOptions:
             mediapipe_model=Path(mediapipe_model) if mediapipe_model else None,
             prompt_strategy=getattr(args, "prompt_strategy", None),
             estimate=getattr(args, "judge_estimate", False),
+            max_new_tokens=getattr(args, "answer_max_tokens", None),
         )
 
 
@@ -113,6 +114,9 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--judge_language_detector", choices=DETECTORS, default=LINGUA,
                        help="detector of a language rule (KoMT-Bench): lingua (offline default) or mediapipe "
                             "(LG's exact rule; needs the mediapipe package and --mediapipe_model)")
+    group.add_argument("--answer_max_tokens", type=int, default=None, metavar="N",
+                       help="cap the new tokens of each answer to a judged benchmark (default: each benchmark's "
+                            "official limit, e.g. 1,024 for MT-Bench, 4,096 for WildBench); recorded in the protocol")
     group.add_argument("--judge_estimate", action="store_true",
                        help="print, per judged benchmark, the judge calls and prompt tokens still to send (cache "
                             "hits excluded) and exit without calling the judge or loading the model")

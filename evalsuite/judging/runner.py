@@ -42,8 +42,10 @@ from evalsuite.models.embedded import embedded_gguf_path
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result, load_result, protocol_matches
 from evalsuite.results.store import (
-    WORK_LOCK_NAME, model_slug, result_path, samples_path, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
+    WORK_FOLDER_MARK, model_slug, result_path, samples_path, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
 )
+
+LOCK_NAME = WORK_FOLDER_MARK
 
 
 @dataclass
@@ -59,6 +61,7 @@ class JudgeEndpoint:
     timeout_s: float
     n_ctx: int = 4096
     reask_extra_body: dict | None = None
+    extra_body: dict | None = None  # request fields of every call (the embedded judge's `extra_body`)
 
 
 def judge_model_name(definition: JudgeDefinition, options: JudgeOptions) -> str:
@@ -80,6 +83,7 @@ def resolve_endpoint(definition: JudgeDefinition, options: JudgeOptions) -> Judg
             timeout_s=max(options.timeout_s, float(emb.get("timeout_s", 600))),
             n_ctx=int(emb.get("n_ctx", 4096)),
             reask_extra_body={"grammar": emb["reask_grammar"]} if emb.get("reask_grammar") else None,
+            extra_body=dict(emb["extra_body"]) if emb.get("extra_body") else None,
         )
     model = judge_model_name(definition, options)
     api_key = os.environ.get("OPENAI_API_KEY")
@@ -120,6 +124,8 @@ def build_protocol(definition: JudgeDefinition, judge_format: JudgeFormat, data:
     }
     if data.strategy is not None:
         judge["prompt_strategy"] = data.strategy
+    if endpoint.extra_body:
+        judge["extra_body"] = endpoint.extra_body  # the embedded judge's constraints, sent with every call
     if definition.language_rule is not None:
         judge["language_detector"] = options.language_detector
     declaration = get_benchmark(definition.name)
@@ -172,7 +178,7 @@ def output_lock(folder: Path) -> Iterator[None]:
     """Hold <folder>/.lock for the run; BadInputError when another run holds it (released on exit,
     kill -9 included: the kernel drops the lock with the process)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / WORK_LOCK_NAME
+    path = folder / LOCK_NAME
     with open(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -253,6 +259,7 @@ def run_judge_benchmark(
                                                      endpoint.model, model_id, outcomes, languages)
 
         summary = judge_format.summarize(definition, data, questions, answers, outcomes, languages)
+        scale = get_benchmark(benchmark).score.scale  # score = metric value x scale, as for every benchmark
         if summary.score is None:
             raise EvalsuiteError(
                 f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
@@ -276,8 +283,9 @@ def run_judge_benchmark(
             judgments=str(judgment_file.relative_to(base)),
         )
         result = build_result(
-            benchmark=benchmark, model=model_info, protocol=protocol, score=summary.score,
-            metrics=summary.metrics, subscores=summary.subscores, n=summary.n, failures=summary.failures,
+            benchmark=benchmark, model=model_info, protocol=protocol, score=summary.score * scale,
+            metrics=summary.metrics, n=summary.n, failures=summary.failures,
+            subscores={k: v * scale if isinstance(v, (int, float)) else v for k, v in summary.subscores.items()},
             provenance=provenance, samples=f"samples/{benchmark}.jsonl",
         )
         write_json_atomic(out_file, result)
@@ -367,7 +375,7 @@ async def _judge(definition: JudgeDefinition, judge_format: JudgeFormat, endpoin
         concurrency=endpoint.concurrency, temperature=definition.judge_temperature,
         max_tokens=endpoint.max_tokens, timeout_s=endpoint.timeout_s,
         retry=RetryPolicy(options.max_retries, options.backoff_base_s, options.backoff_cap_s),
-        reask_extra_body=endpoint.reask_extra_body,
+        reask_extra_body=endpoint.reask_extra_body, extra_body=endpoint.extra_body,
     )
     try:
         outcomes = await judge_all(tasks, client, judge_format.judge_one(definition, options.reasks), cache,

@@ -17,7 +17,7 @@ from evalsuite.errors import BadInputError
 from evalsuite.leaderboard.benchmarks import BenchmarkInfo, benchmark_info
 from evalsuite.leaderboard.names import is_plain_name
 from evalsuite.results.schema import validate_result
-from evalsuite.results.store import WORK_LOCK_NAME, UnreadableFile, loads_bounded, read_regular_file
+from evalsuite.results.store import WORK_FOLDER_MARK, UnreadableFile, loads_bounded, read_regular_file
 
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 MAX_SAMPLES_BYTES = 512 * 1024 * 1024
@@ -138,14 +138,12 @@ def read_result(path: Path) -> dict:
 
 def _result_files(results_dir: Path) -> list[Path]:
     """Every *.json under results_dir without following symlinked folders; hidden files and folders
-    (temp files of an atomic write in progress) and benchmarks' working folders (their answers and
-    judgments, in official formats that may be JSON) left out."""
+    (temp files of an atomic write in progress) left out, and so are a judged benchmark's working
+    folders (marked by the run's `.lock`: official answer and judgment files, some of them JSON)."""
     found = []
     for folder, subfolders, files in os.walk(results_dir):
-        if WORK_LOCK_NAME in files:
-            subfolders[:] = []
-            continue
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        subfolders[:] = sorted(d for d in subfolders
+                               if not d.startswith(".") and not (Path(folder) / d / WORK_FOLDER_MARK).exists())
         found += [Path(folder) / f for f in files if f.endswith(".json") and not f.startswith(".")]
     return sorted(found)
 

@@ -13,11 +13,6 @@ from typing import Any, Iterable
 from evalsuite.errors import BadInputError
 
 
-# held in results/<model>/<benchmark>/ while a run writes it: marks a benchmark's working folder
-# (answers, judgments, caches in their official formats), which holds no result files
-WORK_LOCK_NAME = ".lock"
-
-
 def model_slug(name: str) -> str:
     """File-system-safe name of a model: the last path component, odd characters replaced, never
     `.`/`..` or a hidden name (a model id read from a file must not become a path outside the results)."""
@@ -37,6 +32,9 @@ def samples_path(output_path: str | Path, slug: str, benchmark: str) -> Path:
 
 
 SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
+# Held in a judged benchmark's working folder (results/<model>/<benchmark>/) while a run writes it; it
+# stays there, marking the folder of official answer/judgment files that are not evalsuite results.
+WORK_FOLDER_MARK = ".lock"
 
 
 def check_output_folder(path: str | Path, flag: str = "--output_path") -> Path:

@@ -9,13 +9,14 @@ import time
 from pathlib import Path
 
 from evalsuite import REPO_ROOT
-from evalsuite.declarations import resolve_benchmarks
+from evalsuite.declarations import Benchmark, resolve_benchmarks
+from evalsuite.errors import BadInputError
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.models.loader import load_model
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.report import print_summary
-from evalsuite.runner.run import run_benchmarks
+from evalsuite.runner.run import Outcome, run_benchmarks
 from evalsuite.sandbox import os_isolation_available
 
 FIXTURE_DATA = REPO_ROOT / "tests" / "fixtures" / "data"
@@ -32,6 +33,15 @@ def demo_data_dir(explicit: Path | None) -> Path:
     if os.environ.get("EVALSUITE_DATA_DIR"):
         return Path(os.environ["EVALSUITE_DATA_DIR"])
     return FIXTURE_DATA
+
+
+def run_isolated(benchmark: Benchmark, options: RunOptions, model) -> list[Outcome]:
+    """One benchmark of the demo; bad input of its own (e.g. a Hub-only data set the --data_dir lacks)
+    fails that benchmark, not the demo."""
+    try:
+        return run_benchmarks([benchmark], options, model=model)
+    except BadInputError as err:
+        return [Outcome(benchmark.name, "failed", message=str(err))]
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -55,7 +65,7 @@ def run_demo(args: argparse.Namespace) -> int:
             gen_kwargs=DEMO_GEN_KWARGS,
             judge=JudgeOptions.for_demo() if benchmark.engine == "judge" else None,
         )
-        outcomes += run_benchmarks([benchmark], options, model=model)
+        outcomes += run_isolated(benchmark, options, model)
     print_summary(outcomes)
     pages = render_leaderboard(Path(args.output_path), Path(args.leaderboard_out))
     readme = next((p for p in pages if p.name == "README.md"), pages[0] if pages else None)

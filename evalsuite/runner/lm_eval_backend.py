@@ -21,7 +21,7 @@ from evalsuite.runner.normalization import normalize
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
 from evalsuite.sandbox import isolation_record
-from evalsuite.scoring.humaneval import sample_rows as code_execution_rows
+from evalsuite.scoring.code import sample_rows as code_execution_rows
 
 
 def task_manager(data_dir: Path | None) -> Any:

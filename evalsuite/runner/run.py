@@ -17,7 +17,7 @@ from evalsuite.results.store import check_output_folder, model_slug, result_path
 from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
-from evalsuite.scoring.humaneval import require_code_execution_opt_in
+from evalsuite.scoring.code import require_code_execution_opt_in
 
 @dataclass
 class Outcome:

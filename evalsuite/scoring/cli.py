@@ -15,7 +15,7 @@ from evalsuite.errors import BadInputError
 from evalsuite.results.store import write_jsonl_atomic
 from evalsuite.sandbox import UNISOLATED_FLAG
 from evalsuite.scoring.external import scorable, score_external
-from evalsuite.scoring.humaneval import require_code_execution_opt_in, result_rows, score_completions
+from evalsuite.scoring.code import require_code_execution_opt_in, result_rows, score_completions
 
 
 def add_parser(subparsers) -> None:

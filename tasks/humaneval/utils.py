@@ -13,7 +13,7 @@ except ImportError:  # bare `lm_eval --include_path tasks/humaneval` from a sour
 
 from evalsuite.data.loader import read_items
 from evalsuite.declarations import get_benchmark
-from evalsuite.scoring.humaneval import pass_at_1, process_results  # noqa: F401  (the task YAML's !functions)
+from evalsuite.scoring.code import pass_at_1, process_results  # noqa: F401  (the task YAML's !functions)
 
 BENCHMARK = "humaneval"
 

@@ -20,7 +20,7 @@ except ImportError:  # bare `lm_eval --include_path tasks` from a source checkou
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from evalsuite.errors import BadInputError
-from evalsuite.scoring.humaneval import pass_at_1, process_results  # noqa: F401  (the task YAML's !functions)
+from evalsuite.scoring.code import pass_at_1, process_results  # noqa: F401  (the task YAML's !functions)
 
 if TYPE_CHECKING:
     import datasets
