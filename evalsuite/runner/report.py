@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from evalsuite.declarations import benchmark_groups, discover, suites
+from evalsuite.judging.definitions import load_definition
 
 
 def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
@@ -44,11 +45,15 @@ def print_tasks(out: TextIO = sys.stdout) -> None:
     """Every declared benchmark with its protocol (from its *.benchmark.yaml)."""
     rows = []
     for b in discover().values():
-        engine = b.lm_eval_task if b.engine == "lm_eval" else f"judge: {b.judge.name if b.judge else ''}"
-        scale = "1-10" if b.score.scale == 1 else "0-100"
-        rows.append([b.name, b.title, b.output, str(b.num_fewshot), b.metric, b.score.aggregation, scale, engine,
-                     b.data.default_source, b.data.local_layout])
-    _table(["task", "title", "output", "shots", "metric", "aggregation", "scale", "runs as", "data (default)",
+        if b.engine == "judge":
+            definition = load_definition(b.name)
+            engine = f"judge: {b.judge.name if b.judge else ''} ({definition.format}, {definition.default_judge_model})"
+            source = definition.source
+        else:
+            engine, source = b.lm_eval_task, b.data.default_source
+        rows.append([b.name, b.title, b.output, str(b.num_fewshot), b.metric, b.score.aggregation,
+                     f"x{b.score.scale:g}", engine, source, b.data.local_layout])
+    _table(["task", "title", "output", "shots", "metric", "aggregation", "score scale", "runs as", "data (default)",
             "--data_dir layout"], rows, out)
     for group, names in benchmark_groups().items():
         print(f"\n{group} = {', '.join(names)}", file=out)
