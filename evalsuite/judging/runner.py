@@ -146,8 +146,11 @@ def _fingerprint(info: dict) -> str:
     return stable_hash({k: info.get(k) for k in ("name", "type", "args", "revision")})
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _read_answers_file(judge_format: JudgeFormat, path: Path, questions: list[dict]) -> tuple[str, dict]:
+    """(model_id, answers) of an --answers_file in the format's official answer format."""
+    if not path.is_file():
+        raise BadInputError(f"--answers_file {path} does not exist")
+    return judge_format.read_answers(path, questions)
 
 
 @dataclass(frozen=True)
@@ -208,14 +211,14 @@ def run_judge_benchmark(
     prepared = prepare_judge_benchmark(benchmark, options, data_dir)
     definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
     questions = _limited(data.questions, limit)
+    answer_bytes = None
     if options.answers_file:
-        if not Path(options.answers_file).is_file():
-            raise BadInputError(f"--answers_file {options.answers_file} does not exist")
-        model_id, answers = judge_format.read_answers(Path(options.answers_file), questions)
+        model_id, answers = _read_answers_file(judge_format, Path(options.answers_file), questions)
+        answer_bytes = Path(options.answers_file).read_bytes()  # hashed and copied as one read
         model_info = {
             "name": model_id, "type": "answers_file",
             "args": {"answers_file": str(Path(options.answers_file).resolve()),
-                     "sha256": _file_sha256(options.answers_file)},
+                     "sha256": hashlib.sha256(answer_bytes).hexdigest()},
             "revision": None,
         }
         slug = model_slug(model_id)
@@ -241,8 +244,8 @@ def run_judge_benchmark(
                 max_new_tokens=options.max_new_tokens,
             )
         answers_file = judge_format.answers_path(bench_dir, model_id, data)
-        if options.answers_file:
-            write_bytes_atomic(answers_file, Path(options.answers_file).read_bytes())
+        if answer_bytes is not None:
+            write_bytes_atomic(answers_file, answer_bytes)
         else:
             judge_format.write_answers(answers_file, model_id, data, questions, answers)
         languages: Languages = {
@@ -317,9 +320,7 @@ def estimate_judge_benchmark(benchmark: str, *, options: JudgeOptions, slug: str
     judge_model = judge_model_name(definition, options)
     answers_source = "file"
     if options.answers_file:
-        if not Path(options.answers_file).is_file():
-            raise BadInputError(f"--answers_file {options.answers_file} does not exist")
-        model_id, answers = judge_format.read_answers(Path(options.answers_file), questions)
+        model_id, answers = _read_answers_file(judge_format, Path(options.answers_file), questions)
         slug = model_slug(model_id)
     else:
         model_id = slug
