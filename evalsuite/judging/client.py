@@ -335,6 +335,13 @@ class JudgeTask:
     prompt: RenderedPrompt
     input_hash: str
 
+    @classmethod
+    def repeated(cls, question_id: int | str, turn: int, model_id: str, prompt: RenderedPrompt,
+                 repeats: int) -> list["JudgeTask"]:
+        """One task per repeat of the same rendered prompt; the input hash covers its messages."""
+        input_hash = stable_hash(prompt.messages)
+        return [cls(question_id, turn, repeat, model_id, prompt, input_hash) for repeat in range(repeats)]
+
 
 @dataclass
 class JudgeOutcome:

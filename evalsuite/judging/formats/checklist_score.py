@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import JudgeClient, JudgeOne, JudgeTask, RenderedPrompt, stable_hash
+from evalsuite.judging.client import JudgeClient, JudgeOne, JudgeTask, RenderedPrompt
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
 from evalsuite.judging.formats import JudgeFormat, Languages, Summary
 from evalsuite.results.store import model_slug, write_bytes_atomic
@@ -350,8 +350,7 @@ class ChecklistScore(JudgeFormat):
             prompt = render_prompt(data.files["template"], task["conversation"], task["checklist"],
                                    answers[qid][0], settings.max_words)
             rendered = RenderedPrompt(PROMPT_NAME, prompt, [{"role": "user", "content": prompt}])
-            input_hash = stable_hash(rendered.messages)
-            tasks.extend(JudgeTask(qid, TURN, repeat, model_id, rendered, input_hash) for repeat in range(repeats))
+            tasks += JudgeTask.repeated(qid, TURN, model_id, rendered, repeats)
         return tasks
 
     def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:

@@ -247,9 +247,7 @@ class FastChatSingle(JudgeFormat):
             for turn in TURNS:
                 prompt = render_judge_prompt(definition, data.files["judge_prompts"], question, answers[qid],
                                              turn, data.files["references"].get(qid))
-                input_hash = stable_hash(prompt.messages)
-                for repeat in range(repeats):
-                    tasks.append(JudgeTask(qid, turn, repeat, model_id, prompt, input_hash))
+                tasks += JudgeTask.repeated(qid, turn, model_id, prompt, repeats)
         return tasks
 
     def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:

@@ -24,7 +24,7 @@ from typing import Any
 
 from evalsuite.data.local import read_jsonl
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import JudgeClient, JudgeOne, JudgeTask, RenderedPrompt, stable_hash
+from evalsuite.judging.client import JudgeClient, JudgeOne, JudgeTask, RenderedPrompt
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
 from evalsuite.judging.formats import JudgeFormat, Languages, Summary
 from evalsuite.results.store import model_slug, write_bytes_atomic
@@ -185,8 +185,7 @@ class LogicKor(JudgeFormat):
             for turn in (SINGLE, MULTI):
                 prompt = render_judge_prompt(definition.settings, data.files["judge_templates"], question,
                                              data.files["references"][qid], answers[qid], turn)
-                input_hash = stable_hash(prompt.messages)
-                tasks.extend(JudgeTask(qid, turn, repeat, model_id, prompt, input_hash) for repeat in range(repeats))
+                tasks += JudgeTask.repeated(qid, turn, model_id, prompt, repeats)
         return tasks
 
     def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:

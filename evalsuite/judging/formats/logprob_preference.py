@@ -40,7 +40,7 @@ from typing import Any, Iterator
 from evalsuite.data.local import read_json_records
 from evalsuite.errors import BadInputError
 from evalsuite.judging.client import (
-    JudgeCallFailed, JudgeClient, JudgeOne, JudgeOutcome, JudgeTask, RenderedPrompt, stable_hash,
+    JudgeCallFailed, JudgeClient, JudgeOne, JudgeOutcome, JudgeTask, RenderedPrompt,
 )
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
 from evalsuite.judging.formats import JudgeFormat, Languages, Summary
@@ -379,8 +379,7 @@ class LogprobPreference(JudgeFormat):
                 data.files["template"], {"instruction": instruction, "output_1": first, "output_2": second}))
             user = next((m["content"] for m in messages if m["role"] == "user"), "")
             prompt = RenderedPrompt(settings.annotator, user, messages)
-            input_hash = stable_hash(messages)
-            tasks.extend(JudgeTask(qid, 1, repeat, model_id, prompt, input_hash) for repeat in range(repeats))
+            tasks += JudgeTask.repeated(qid, 1, model_id, prompt, repeats)
         return tasks
 
     def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:
