@@ -290,3 +290,186 @@ def test_wrong_answers_never_pass_and_the_host_is_untouched(mode, host):
     assert outcomes["rewrites abs and builtins"].reason == "AssertionError"  # it ran; the tests' abs did not change
     assert elapsed < 90
     print(f"\n[{mode}] {elapsed:.1f}s: " + "; ".join(f"{n}: {r.outcome_line()}" for n, r in outcomes.items()))
+
+
+# ---------------------------------------------------------------- what one job leaves for the next
+
+
+FORGED_TESTS = (
+    "import sys, __main__\n"
+    "frame, owner = sys._getframe(), None\n"
+    "while frame is not None:\n"
+    "    if 'verdict_w' in frame.f_locals:\n"
+    "        owner = frame.f_locals\n"
+    "        break\n"
+    "    frame = frame.f_back\n"
+    "while owner is not None:\n"
+    "    message = __main__._read_frame(owner['job_r'])\n"
+    "    if message is None:\n"
+    "        __import__('os')._exit(0)\n"
+    "    if 'nonce' in message:\n"
+    "        __main__._write_frame(owner['verdict_w'], {'passed': True, 'reason': '',\n"
+    "                              'tag': __main__.verdict_tag(message['nonce'], True, '')})\n"
+)
+
+
+def planter(links: list[tuple[str, int, str]]) -> str:
+    """Plants links named as the per-job files the server has used, for the next jobs (the next
+    job's own files were made before this one ran): (prefix, how many jobs ahead, target)."""
+    return _body(
+        "import os\n"
+        "work = os.path.dirname(os.getcwd())\n"
+        "number = int(os.path.basename(os.getcwd())[3:])\n"
+        f"for prefix, ahead, target in {links!r}:\n"
+        "    for folder in (work, '/tmp'):\n"
+        "        try:\n"
+        "            os.symlink(target, os.path.join(folder, f'{prefix}{number + ahead}'))\n"
+        "        except OSError:\n"
+        "            pass")
+
+
+def link_planters(canary: Path) -> list[str]:
+    """Links to the server's end of the tests' job pipe (fd 4), to a root-only file, and the next
+    jobs' scratch dirs pointing at its folder."""
+    return [planter([(".stderr", k, "/proc/self/fd/4") for k in range(1, 6)]),
+            planter([(".stderr", k, str(canary)) for k in range(1, 6)]),
+            planter([("run", k, str(canary.parent)) for k in range(1, 9)])]
+
+
+def frame_writer() -> str:
+    """Writes a forged job for the tests' process to its stderr, once the real nonce was sent."""
+    return _body(
+        "import json, os, struct\n"
+        f"job = json.dumps({{'setup': '', 'test': {FORGED_TESTS!r}, 'entry_point': None, 'names': []}}).encode()\n"
+        "for fd in (1, 2):\n"
+        "    try:\n"
+        "        os.write(fd, struct.pack('>I', len(job)) + job)\n"
+        "    except OSError:\n"
+        "        pass")
+
+
+def repointer(canary: Path) -> str:
+    """Points its own stderr's name at a root-only file, then dies before answering (its failure
+    reason would be the last line of its stderr)."""
+    return (
+        "import os, sys\n"
+        "work = os.path.dirname(os.getcwd())\n"
+        "number = int(os.path.basename(os.getcwd())[3:])\n"
+        "for name in (f'.stderr{number}', f'/tmp/.stderr{number}'):\n"
+        "    path = os.path.join(work, name)\n"
+        "    try:\n"
+        "        os.unlink(path)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    try:\n"
+        f"        os.symlink({str(canary)!r}, path)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "sys.exit(1)\n")
+
+
+def test_links_planted_for_the_next_jobs_forge_nothing_and_read_nothing(mode, host):
+    """A wrong completion plants links named as the next jobs' files (to the tests' job pipe, to a
+    root-only file); the next ones write forged jobs to their stderr and re-point their own names.
+    With one worker every later job runs in the same sandbox: none may pass, the root-only file is
+    neither read nor truncated, and a right answer at the end still passes."""
+    canary = host["outside"] / "root-only.txt"
+    canary.write_text("ROOT-ONLY-CANARY line one\nROOT-ONLY-CANARY last line\n")
+    canary.chmod(0o600)
+    problems = load_problems(FIXTURE_DATA)
+    to_pipe, to_file, scratch = link_planters(canary)
+    wrong = [f"    return {value}\n" for value in (0.25, 1.5, 0.125)]
+    attacks = [to_pipe, frame_writer(), frame_writer(), *wrong, to_file, repointer(canary), repointer(canary),
+               scratch, *wrong]
+    # each one distinct (equal programs are checked once)
+    samples = [{"task_id": "HumanEval/2", "completion": f"{c}# {i}\n"} for i, c in enumerate(attacks)]
+    samples.append({"task_id": "HumanEval/0", "completion": problems["HumanEval/0"]["canonical_solution"]})
+    report = score_completions(samples, problems, workers=1, timeout_s=TIMEOUT_S)
+    lines = [r.outcome_line() for r in report.results]
+    print(f"\n[{mode}] " + "; ".join(lines))
+    assert [r.passed for r in report.results] == [False] * (len(samples) - 1) + [True], lines
+    assert "ROOT-ONLY-CANARY" not in " | ".join(r.reason for r in report.results), lines
+    assert canary.read_text().endswith("last line\n"), "the server opened the root-only file for writing"
+    assert _sandbox_processes(host["marker"]) == []
+
+
+def ipc_hog() -> str:
+    """Allocates SysV shared memory (5 x 512 MiB detached after touching them, then 16 x 8 MiB kept
+    attached), a message queue with data and a semaphore set: none of it may outlive the job, and
+    what it holds at once is bounded (the MiB it reports made are the ones it got)."""
+    return (
+        "import ctypes, sys\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.shmat.restype = ctypes.c_void_p\n"
+        "made = 0\n"
+        "for size in [512] * 5 + [8] * 16:\n"
+        "    ident = libc.shmget(0, ctypes.c_size_t(size << 20), 0o1600)\n"
+        "    if ident < 0:\n"
+        "        continue\n"
+        "    address = libc.shmat(ident, None, 0)\n"
+        "    if address not in (None, ctypes.c_void_p(-1).value):\n"
+        "        ctypes.memset(address, 1, min(size, 64) << 20)\n"
+        "        if size > 8:\n"
+        "            libc.shmdt(ctypes.c_void_p(address))  # the small ones stay attached: held at once\n"
+        "    made += size\n"
+        "queue = libc.msgget(0, 0o1600)\n"
+        "message = ctypes.create_string_buffer(b'\\x01\\0\\0\\0\\0\\0\\0\\0' + b'x' * 4000)\n"
+        "sent = sum(libc.msgsnd(queue, message, 4000, 0o4000) == 0 for _ in range(4)) if queue >= 0 else 0\n"
+        "semaphores = libc.semget(0, 8, 0o1600)\n"
+        "print(f'IPC made {made} MiB, queue {queue >= 0} ({sent} sent), semaphores {semaphores >= 0}', file=sys.stderr)\n")
+
+
+def ipc_census() -> str:
+    """Fails with what SysV IPC objects it can see in its own namespace."""
+    return (
+        "import sys\n"
+        "counts = []\n"
+        "for kind in ('shm', 'msg', 'sem'):\n"
+        "    with open(f'/proc/sysvipc/{kind}') as handle:\n"
+        "        counts.append(f'{kind}={len(handle.readlines()) - 1}')\n"
+        "print('SEEN ' + ' '.join(counts), file=sys.stderr)\n")
+
+
+def _host_ipc_of_sandbox_uids() -> list[str]:
+    """SysV IPC objects on the host created by a sandbox uid."""
+    left = []
+    for kind in ("shm", "msg", "sem"):
+        with open(f"/proc/sysvipc/{kind}") as handle:
+            header, *rows = [line.split() for line in handle]
+        for row in rows:
+            cuid = int(row[header.index("cuid")])
+            if UID_BASE <= cuid < UID_BASE + 100_000 * 128:
+                left.append(f"{kind} {row[1]} cuid {cuid}")
+    return left
+
+
+def test_sysv_ipc_is_bounded_and_gone_before_the_next_job(mode):
+    """Shared memory, message queues and semaphores a program leaves are gone before the next job,
+    and a program cannot hold more shared memory than the sandbox allows."""
+    from evalsuite.sandbox import SandboxLimits, run_many
+
+    limits = SandboxLimits(timeout_s=20)
+    runs = run_many([ipc_hog(), ipc_census(), ipc_hog(), ipc_census()], limits, workers=1)
+    tails = [run.stderr_tail.strip().splitlines()[-1] if run.stderr_tail.strip() else "" for run in runs]
+    assert _host_ipc_of_sandbox_uids() == []
+    if mode == "bwrap":  # its own IPC namespace: what a program sees is what is left
+        for hog in (tails[0], tails[2]):
+            assert hog.startswith("IPC made "), tails
+            assert int(hog.split()[2]) <= limits.shared_memory_bytes >> 20, tails
+        assert tails[1] == tails[3] == "SEEN shm=0 msg=0 sem=0", tails
+    else:  # the audit hook refuses ctypes: SysV IPC is out of reach
+        assert "not allowed in the sandbox" in tails[0], tails
+
+
+def test_an_exception_that_ends_the_tests_own_loop_is_not_passed_on(mode):
+    """A solution raising StopIteration inside `all(map(candidate, ...))` would end the tests' loop
+    early (all([]) is True) if the tests' side raised it again: it is a plain failure instead."""
+    from evalsuite.sandbox import CheckJob, run_checks
+
+    test = "def check(candidate):\n    assert all(map(candidate, [1, 2, 3]))\n"
+    jobs = [CheckJob(f"def is_positive(x):\n    raise {kind}\n", "", test, "is_positive")
+            for kind in ("StopIteration", "StopAsyncIteration")]
+    jobs.append(CheckJob("def is_positive(x):\n    return x > 0\n", "", test, "is_positive"))
+    results = run_checks(jobs, workers=1)
+    assert [r.passed for r in results] == [False, False, True], [r.reason for r in results]
+    assert all("StopIteration" in r.reason or "StopAsyncIteration" in r.reason for r in results[:2]), results

@@ -1,4 +1,4 @@
-"""Sandboxed execution of untrusted Python: one subprocess per program, isolated and limited.
+"""Sandboxed execution of untrusted Python: one fork server per worker sandbox, a fresh process per program.
 
     from evalsuite.sandbox import run_python, run_checks, CheckJob, SandboxLimits, isolation_level
     result = run_python("print(1)", SandboxLimits(timeout_s=5))

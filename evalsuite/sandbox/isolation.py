@@ -5,9 +5,10 @@ Two levels, chosen once per process (override with EVALSUITE_SANDBOX=auto|bwrap|
 - "bwrap": bubblewrap with a read-only root, /root, /home and /run hidden, a private size-limited
   /tmp (the interpreter, its virtualenv and sys.path bound back read-only wherever they live, /tmp
   included), no network (a down loopback only), own pid, ipc and uts namespaces, the whole sandbox
-  killed with its pid namespace. As root the fork server keeps only CAP_SETUID/SETGID/KILL and runs
-  each program as its own unprivileged uid (the kernel never enforces RLIMIT_NPROC for uid 0, and a
-  different uid cannot reach the server); as a normal user bwrap's user namespace holds it.
+  killed with its pid namespace. As root the IPC namespace's kernel limits bound SysV shared memory
+  (ipc_sysctls), then the fork server keeps only CAP_SETUID/SETGID/KILL and runs each program as its
+  own unprivileged uid (the kernel never enforces RLIMIT_NPROC for uid 0, and a different uid cannot
+  reach the server); as a normal user bwrap's user namespace holds it.
 - "subprocess": no OS-level isolation (same filesystem, network and pid space as the host): the same
   rlimits, a scratch dir, a clean environment, a Python audit hook, and as root an unprivileged uid
   per program. It only runs with an explicit opt-in (`--allow_unisolated_execution`, or
@@ -35,6 +36,9 @@ SANDBOX_WORKROOT = "/tmp/work"
 UID_BASE = 1_500_000_000
 UIDS_PER_PROCESS = 128
 SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL")
+# Held only by the shell that bounds the sandbox's own IPC namespace, then dropped (setpriv).
+IPC_SETUP_CAPS = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
+PAGE_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,30 @@ def bound_paths() -> list[str]:
     return sorted(p for p in needed if not any(p != q and p.startswith(q + "/") for q in needed))
 
 
-def bwrap_command(as_root: bool, tmpfs_bytes: int) -> list[str]:
-    """bubblewrap argv prefix (up to and including "--") for one worker's sandbox."""
+def ipc_sysctls(shared_memory_bytes: int) -> dict[str, str]:
+    """Kernel limits of a sandbox's own IPC namespace (they never touch the host's): SysV shared
+    memory at most shared_memory_bytes in all, destroyed as soon as no process holds it
+    (shm_rmid_forced); a few small message queues and semaphore sets; no POSIX message queues."""
+    return {"kernel/shm_rmid_forced": "1", "kernel/shmmax": str(shared_memory_bytes),
+            "kernel/shmall": str(max(1, shared_memory_bytes // PAGE_BYTES)), "kernel/shmmni": "32",
+            "kernel/msgmni": "8", "kernel/msgmnb": "16384", "kernel/sem": "32 256 32 8",
+            "fs/mqueue/queues_max": "0"}
+
+
+def ipc_bounding_wrapper(shared_memory_bytes: int) -> list[str]:
+    """argv run first inside bubblewrap as root: sets ipc_sysctls, then drops CAP_SYS_ADMIN and
+    CAP_SETPCAP for good (bounding, inheritable and ambient sets) before it execs the fork server."""
+    setpriv = shutil.which("setpriv") or "setpriv"
+    writes = " && ".join(f"printf '%s' '{value}' > /proc/sys/{key}" for key, value in ipc_sysctls(
+        shared_memory_bytes).items())
+    caps = ",".join("+" + cap.removeprefix("CAP_").lower() for cap in SERVER_CAPS)
+    return ["/bin/sh", "-c", f'{writes} && exec "$@"', "sh", setpriv, "--inh-caps=-all", "--ambient-caps=-all",
+            f"--bounding-set=-all,{caps}", "--"]
+
+
+def bwrap_command(as_root: bool, tmpfs_bytes: int, shared_memory_bytes: int) -> list[str]:
+    """bubblewrap argv prefix for one worker's sandbox: bwrap's options up to its "--", then (as
+    root) the wrapper that bounds the sandbox's IPC namespace."""
     argv = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/"]
     for masked in MASKED_DIRS:
         if os.path.isdir(masked) and not os.path.islink(masked):
@@ -93,11 +119,12 @@ def bwrap_command(as_root: bool, tmpfs_bytes: int) -> list[str]:
         argv += ["--ro-bind", path, path]
     argv += ["--chdir", PRIVATE_TMP, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
              "--die-with-parent", "--new-session", "--clearenv"]
-    if as_root:
-        argv += ["--cap-drop", "ALL"]
-        for cap in SERVER_CAPS:
-            argv += ["--cap-add", cap]
-    return argv + ["--"]
+    if not as_root:
+        return argv + ["--"]
+    argv += ["--cap-drop", "ALL"]
+    for cap in SERVER_CAPS + IPC_SETUP_CAPS:
+        argv += ["--cap-add", cap]
+    return argv + ["--"] + ipc_bounding_wrapper(shared_memory_bytes)
 
 
 def unisolated_command() -> list[str]:
@@ -137,13 +164,14 @@ def _detect(allow_unisolated: bool) -> Isolation:
         raise BadInputError(f"EVALSUITE_SANDBOX must be auto, bwrap or subprocess, not {wanted!r}")
     is_root = os.geteuid() == 0
     have_bwrap = shutil.which("bwrap") is not None
-    if wanted in ("auto", BWRAP) and have_bwrap and _probe(bwrap_command(is_root, 1024 * 1024), is_root) == 0:
+    if wanted in ("auto", BWRAP) and have_bwrap and _probe(bwrap_command(is_root, 1024 * 1024, 1024 * 1024), is_root) == 0:
         who = ("the program and the tests each under their own unprivileged uid, the fork server with "
                "CAP_SETUID/SETGID/KILL only" if is_root else "own uid in a user namespace")
         return Isolation(BWRAP, is_root, False, (
             "bwrap: read-only root, /root /home /run hidden, private size-limited /tmp, no network, "
-            "own pid/ipc/uts namespaces, fresh scratch dir per program, clean env, "
-            f"rlimits cpu/as/nproc/fsize, non-dumpable fork server, {who}"))
+            "own pid/ipc/uts namespaces" + (", SysV shared memory bounded" if is_root else "") +
+            ", fresh scratch dir per program, nothing a program leaves (files, IPC objects) seen by the next, "
+            f"clean env, rlimits cpu/as/nproc/fsize/msgqueue, non-dumpable fork server, {who}"))
     why = "cannot run here" if have_bwrap else "is not installed"
     if wanted == BWRAP:
         raise BadInputError(f"EVALSUITE_SANDBOX=bwrap but bubblewrap {why} ({INSTALL_HINT})")
@@ -165,7 +193,7 @@ def _detect(allow_unisolated: bool) -> Isolation:
         who = "as this user"
     return Isolation(SUBPROCESS, switch_uid, True, (
         f"subprocess, UNISOLATED (opted in with {UNISOLATED_FLAG}): no OS-level filesystem, network or "
-        "pid isolation; scratch dir, clean env, rlimits cpu/as/nproc/fsize, disk use watched, "
+        "pid isolation; scratch dir, clean env, rlimits cpu/as/nproc/fsize/msgqueue, disk use watched, "
         f"Python audit hook, non-dumpable fork server, {who}"))
 
 

@@ -21,6 +21,9 @@ class SandboxLimits:
     open_files: RLIMIT_NOFILE.
     disk_bytes: all the program may write together: the size of the private /tmp under bubblewrap;
         without it, the most the watched filesystems' free space may drop while it runs.
+    shared_memory_bytes: SysV shared memory the sandbox may hold in all (a kernel limit of its own
+        IPC namespace, bubblewrap as root); whatever IPC objects a program leaves are removed
+        before the next one starts, in every mode.
     """
 
     timeout_s: float = 10.0
@@ -29,6 +32,7 @@ class SandboxLimits:
     file_size_bytes: int = 64 * MIB
     open_files: int = 256
     disk_bytes: int = 64 * MIB
+    shared_memory_bytes: int = 64 * MIB
 
     @property
     def cpu_seconds(self) -> int:
@@ -45,6 +49,7 @@ def rlimits(limits: SandboxLimits, nproc: int) -> dict[str, tuple[int, int]]:
         "RLIMIT_FSIZE": (limits.file_size_bytes, limits.file_size_bytes),
         "RLIMIT_NOFILE": (limits.open_files, limits.open_files),
         "RLIMIT_CORE": (0, 0),
+        "RLIMIT_MSGQUEUE": (0, 0),  # no POSIX message queues: they would outlive the program
     }
 
 

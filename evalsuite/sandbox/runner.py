@@ -40,6 +40,7 @@ from evalsuite.sandbox.zygote import NO_ANSWER, verdict_tag
 ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py").read_text(encoding="utf-8")
 REPLY_GRACE_S = 10.0
 REPLY_MAX = 1024 * 1024
+SERVER_STDERR_TAIL = 4096
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 
 
@@ -156,13 +157,13 @@ class Worker:
         argv = [sys.executable, "-I", "-B", "-c", ZYGOTE_SOURCE, json.dumps(config)]
         env = clean_env(home=workroot, tmpdir=PRIVATE_TMP if bwrap else workroot)
         if bwrap:
-            prefix = bwrap_command(self.isolation.switch_uid, limits.disk_bytes)
+            prefix = bwrap_command(self.isolation.switch_uid, limits.disk_bytes, limits.shared_memory_bytes)
             cut = prefix.index("--")
             argv = prefix[:cut] + [x for k, v in env.items() for x in ("--setenv", k, v)] + prefix[cut:] + argv
             env = {}
         elif self.isolation.switch_uid:
             argv = unisolated_command() + argv
-        self._stderr = open(os.path.join(self.host_dir, ".server-stderr"), "wb")
+        self._stderr = tempfile.TemporaryFile(dir=self.host_dir)  # no name a program could replace
         self.process = subprocess.Popen(
             argv, cwd=self.host_dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._stderr, start_new_session=True, close_fds=True,
@@ -238,9 +239,12 @@ class Worker:
         return data
 
     def _server_error(self) -> str:
+        """The last line of the fork server's stderr, read from the descriptor this process holds."""
         try:
-            text = Path(self.host_dir, ".server-stderr").read_text(errors="replace").strip()
-        except OSError:
+            size = os.fstat(self._stderr.fileno()).st_size
+            text = os.pread(self._stderr.fileno(), SERVER_STDERR_TAIL, max(0, size - SERVER_STDERR_TAIL)).decode(
+                "utf-8", errors="replace").strip()
+        except (OSError, ValueError):
             return ""
         return text.splitlines()[-1][:200] if text else ""
 
