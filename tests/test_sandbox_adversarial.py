@@ -473,3 +473,31 @@ def test_an_exception_that_ends_the_tests_own_loop_is_not_passed_on(mode):
     results = run_checks(jobs, workers=1)
     assert [r.passed for r in results] == [False, False, True], [r.reason for r in results]
     assert all("StopIteration" in r.reason or "StopAsyncIteration" in r.reason for r in results[:2]), results
+
+
+def test_no_namespace_of_its_own_and_threads_and_processes_still_work(mode):
+    """A user + mount namespace would let a program mount a tmpfs of its own past the disk limit:
+    unshare, setns, mount and keyrings are refused, while threads, fork and subprocesses work."""
+    from evalsuite.sandbox import SandboxLimits, run_many
+
+    probe = (
+        "import ctypes, os, subprocess, sys, threading\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "unshare = libc.unshare(0x10000000 | 0x00020000)\n"
+        "keyring = libc.syscall(248, b'user', b'k', b'v', 1, -4)\n"
+        "box = []\n"
+        "worker = threading.Thread(target=lambda: box.append(1))\n"
+        "worker.start()\n"
+        "worker.join()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(7)\n"
+        "forked = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])\n"
+        "child = subprocess.run(['/bin/sh', '-c', 'exit 5']).returncode\n"
+        "print(f'unshare {unshare} keyring {keyring} thread {box} fork {forked} subprocess {child}', file=sys.stderr)\n")
+    run = run_many([probe], SandboxLimits(timeout_s=20), workers=1)[0]
+    tail = run.stderr_tail.strip().splitlines()[-1] if run.stderr_tail.strip() else ""
+    if mode == "bwrap":
+        assert tail == "unshare -1 keyring -1 thread [1] fork 7 subprocess 5", run.stderr_tail
+    else:  # the audit hook refuses ctypes first (or the interpreter's modules are out of the uid's reach)
+        assert run.returncode != 0 and "unshare 0" not in run.stderr_tail, run.stderr_tail

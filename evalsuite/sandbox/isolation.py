@@ -171,7 +171,8 @@ def _detect(allow_unisolated: bool) -> Isolation:
             "bwrap: read-only root, /root /home /run hidden, private size-limited /tmp, no network, "
             "own pid/ipc/uts namespaces" + (", SysV shared memory bounded" if is_root else "") +
             ", fresh scratch dir per program, nothing a program leaves (files, IPC objects) seen by the next, "
-            f"clean env, rlimits cpu/as/nproc/fsize/msgqueue, non-dumpable fork server, {who}"))
+            f"clean env, rlimits cpu/as/nproc/fsize/msgqueue, seccomp (no namespaces, mounts, keyrings), "
+            f"non-dumpable fork server, {who}"))
     why = "cannot run here" if have_bwrap else "is not installed"
     if wanted == BWRAP:
         raise BadInputError(f"EVALSUITE_SANDBOX=bwrap but bubblewrap {why} ({INSTALL_HINT})")
@@ -193,7 +194,8 @@ def _detect(allow_unisolated: bool) -> Isolation:
         who = "as this user"
     return Isolation(SUBPROCESS, switch_uid, True, (
         f"subprocess, UNISOLATED (opted in with {UNISOLATED_FLAG}): no OS-level filesystem, network or "
-        "pid isolation; scratch dir, clean env, rlimits cpu/as/nproc/fsize/msgqueue, disk use watched, "
+        "pid isolation; scratch dir, clean env, rlimits cpu/as/nproc/fsize/msgqueue, seccomp (no namespaces, "
+        "mounts, keyrings), disk use watched, "
         f"Python audit hook, non-dumpable fork server, {who}"))
 
 

@@ -53,6 +53,7 @@ POLL_S = 0.05
 NO_ANSWER = "the solution's process ended without answering"
 LOOP_ENDING = (StopIteration, StopAsyncIteration)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -178,6 +179,68 @@ def _enter(keep_fds, stderr_fd, uid):
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
 
 
+# ---------------------------------------------------------------- system calls a program may not make
+
+# Refused with EPERM: new namespaces (a user namespace would let a program mount a tmpfs of its own,
+# past the disk limit, and widen the kernel's surface), keyrings (kept per uid across jobs), bpf,
+# perf, userfaultfd, io_uring, mounts. clone3 gets ENOSYS: its flags cannot be inspected, and the C
+# library falls back to clone, whose namespace flags are refused.
+SYSCALLS = {  # name: (x86_64, aarch64)
+    "unshare": (272, 97), "setns": (308, 268), "mount": (165, 40), "umount2": (166, 39),
+    "pivot_root": (155, 41), "add_key": (248, 217), "request_key": (249, 218), "keyctl": (250, 219),
+    "bpf": (321, 280), "perf_event_open": (298, 241), "userfaultfd": (323, 282), "io_uring_setup": (425, 425),
+    "clone": (56, 220), "clone3": (435, 435),
+}
+REFUSED = ("unshare", "setns", "mount", "umount2", "pivot_root", "add_key", "request_key", "keyctl", "bpf",
+           "perf_event_open", "userfaultfd", "io_uring_setup")
+AUDIT_ARCHES = {"x86_64": (0xC000003E, 0), "aarch64": (0xC00000B7, 1)}
+CLONE_NAMESPACES = 0x7E020000  # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+X32_BIT = 0x40000000
+_LD, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_ALLOW, _ERRNO, _KILL = 0x7FFF0000, 0x00050000, 0x80000000
+
+
+def _seccomp_program(machine):
+    """The classic-BPF filter as (code, jt, jf, k) tuples, or None on an architecture not listed."""
+    if machine not in AUDIT_ARCHES:
+        return None
+    arch, column = AUDIT_ARCHES[machine]
+    numbers = {name: pair[column] for name, pair in SYSCALLS.items()}
+    program = [(_LD, 0, 0, 4), (_JEQ, 1, 0, arch), (_RET, 0, 0, _KILL), (_LD, 0, 0, 0)]
+    program += [(_JEQ, "refuse", 0, numbers[name]) for name in REFUSED]
+    program += [(_JEQ, "nosys", 0, numbers["clone3"]), (_JEQ, "clone", 0, numbers["clone"])]
+    if machine == "x86_64":
+        program.append((_JGE, "refuse", 0, X32_BIT))  # the x32 ABI's numbers of the same calls
+    program.append((_RET, 0, 0, _ALLOW))
+    labels = {"clone": len(program)}
+    program += [(_LD, 0, 0, 16), (_JSET, "refuse", 0, CLONE_NAMESPACES), (_RET, 0, 0, _ALLOW)]
+    labels["refuse"] = len(program)
+    program.append((_RET, 0, 0, _ERRNO | 1))
+    labels["nosys"] = len(program)
+    program.append((_RET, 0, 0, _ERRNO | 38))
+    return [(code, labels[jt] - index - 1 if isinstance(jt, str) else jt, jf, k)
+            for index, (code, jt, jf, k) in enumerate(program)]
+
+
+def _restrict_syscalls():
+    """Install the filter on this process and everything it starts (needs no_new_privs, set first);
+    raises OSError when the kernel refuses it."""
+    program = _seccomp_program(os.uname().machine)
+    if program is None:
+        return
+
+    class Instruction(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Instruction))]
+
+    instructions = (Instruction * len(program))(*[Instruction(*op) for op in program])
+    fprog = Program(len(program), instructions)
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+
+
 def _make_workdir(workdir):
     os.mkdir(workdir, 0o755)  # readable by the server, which checks it was left empty
     os.chdir(workdir)
@@ -204,6 +267,7 @@ def _warm_child(config, job_r, stderr_fd, call_r, answer_w, workdir):
     code = 1
     try:
         _enter([job_r, call_r, answer_w], stderr_fd, config["candidate_uid"])
+        _restrict_syscalls()
         _make_workdir(workdir)
         job = _read_frame(job_r)
         os.close(job_r)
