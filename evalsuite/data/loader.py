@@ -16,7 +16,7 @@ import json
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import jinja2
 
@@ -142,6 +142,19 @@ def package_file(source: DataSource) -> Path:
     if not path.is_file():
         raise BadInputError(f"{package} does not ship {relative}")
     return path
+
+
+def shipped_files(benchmarks: Iterable[Benchmark]) -> list[Path]:
+    """The data files installed packages ship for these benchmarks (answer keys: a sandboxed
+    program must not read them); a package that is not installed ships none."""
+    files = []
+    for benchmark in benchmarks:
+        if benchmark.data.package_file:
+            try:
+                files.append(package_file(benchmark.data))
+            except BadInputError:
+                continue
+    return files
 
 
 Reshape = Callable[[Path, list[dict[str, Any]]], list[dict[str, Any]]]

@@ -5,7 +5,7 @@
 """
 
 from evalsuite.sandbox.isolation import (
-    UNISOLATED_FLAG, allow_unisolated, current_isolation, isolation_description, isolation_level,
+    UNISOLATED_FLAG, allow_unisolated, current_isolation, hide_from_programs, isolation_description, isolation_level,
     isolation_record, os_isolation_available, reset_isolation,
 )
 from evalsuite.sandbox.limits import SandboxLimits
@@ -13,6 +13,6 @@ from evalsuite.sandbox.runner import CheckJob, CheckResult, RunResult, run_check
 
 __all__ = [
     "CheckJob", "CheckResult", "RunResult", "SandboxLimits", "UNISOLATED_FLAG", "allow_unisolated",
-    "current_isolation", "isolation_description", "isolation_level", "isolation_record", "os_isolation_available", "reset_isolation",
+    "current_isolation", "hide_from_programs", "isolation_description", "isolation_level", "isolation_record", "os_isolation_available", "reset_isolation",
     "run_checks", "run_many", "run_python", "signal_name",
 ]

@@ -2,9 +2,9 @@
 
 Two levels, chosen once per process (override with EVALSUITE_SANDBOX=auto|bwrap|subprocess):
 
-- "bwrap": bubblewrap with a read-only root, /root, /home and /run hidden, a private size-limited
-  /tmp (the interpreter, its virtualenv and sys.path bound back read-only wherever they live, /tmp
-  included), no network (a down loopback only), own pid, ipc and uts namespaces, the whole sandbox
+- "bwrap": bubblewrap showing only the system folders (/usr, /etc, ...) and the interpreter's own
+  (its prefix and virtualenv, wherever they live, /tmp included) read-only, with the files given to
+  hide_from_programs masked, a private size-limited /tmp, no network (a down loopback only), own pid, ipc and uts namespaces, the whole sandbox
   killed with its pid namespace. As root the IPC namespace's kernel limits bound SysV shared memory
   (ipc_sysctls), then the fork server keeps only CAP_SETUID/SETGID/KILL and runs each program as its
   own unprivileged uid (the kernel never enforces RLIMIT_NPROC for uid 0, and a different uid cannot
@@ -30,7 +30,9 @@ BWRAP = "bwrap"
 SUBPROCESS = "subprocess"
 UNISOLATED_FLAG = "--allow_unisolated_execution"
 INSTALL_HINT = "apt-get install bubblewrap"
-MASKED_DIRS = ("/root", "/home", "/run")
+# The only host folders a program sees (read-only), besides the interpreter's own: no home, no
+# checkout, no data set, no cache (an answer key there would let a wrong completion pass).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 PRIVATE_TMP = "/tmp"
 SANDBOX_WORKROOT = "/tmp/work"
 UID_BASE = 1_500_000_000
@@ -61,19 +63,40 @@ def sandbox_uids(slot: int) -> tuple[int, int]:
     return base, base + 1
 
 
+_hidden: set[str] = set()
+_hidden_lock = threading.Lock()
+
+
+def hide_from_programs(paths) -> None:
+    """Files (or folders) no sandboxed program may read, for this process: the data a benchmark's
+    answers come from, where it lies inside a folder programs see (a package's data file)."""
+    with _hidden_lock:
+        _hidden.update(os.path.realpath(path) for path in paths)
+
+
+def hidden_paths() -> list[str]:
+    """What hide_from_programs was given, as real paths."""
+    with _hidden_lock:
+        return sorted(_hidden)
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def bound_paths() -> list[str]:
-    """Folders the interpreter needs under a hidden folder or /tmp (bound back read-only)."""
+    """The interpreter's folders outside SYSTEM_DIRS (its prefix, a virtualenv, the executable's
+    folder), bound read-only wherever they live, /tmp included. Never sys.path's other entries
+    (the checkout): the sandboxed interpreter runs isolated (-I) and does not look there."""
     candidates = {sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable),
                   os.path.dirname(os.path.realpath(sys.executable))}
-    candidates.update(p for p in sys.path if p and os.path.isdir(p))
     needed = set()
     for path in candidates:
         for candidate in (os.path.abspath(path), os.path.realpath(path)):
-            for hidden in (*MASKED_DIRS, PRIVATE_TMP):
-                if candidate.startswith(hidden + "/") and os.path.isdir(candidate):
-                    needed.add(candidate)
+            if os.path.isdir(candidate) and not any(_under(candidate, d) for d in SYSTEM_DIRS):
+                needed.add(candidate)
     # Drop paths already covered by a bound parent.
-    return sorted(p for p in needed if not any(p != q and p.startswith(q + "/") for q in needed))
+    return sorted(p for p in needed if not any(p != q and _under(p, q) for q in needed))
 
 
 def ipc_sysctls(shared_memory_bytes: int) -> dict[str, str]:
@@ -100,23 +123,29 @@ def ipc_bounding_wrapper(shared_memory_bytes: int) -> list[str]:
 def bwrap_command(as_root: bool, tmpfs_bytes: int, shared_memory_bytes: int) -> list[str]:
     """bubblewrap argv prefix for one worker's sandbox: bwrap's options up to its "--", then (as
     root) the wrapper that bounds the sandbox's IPC namespace."""
-    argv = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/"]
-    for masked in MASKED_DIRS:
-        if os.path.isdir(masked) and not os.path.islink(masked):
-            argv += ["--tmpfs", masked]
+    argv = [shutil.which("bwrap") or "bwrap"]
+    for folder in SYSTEM_DIRS:
+        if os.path.islink(folder):
+            argv += ["--symlink", os.readlink(folder), folder]
+        elif os.path.isdir(folder):
+            argv += ["--ro-bind", folder, folder]
     argv += ["--dev", "/dev", "--proc", "/proc",
              "--perms", "1777", "--size", str(tmpfs_bytes), "--tmpfs", PRIVATE_TMP]
     made: set[str] = set()
-    for path in bound_paths():
-        # the folders above it, inside a hidden one, are made here world-traversable (bwrap would
-        # make them 0700, out of reach of the programs' uid)
+    bound = bound_paths()
+    for path in bound:
+        # the folders above it are made here world-traversable (bwrap would make them 0700, out
+        # of reach of the programs' uid)
         parts = path.strip("/").split("/")
-        for depth in range(2, len(parts)):
+        for depth in range(1, len(parts)):
             folder = "/" + "/".join(parts[:depth])
-            if folder not in made:
+            if folder not in made and not any(_under(folder, d) for d in (*SYSTEM_DIRS, PRIVATE_TMP)):
                 made.add(folder)
                 argv += ["--perms", "0755", "--dir", folder]
         argv += ["--ro-bind", path, path]
+    for hidden in hidden_paths():
+        if any(_under(hidden, folder) for folder in (*bound, *SYSTEM_DIRS)) and os.path.exists(hidden):
+            argv += ["--tmpfs", hidden] if os.path.isdir(hidden) else ["--ro-bind", "/dev/null", hidden]
     argv += ["--chdir", PRIVATE_TMP, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
              "--die-with-parent", "--new-session", "--clearenv"]
     if not as_root:
@@ -168,7 +197,8 @@ def _detect(allow_unisolated: bool) -> Isolation:
         who = ("the program and the tests each under their own unprivileged uid, the fork server with "
                "CAP_SETUID/SETGID/KILL only" if is_root else "own uid in a user namespace")
         return Isolation(BWRAP, is_root, False, (
-            "bwrap: read-only root, /root /home /run hidden, private size-limited /tmp, no network, "
+            "bwrap: only system folders and the interpreter's visible (read-only; no home, checkout, data or "
+            "answer key), private size-limited /tmp, no network, "
             "own pid/ipc/uts namespaces" + (", SysV shared memory bounded" if is_root else "") +
             ", fresh scratch dir per program, nothing a program leaves (files, IPC objects) seen by the next, "
             f"clean env, rlimits cpu/as/nproc/fsize/msgqueue, seccomp (no namespaces, mounts, keyrings), "

@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 from evalsuite.errors import EvalsuiteError
 from evalsuite.sandbox.isolation import (
-    BWRAP, PRIVATE_TMP, SANDBOX_WORKROOT, Isolation, bound_paths, bwrap_command, current_isolation,
+    BWRAP, PRIVATE_TMP, SANDBOX_WORKROOT, Isolation, bound_paths, bwrap_command, current_isolation, hidden_paths,
     sandbox_uids, unisolated_command,
 )
 from evalsuite.sandbox.limits import SandboxLimits, clean_env, count_processes_of_uid, rlimits
@@ -152,7 +152,7 @@ class Worker:
             keep, watch = [], [self.host_dir, *SHARED_TMP_DIRS]
         config = {"workroot": workroot, "guard": not bwrap, "candidate_uid": candidate_uid,
                   "tester_uid": tester_uid, "namespace": bwrap, "wipe": wipe, "keep": keep, "watch": watch,
-                  "cpu": self._cpu(),
+                  "cpu": self._cpu(), "hidden": hidden_paths(),
                   "tester_limits": [["RLIMIT_AS", limits.memory_bytes, limits.memory_bytes], ["RLIMIT_CORE", 0, 0]]}
         argv = [sys.executable, "-I", "-B", "-c", ZYGOTE_SOURCE, json.dumps(config)]
         env = clean_env(home=workroot, tmpdir=PRIVATE_TMP if bwrap else workroot)

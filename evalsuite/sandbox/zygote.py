@@ -276,7 +276,7 @@ def _warm_child(config, job_r, stderr_fd, call_r, answer_w, workdir):
         for name, soft, hard in job["limits"]:
             resource.setrlimit(getattr(resource, name), (soft, hard))
         if config["guard"]:
-            _python_guard(os.path.realpath(workdir))
+            _python_guard(os.path.realpath(workdir), config["hidden"])
         if job["kind"] == "check":
             _serve_candidate(job, workdir, call_r, answer_w)
         os.close(call_r)
@@ -492,10 +492,11 @@ PATH_EVENTS = frozenset({"os.remove", "os.rmdir", "os.rename", "os.truncate", "s
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-def _python_guard(workdir):
+def _python_guard(workdir, hidden):
     """Fallback without namespaces: an audit hook (which Python code cannot remove) refuses writes
-    outside the scratch dir, network, process creation, signals and ctypes. Defense in depth only:
-    the OS-level bounds there are the unprivileged uid and the rlimits."""
+    outside the scratch dir, reading the hidden files (answer keys), network, process creation,
+    signals and ctypes. Defense in depth only: the OS-level bounds there are the unprivileged uid
+    and the rlimits."""
     own_proc = f"/proc/{os.getpid()}"
 
     def inside(path):
@@ -513,6 +514,8 @@ def _python_guard(workdir):
                 real = os.path.realpath(os.fsdecode(path))
                 if real.startswith("/proc/") and not real.startswith(own_proc):
                     raise PermissionError(f"reading {path!r} (another process) is not allowed")
+                if any(real == h or real.startswith(h + "/") for h in hidden):
+                    raise PermissionError(f"reading {path!r} is not allowed")
                 if os.path.isdir(real) and not inside(path):
                     raise PermissionError(f"opening the folder {path!r} is not allowed")  # no dir_fd escapes
             writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (

@@ -26,9 +26,12 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+from evalsuite.data.loader import shipped_files
+from evalsuite.declarations import discover
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import (
-    CheckJob, CheckResult, SandboxLimits, allow_unisolated, current_isolation, isolation_level, run_checks,
+    CheckJob, CheckResult, SandboxLimits, allow_unisolated, current_isolation, hide_from_programs, isolation_level,
+    run_checks,
 )
 
 # The Codex paper's stop sequences, as lm-eval's humaneval.yaml `until` uses them.
@@ -86,6 +89,7 @@ def require_code_execution_opt_in(allowed: bool, unisolated_allowed: bool = Fals
             "this benchmark executes model-generated code: pass --allow_code_execution to run it (sandboxed)"
         )
     allow_unisolated(unisolated_allowed)
+    hide_from_programs(shipped_files(discover().values()))  # no benchmark's answer key in the sandbox
     current_isolation()
 
 
