@@ -1,8 +1,13 @@
-"""Hostile inputs and crashes around judging (issue 10): torn cache lines, secrets echoed by an
-endpoint, two runs on one output folder, duplicate question ids and unknown prompt placeholders."""
+"""Hostile inputs and crashes around judging (issues 10 and 15): torn cache lines, secrets echoed by an
+endpoint, two runs on one output folder, duplicate question ids and unknown prompt placeholders; a
+judge endpoint that drips, floods, redirects, or sends undecodable or odd replies and headers."""
 
+import asyncio
+import gzip
 import json
 import shutil
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -10,7 +15,9 @@ from conftest import FIXTURE_DATA, run_cli
 from replay_server import ReplayJudgeServer
 
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import JUDGMENT_KEY, JsonlCache, scrub_secrets
+from evalsuite.judging.client import (
+    JUDGMENT_KEY, MAX_REPLY_BYTES, JsonlCache, JudgeCallFailed, JudgeClient, RetryPolicy, scrub_secrets,
+)
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.formats.fastchat_single import FORMAT, check_template
 from evalsuite.judging.options import JudgeOptions
@@ -157,3 +164,260 @@ def test_bad_judge_data_fails_before_the_model_is_loaded(tmp_path):
 def test_template_check(template, problem):
     found = check_template(template, {"question", "answer"})
     assert (found is None) if problem is None else (problem in found)
+
+
+# ---- issue 15: a judge endpoint that is hostile --------------------------------------------------
+
+def _completion(content: str = "Rating: [[7]]", logprobs=None) -> bytes:
+    choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+    if logprobs is not None:
+        choice["logprobs"] = logprobs
+    return json.dumps({"id": "x", "object": "chat.completion", "choices": [choice]}).encode()
+
+
+def _reply(body: bytes, status: int = 200, **headers: str):
+    """A raw fault: one reply with exactly these bytes."""
+
+    def fault(handler) -> None:
+        handler.send_response(status)
+        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(body)),
+                            **{k.replace("_", "-"): v for k, v in headers.items()}}.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return fault
+
+
+def _drip(every_s: float, for_s: float):
+    """A raw fault: headers of a whole reply, then its body one byte every `every_s` (for `for_s` at most)."""
+
+    def fault(handler) -> None:
+        body = _completion()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        stop = time.monotonic() + for_s
+        for byte in body:
+            if time.monotonic() > stop:
+                break
+            handler.wfile.write(bytes([byte]))
+            time.sleep(every_s)
+        handler.close_connection = True
+
+    return fault
+
+
+def _flood(status: int, claimed: int | None, total: int, record: dict):
+    """A raw fault: a reply of `total` bytes (Content-Length `claimed`, or none: it ends with the
+    connection); `record` gets the bytes actually written before the client hung up."""
+
+    def fault(handler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header(*(("Content-Length", str(claimed)) if claimed is not None else ("Connection", "close")))
+        handler.end_headers()
+        chunk, record["sent"] = b" " * 65536, 0
+        try:
+            while record["sent"] < total:
+                handler.wfile.write(chunk)
+                record["sent"] += len(chunk)
+        except OSError:
+            pass
+        handler.close_connection = True
+        record["done"] = True
+
+    return fault
+
+
+def _client(server, *, key: str = "k", retries: int = 0, timeout: float = 5.0) -> JudgeClient:
+    return JudgeClient("judge-x", base_url=server.base_url, api_key=key, concurrency=1, temperature=0.0,
+                       max_tokens=64, timeout_s=timeout, retry=RetryPolicy(max_retries=retries, base_s=0.01, cap_s=0.05))
+
+
+async def _ask(server, **kwargs) -> tuple[str, JudgeClient]:
+    client = _client(server, **kwargs)
+    try:
+        return await client.complete([{"role": "user", "content": "grade this"}]), client
+    finally:
+        await client.close()
+
+
+def _failure(server, **kwargs) -> JudgeCallFailed:
+    with pytest.raises(JudgeCallFailed) as info:
+        asyncio.run(_ask(server, **kwargs))
+    return info.value
+
+
+def test_a_slow_drip_ends_at_the_request_deadline():
+    """Headers, then a byte every 0.5 s: --judge_timeout 2 ends each attempt after 2 s (the whole
+    request), retries counted separately; the failure is a counted timeout."""
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_drip(0.5, 30), _drip(0.5, 30)], lifetime_s=60) as server:
+        started = time.monotonic()
+        failure = _failure(server, retries=1, timeout=2.0)
+        elapsed = time.monotonic() - started
+        assert len(server.requests) == 2
+    assert failure.kind == "timeout" and "2 s" in failure.detail
+    assert 3.9 < elapsed < 8, elapsed
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_drip(0.5, 30)], lifetime_s=60) as server:
+        reply, client = asyncio.run(_ask(server, retries=1, timeout=2.0))
+    assert reply == "[[6]]" and client.retries == 1  # the retry after a drip is answered
+
+
+@pytest.mark.parametrize("status,claimed", [(200, None), (200, 2 * 1024 ** 3), (500, None)])
+def test_a_huge_reply_is_refused_at_the_cap_without_being_buffered(status, claimed):
+    """A reply of 256 MiB (claimed 2 GB, or without a length; an error body too) is a counted API
+    failure: the client stops reading at MAX_REPLY_BYTES, and its memory stays near the cap."""
+    record: dict = {}
+    total = 256 * 1024 * 1024
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_flood(status, claimed, total, record)], lifetime_s=60) as server:
+        tracemalloc.start()
+        try:
+            failure = _failure(server)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        for _ in range(100):  # the server notices the hang-up
+            if record.get("done"):
+                break
+            time.sleep(0.05)
+    assert failure.kind == "api" and "cap" in failure.detail, failure.detail
+    assert record.get("done") and record["sent"] < MAX_REPLY_BYTES + 24 * 1024 * 1024, record  # socket buffers
+    assert peak < 4 * MAX_REPLY_BYTES, peak
+
+
+def test_a_compressed_reply_is_refused():
+    """A gzip body can inflate a thousandfold past the cap: only identity bodies are read."""
+    bomb = gzip.compress(b" " * (64 * 1024 * 1024))
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(bomb, Content_Encoding="gzip")], lifetime_s=60) as server:
+        failure = _failure(server)
+        assert server.requests[0]["headers"].get("accept-encoding") == "identity"
+    assert failure.kind == "api" and "compressed reply refused" in failure.detail
+
+
+UNDECODABLE = {
+    "deep": b"[" * 100_000,
+    "deep_in_content": b'{"choices": [{"message": {"content": "x"}}], "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    "utf8": b'{"choices": [{"message": {"content": "\xff\xfe"}}]}',
+    "not_json": b"<html>502 Bad Gateway</html>",
+    "huge_int": b'{"choices": [{"message": {"content": "x"}}], "created": ' + b"7" * 5000 + b"}",
+    "list": b"[]",
+    "no_choices": b'{"choices": []}',
+    "choices_str": b'{"choices": "many"}',
+    "content_int": b'{"choices": [{"message": {"content": 7}}]}',
+    "empty": b"",
+    "sse": b'data: {"choices": [{"delta": {"content": "x"}}]}\n\ndata: [DONE]\n\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNDECODABLE))
+def test_an_undecodable_reply_is_a_counted_failure_and_the_run_goes_on(tmp_path, name):
+    """The first request gets the bad body, the other turn a real judgment: the run finishes with one
+    API failure recorded (no RecursionError, no exit 1)."""
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(UNDECODABLE[name])], lifetime_s=60) as server:
+        options = JudgeOptions(judge_model="gpt-4", judge_base_url=server.base_url, answers_file=MT_ANSWERS,
+                               concurrency=1, max_retries=0, progress=False)
+        result = run_judge_benchmark("mt_bench", model=None, options=options, output_path=tmp_path,
+                                     data_dir=FIXTURE_DATA, limit=1, force=False)
+    assert result["failures"]["api"] == 1 and result["n"] >= 1
+    judged = _lines(tmp_path / "tiny-model" / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
+    errors = [r["error"] for r in judged if "error" in r]
+    assert len(errors) == 1 and errors[0].startswith("malformed response") and len(errors[0]) < 400
+
+
+KEY = "sk-proj-straddling-the-cut-0123456789abcdefghij"
+
+
+@pytest.mark.parametrize("message", [
+    "x" * 170 + KEY,  # the key straddles the 200-character cut of the detail
+    "x" * 170 + f"Authorization: Bearer {KEY}",
+    "y" * 20 + KEY[:14] + " (the endpoint cut the key itself)",
+    "z" * 190 + KEY[:12],
+])
+def test_a_key_is_scrubbed_before_the_detail_is_cut(message):
+    body = json.dumps({"error": {"message": message}}).encode()
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(body, status=400)], lifetime_s=60) as server:
+        failure = _failure(server, key=KEY)
+    assert failure.detail.startswith("HTTP 400")
+    for cut in range(6, len(KEY) + 1):
+        assert KEY[:cut] not in failure.detail, (cut, failure.detail)
+
+
+def test_scrub_removes_every_long_prefix_of_the_key():
+    text = f"a {KEY[:12]}, b {KEY[:20]}Q, c {KEY[:11]} d {KEY}"
+    assert scrub_secrets(text, [KEY]) == f"a ***, b ***Q, c {KEY[:11]} d ***"
+
+
+def test_a_key_echoed_in_the_reply_text_or_logprobs_is_not_kept():
+    tokens = [{"token": KEY, "logprob": -0.1, "top_logprobs": [{"token": KEY[:13], "logprob": -0.1}]}]
+    body = _completion(f"my key is {KEY[:16]}", {"content": tokens})
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(body)], lifetime_s=60) as server:
+        client = _client(server, key=KEY)
+
+        async def go():
+            try:
+                return await client.complete_with_logprobs([{"role": "user", "content": "q"}], top_logprobs=5)
+            finally:
+                await client.close()
+
+        reply = asyncio.run(go())
+    assert reply.text == "my key is ***"
+    assert KEY[:12] not in json.dumps(reply.tokens)
+
+
+def test_a_redirect_is_not_followed(tmp_path):
+    """A 307 to another address (where the prompts and the key would go) is a counted failure, not retried."""
+    with ReplayJudgeServer(lambda m: "[[6]]", lifetime_s=60) as elsewhere:
+        target = elsewhere.base_url + "/chat/completions"
+        with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(b"", status=307, Location=target)],
+                               lifetime_s=60) as server:
+            failure = _failure(server, retries=3)
+            assert len(server.requests) == 1
+        assert elsewhere.requests == []
+    assert failure.kind == "api" and "HTTP 307" in failure.detail and "redirects are not followed" in failure.detail
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "inf", "1e309", "99999999999999999999", "Wed, 21 Oct 2099 07:28:00 GMT",
+                                   "9" * 5000])
+def test_a_hostile_retry_after_is_bounded(value):
+    body = b'{"error": {"message": "slow down"}}'
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(body, status=429, Retry_After=value)],
+                           lifetime_s=60) as server:
+        started = time.monotonic()
+        reply, client = asyncio.run(_ask(server, retries=2))
+    assert reply == "[[6]]" and client.retries == 1 and time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("status", [204, 299, 101, 600, 999])
+def test_odd_status_codes_are_counted_failures(status):
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(b"{}", status=status)] * 3, lifetime_s=60) as server:
+        failure = _failure(server, retries=2, timeout=3.0)
+    assert failure.kind in ("api", "timeout")
+
+
+def test_absurd_headers_are_counted_failures():
+    faults = [_reply(_completion(), X_Filler="f" * 200_000), _reply(_completion(), Content_Length="9" * 5000)]
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=faults, lifetime_s=60) as server:
+        assert _failure(server).kind == "api"
+        assert _failure(server).kind == "api"
+
+
+def test_surrogates_and_non_finite_numbers_in_a_reply_are_cleaned():
+    """A lone surrogate cannot be written as UTF-8 (the cache append would crash the run); NaN and
+    1e400 are no JSON numbers a reader accepts: both are cleaned before anyone keeps the reply."""
+    tokens = [{"token": "m", "logprob": float("nan"), "top_logprobs": [{"token": "M", "logprob": 1e400}]}]
+    body = _completion("Rating: [[7]] \ud800", {"content": tokens}).replace(b"1e+400", b"1e400")
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(body)], lifetime_s=60) as server:
+        client = _client(server)
+
+        async def go():
+            try:
+                return await client.complete_with_logprobs([{"role": "user", "content": "q"}], top_logprobs=5)
+            finally:
+                await client.close()
+
+        reply = asyncio.run(go())
+    assert reply.text == "Rating: [[7]] ?"
+    assert reply.tokens == [{"token": "m", "logprob": None, "top_logprobs": [{"token": "M", "logprob": None}]}]
+    json.dumps(reply.tokens, allow_nan=False).encode("utf-8")  # writable as strict JSON
