@@ -421,3 +421,37 @@ def test_surrogates_and_non_finite_numbers_in_a_reply_are_cleaned():
     assert reply.text == "Rating: [[7]] ?"
     assert reply.tokens == [{"token": "m", "logprob": None, "top_logprobs": [{"token": "M", "logprob": None}]}]
     json.dumps(reply.tokens, allow_nan=False).encode("utf-8")  # writable as strict JSON
+
+
+ARENA_ANSWERS = Path(__file__).resolve().parent / "fixtures" / "judging" / "arena_hard" / "answers" / "gpt-4-0613.jsonl"
+
+
+def _first_line_twice(source: Path, target: Path) -> Path:
+    first = source.read_text(encoding="utf-8").splitlines()[0]
+    target.write_text(source.read_text(encoding="utf-8") + first + "\n", encoding="utf-8")
+    return target
+
+
+def _huge_integer_line(source: Path, target: Path) -> Path:
+    lines = source.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1][:-1] + ', "seed": ' + "7" * 4301 + "}"
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize("benchmark,answers,damage,message", [
+    ("mt_bench", MT_ANSWERS, _first_line_twice, "answer 5: duplicate question_id 81"),
+    ("arena_hard", ARENA_ANSWERS, _first_line_twice, "duplicate question_id 1b0157a79499418ebe22a567f9059e7f"),
+    ("mt_bench", MT_ANSWERS, _huge_integer_line, "line 2 holds an integer too long to read"),
+    ("arena_hard", ARENA_ANSWERS, _huge_integer_line, "line 2 holds an integer too long to read"),
+])
+def test_a_bad_answers_file_is_one_line_and_exit_2(tmp_path, benchmark, answers, damage, message):
+    bad = damage(answers, tmp_path / answers.name)
+    with ReplayJudgeServer(lambda m: "[[6]]", lifetime_s=60) as server:
+        completed = run_cli("run", "--tasks", benchmark, "--answers_file", str(bad), "--data_dir", str(FIXTURE_DATA),
+                            "--judge_model", "gpt-4", "--judge_base_url", server.base_url,
+                            "--output_path", str(tmp_path / "out"), env={"OPENAI_API_KEY": "sk-test"}, timeout=120)
+        assert server.requests == []
+    assert completed.returncode == 2, completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in completed.stderr, completed.stderr

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import datasets
 
 DATA_DIR_ENV = "EVALSUITE_DATA_DIR"
+_TOO_LONG_INTEGER = "an integer too long to read (over 4,300 digits)"
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
@@ -82,6 +83,8 @@ def read_jsonl(path: Path, string_fields: Sequence[str] = ()) -> list[dict[str, 
                     raise BadInputError(f"{path}: line {number} is not valid JSON ({exc.msg})") from exc
                 except RecursionError as exc:
                     raise BadInputError(f"{path}: line {number} is nested too deeply") from exc
+                except ValueError as exc:  # json's int limit: "Exceeds the limit (4300 digits) ..."
+                    raise BadInputError(f"{path}: line {number} holds {_TOO_LONG_INTEGER}") from exc
                 if not isinstance(row, dict):
                     raise BadInputError(f"{path}: line {number} is not a JSON object")
                 missing = [name for name in string_fields if not isinstance(row.get(name), str)]
@@ -101,6 +104,8 @@ def read_json_records(path: Path, records_key: str | None = None, one_per_file: 
             data = json.load(handle)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise BadInputError(f"{path}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from exc
+        except ValueError as exc:
+            raise BadInputError(f"{path}: holds {_TOO_LONG_INTEGER}") from exc
     if one_per_file:
         if not isinstance(data, dict):
             raise BadInputError(f"{path}: expected one JSON object")
