@@ -20,6 +20,7 @@ from evalsuite.judging.client import (
 )
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.formats.fastchat_single import FORMAT, check_template
+from evalsuite.judging.formats.logickor_v2 import parse_reply
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.runner import output_lock, run_judge_benchmark
 
@@ -439,11 +440,18 @@ def _huge_integer_line(source: Path, target: Path) -> Path:
     return target
 
 
+def _lone_surrogate(source: Path, target: Path) -> Path:
+    text = source.read_text(encoding="utf-8")
+    target.write_text(text.replace('"turns": ["', '"turns": ["\\ud800', 1), encoding="utf-8")
+    return target
+
+
 @pytest.mark.parametrize("benchmark,answers,damage,message", [
     ("mt_bench", MT_ANSWERS, _first_line_twice, "answer 5: duplicate question_id 81"),
     ("arena_hard", ARENA_ANSWERS, _first_line_twice, "duplicate question_id 1b0157a79499418ebe22a567f9059e7f"),
     ("mt_bench", MT_ANSWERS, _huge_integer_line, "line 2 holds an integer too long to read"),
     ("arena_hard", ARENA_ANSWERS, _huge_integer_line, "line 2 holds an integer too long to read"),
+    ("mt_bench", MT_ANSWERS, _lone_surrogate, "line 1 holds text that is not valid Unicode"),
 ])
 def test_a_bad_answers_file_is_one_line_and_exit_2(tmp_path, benchmark, answers, damage, message):
     bad = damage(answers, tmp_path / answers.name)
@@ -455,3 +463,15 @@ def test_a_bad_answers_file_is_one_line_and_exit_2(tmp_path, benchmark, answers,
     assert completed.returncode == 2, completed.stderr
     errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0] and "Traceback" not in completed.stderr, completed.stderr
+
+
+def test_a_logickor_score_that_is_no_finite_number_is_no_score():
+    settings = load_definition("logickor").settings
+    assert parse_reply("평가: 좋다.\n점수: " + "9" * 400, settings) == ("좋다.", None)
+    assert parse_reply("평가: 좋다.\n점수: 8", settings) == ("좋다.", 8.0)
+
+
+@pytest.mark.parametrize("timeout", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_judge_timeout_that_is_no_deadline_is_bad_input(timeout):
+    with pytest.raises(BadInputError, match="--judge_timeout"):
+        JudgeOptions(timeout_s=timeout)
