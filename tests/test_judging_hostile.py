@@ -6,8 +6,10 @@ import asyncio
 import gzip
 import json
 import shutil
+import threading
 import time
 import tracemalloc
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from evalsuite.judging.client import (
     JUDGMENT_KEY, MAX_REPLY_BYTES, JsonlCache, JudgeCallFailed, JudgeClient, RetryPolicy, scrub_secrets,
 )
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
+from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.judging.formats.fastchat_single import FORMAT, check_template
 from evalsuite.judging.formats.logickor_v2 import parse_reply
 from evalsuite.judging.options import JudgeOptions
@@ -475,3 +478,35 @@ def test_a_logickor_score_that_is_no_finite_number_is_no_score():
 def test_a_judge_timeout_that_is_no_deadline_is_bad_input(timeout):
     with pytest.raises(BadInputError, match="--judge_timeout"):
         JudgeOptions(timeout_s=timeout)
+
+
+@pytest.mark.parametrize("body,ready", [
+    (b'{"object": "list", "data": [{"id": "m"}]}', True),
+    (b"[" * 100_000, False),
+    (b'[{"data": []}]', False),
+    (b'{"data": "x"}', False),
+    (b'{"data": []}' + b" " * (1024 * 1024), False),
+])
+def test_the_embedded_servers_readiness_check_reads_bounded(body, ready):
+    """The port was free a moment before llama.cpp bound it: whatever answers /v1/models is read bounded."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        server = EmbeddedJudgeServer(Path("unused.gguf"))
+        server.port = httpd.server_address[1]
+        assert server._lists_models() is ready
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
