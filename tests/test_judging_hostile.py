@@ -23,7 +23,10 @@ from evalsuite.judging.client import (
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.judging.formats.fastchat_single import FORMAT, check_template
+from evalsuite.judging.formats.checklist_score import STATUS_BAD_SCORE as CHECKLIST_BAD_SCORE
+from evalsuite.judging.formats.checklist_score import parse_reply as checklist_reply
 from evalsuite.judging.formats.logickor_v2 import parse_reply
+from evalsuite.judging.formats.logprob_preference import preference_of
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.runner import output_lock, run_judge_benchmark
 
@@ -348,6 +351,20 @@ def test_a_key_is_scrubbed_before_the_detail_is_cut(message):
         assert KEY[:cut] not in failure.detail, (cut, failure.detail)
 
 
+def _logprob_reply(body: bytes, key: str = "k"):
+    """complete_with_logprobs against an endpoint that sends `body`."""
+    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(body)], lifetime_s=60) as server:
+        client = _client(server, key=key)
+
+        async def go():
+            try:
+                return await client.complete_with_logprobs([{"role": "user", "content": "q"}], top_logprobs=5)
+            finally:
+                await client.close()
+
+        return asyncio.run(go())
+
+
 def test_scrub_removes_every_long_prefix_of_the_key():
     text = f"a {KEY[:12]}, b {KEY[:20]}Q, c {KEY[:11]} d {KEY}"
     assert scrub_secrets(text, [KEY]) == f"a ***, b ***Q, c {KEY[:11]} d ***"
@@ -356,16 +373,7 @@ def test_scrub_removes_every_long_prefix_of_the_key():
 def test_a_key_echoed_in_the_reply_text_or_logprobs_is_not_kept():
     tokens = [{"token": KEY, "logprob": -0.1, "top_logprobs": [{"token": KEY[:13], "logprob": -0.1}]}]
     body = _completion(f"my key is {KEY[:16]}", {"content": tokens})
-    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(body)], lifetime_s=60) as server:
-        client = _client(server, key=KEY)
-
-        async def go():
-            try:
-                return await client.complete_with_logprobs([{"role": "user", "content": "q"}], top_logprobs=5)
-            finally:
-                await client.close()
-
-        reply = asyncio.run(go())
+    reply = _logprob_reply(body, key=KEY)
     assert reply.text == "my key is ***"
     assert KEY[:12] not in json.dumps(reply.tokens)
 
@@ -410,20 +418,14 @@ def test_absurd_headers_are_counted_failures():
 def test_surrogates_and_non_finite_numbers_in_a_reply_are_cleaned():
     """A lone surrogate cannot be written as UTF-8 (the cache append would crash the run); NaN and
     1e400 are no JSON numbers a reader accepts: both are cleaned before anyone keeps the reply."""
-    tokens = [{"token": "m", "logprob": float("nan"), "top_logprobs": [{"token": "M", "logprob": 1e400}]}]
-    body = _completion("Rating: [[7]] \ud800", {"content": tokens}).replace(b"1e+400", b"1e400")
-    with ReplayJudgeServer(lambda m: "[[6]]", faults=[_reply(body)], lifetime_s=60) as server:
-        client = _client(server)
-
-        async def go():
-            try:
-                return await client.complete_with_logprobs([{"role": "user", "content": "q"}], top_logprobs=5)
-            finally:
-                await client.close()
-
-        reply = asyncio.run(go())
+    tokens = [{"token": "m", "logprob": float("nan"),
+               "top_logprobs": [{"token": "M", "logprob": "BIG"}, {"token": "N", "logprob": float("-inf")}]}]
+    body = _completion("Rating: [[7]] \ud800", {"content": tokens}).replace(b'"BIG"', b"1e400")
+    assert b"NaN" in body and b"1e400" in body and b"-Infinity" in body
+    reply = _logprob_reply(body)
     assert reply.text == "Rating: [[7]] ?"
-    assert reply.tokens == [{"token": "m", "logprob": None, "top_logprobs": [{"token": "M", "logprob": None}]}]
+    assert reply.tokens == [{"token": "m", "logprob": None, "top_logprobs": [{"token": "M", "logprob": None},
+                                                                             {"token": "N", "logprob": None}]}]
     json.dumps(reply.tokens, allow_nan=False).encode("utf-8")  # writable as strict JSON
 
 
@@ -510,3 +512,18 @@ def test_the_embedded_servers_readiness_check_reads_bounded(body, ready):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize("token", [["m"], {"m": 1}, 7, None])
+def test_a_logprob_candidate_of_the_wrong_shape_is_no_candidate(token):
+    settings = load_definition("alpaca_eval").settings
+    tokens = [{"token": "m", "logprob": -0.1, "top_logprobs": [{"token": token, "logprob": -0.1},
+                                                               {"token": settings.numerator_token, "logprob": -0.7}]}]
+    value, problem = preference_of(tokens, settings)
+    assert value is None or 1 <= value <= 2, problem
+
+
+@pytest.mark.parametrize("raw", ["1" + "0" * 400, '"1' + "0" * 400 + '"', "1e400", "NaN"])
+def test_a_checklist_score_that_is_no_finite_number_is_a_bad_score(raw):
+    parsed = checklist_reply('{"strengths": "s", "score": ' + raw + "}", load_definition("wildbench").settings)
+    assert parsed.score is None and parsed.status == CHECKLIST_BAD_SCORE
