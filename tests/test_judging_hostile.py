@@ -5,6 +5,8 @@ judge endpoint that drips, floods, redirects, or sends undecodable or odd replie
 import asyncio
 import gzip
 import json
+import random
+import re
 import shutil
 import threading
 import time
@@ -527,3 +529,34 @@ def test_a_logprob_candidate_of_the_wrong_shape_is_no_candidate(token):
 def test_a_checklist_score_that_is_no_finite_number_is_a_bad_score(raw):
     parsed = checklist_reply('{"strengths": "s", "score": ' + raw + "}", load_definition("wildbench").settings)
     assert parsed.score is None and parsed.status == CHECKLIST_BAD_SCORE
+
+
+OFFICIAL_PATTERNS = {  # as upstream writes them (FastChat's, LogicKor's, and our earlier Korean form)
+    ("mt_bench", 0): r"\[\[(\d+\.?\d*)\]\]",
+    ("mt_bench", 1): r"\[(\d+\.?\d*)\]",
+    ("komt_bench", 3): r"(?:점수|평가|평점)\s*[:：]\s*\[{0,2}\s*(\d+(?:\.\d+)?)",
+    ("logickor", "message"): r"평가:(.*?)점수:",
+}
+
+
+def _declared_pattern(benchmark: str, which) -> re.Pattern:
+    settings = load_definition(benchmark).settings
+    return settings.message_pattern if which == "message" else settings.rating_patterns[which]
+
+
+@pytest.mark.parametrize("benchmark,which", sorted(OFFICIAL_PATTERNS, key=str))
+def test_reply_patterns_match_as_upstream_in_linear_time(benchmark, which):
+    """The declared patterns find what upstream's find (fuzzed replies), and a hostile reply that
+    takes upstream's pattern quadratic time (16 s to a minute at 20,000 repeats) takes ours milliseconds."""
+    ours = _declared_pattern(benchmark, which)
+    official = re.compile(OFFICIAL_PATTERNS[(benchmark, which)], ours.flags)
+    rng = random.Random(15)
+    alphabet = ["[", "]", "[[", "]]", "1", "7", "10", ".", " ", "\n", "점수", "평가", "평점", ":", "：", "점", "x"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        expected, found = official.search(text), ours.search(text)
+        assert (expected and expected.group(1)) == (found and found.group(1)), text
+    for hostile in ("[[" + "9" * 200_000, "[" + "9" * 200_000, "점수:" + " " * 200_000, "평가:" * 50_000):
+        started = time.perf_counter()
+        ours.search(hostile)
+        assert time.perf_counter() - started < 0.5
