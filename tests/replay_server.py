@@ -3,8 +3,9 @@
 It checks that evalsuite reproduces a published score from the same judge replies, and measures
 the client's throughput and fault handling: fixed latency, and injected faults served in order
 ("429", "500", "401", "timeout", "garbage", "drop", "echo_auth": a 400 whose body echoes the
-Authorization header, as some proxies do) before normal replies. Listens on 127.0.0.1 only and
-stops by itself after `lifetime_s` or `max_requests`.
+Authorization header, as some proxies do) before normal replies; a fault may also be a function of the
+request handler that writes a reply of its own (a hostile endpoint's bytes). Listens on 127.0.0.1
+only and stops by itself after `lifetime_s` or `max_requests`.
 
     python -m tests.replay_server --judgments model_judgment/gpt-4_single.jsonl
     python -m tests.replay_server --fallback "Rating: [[8]]" --latency 0.25
@@ -23,6 +24,7 @@ from typing import Callable, Iterable
 
 # A reply is the text, or {"content": text, "logprobs": <chat logprobs object or None>} (logprob_reply)
 Responder = Callable[[list[dict]], "str | dict"]
+RawFault = Callable[[BaseHTTPRequestHandler], None]  # writes the whole reply itself
 FAULTS = ("429", "500", "401", "timeout", "garbage", "drop", "echo_auth")
 
 
@@ -65,13 +67,13 @@ class ReplayJudgeServer:
         responder: Responder,
         *,
         latency_s: float = 0.0,
-        faults: Iterable[str] = (),
+        faults: Iterable[str | RawFault] = (),
         timeout_sleep_s: float = 5.0,
         lifetime_s: float = 600.0,
         max_requests: int = 100_000,
         port: int = 0,
     ):
-        unknown = [f for f in faults if f not in FAULTS]
+        unknown = [f for f in faults if not callable(f) and f not in FAULTS]
         if unknown:
             raise ValueError(f"unknown faults {unknown}; known: {FAULTS}")
         self.responder = responder
@@ -114,7 +116,7 @@ class ReplayJudgeServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _next_fault(self) -> str | None:
+    def _next_fault(self) -> "str | RawFault | None":
         with self._lock:
             return self._faults.popleft() if self._faults else None
 
@@ -145,7 +147,8 @@ class ReplayJudgeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 with server._lock:
-                    server.requests.append({"messages": payload.get("messages", []), "model": payload.get("model"), "payload": payload, "t": time.time()})
+                    server.requests.append({"messages": payload.get("messages", []), "model": payload.get("model"),
+                                            "payload": payload, "headers": {k.lower(): v for k, v in self.headers.items()}, "t": time.time()})
                     count = len(server.requests)
                 if count >= server.max_requests:
                     threading.Thread(target=server.stop, daemon=True).start()
@@ -156,7 +159,10 @@ class ReplayJudgeServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            def _reply(self, fault: str | None, payload: dict) -> None:
+            def _reply(self, fault: "str | RawFault | None", payload: dict) -> None:
+                if callable(fault):
+                    fault(self)
+                    return
                 if fault == "429":
                     self.send_response(429)
                     self.send_header("Retry-After", "0")

@@ -190,3 +190,25 @@ def test_score_outside_its_rows_interval_renders_without_an_interval(tmp_path):
     math = pd.read_csv(tmp_path / "out" / "tables" / "math.csv")
     scored = math[math.model == "org/Scored"].iloc[0]
     assert scored["gsm8k"] == 12.5 and pd.isna(scored["gsm8k_ci_low"]) and pd.isna(scored["gsm8k_ci_high"])
+
+
+@pytest.mark.parametrize("links", [{"self.json": "self.json"}, {"a.json": "b.json", "b.json": "a.json"}])
+def test_a_symlink_loop_is_skipped_with_one_line(tmp_path, capsys, links):
+    results = _results(tmp_path)
+    (results / "hostile").mkdir()
+    for name, target in links.items():
+        (results / "hostile" / name).symlink_to(target)
+    _render(results, tmp_path / "out", seconds=30)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(lines) == len(links) and all("symlink loop" in line for line in lines), lines
+
+
+def test_a_samples_path_that_loops_leaves_the_result_without_them(tmp_path, capsys):
+    results = _results(tmp_path)
+    path = results / "Alpha-7B-Instruct" / "kmmlu.json"
+    (results / "Alpha-7B-Instruct" / "samples" / "loop.jsonl").symlink_to("loop.jsonl")
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | {"samples": "samples/loop.jsonl"}),
+                    encoding="utf-8")
+    _render(results, tmp_path / "out", seconds=30, formats=("md",))
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "ignored the samples" in lines[0] and "symlink loop" in lines[0], lines

@@ -128,3 +128,15 @@ def test_every_generative_lm_eval_benchmark_is_scorable():
     generative = {b.name for b in discover().values() if b.engine == "lm_eval" and b.output == "generate"}
     assert {"gsm8k", "math", "math_hard", "ifeval", "mmlu_pro_cot", "humaneval"} <= generative
     assert all(scorable(get_benchmark(name)) for name in generative)
+
+
+@pytest.mark.parametrize("benchmark,row", [
+    ("humaneval", '{"task_id": "HumanEval/0", "completion": "pass", "seed": ' + "7" * 4301 + "}"),
+    ("gsm8k", '{"doc_id": 1, "completion": "#### 1", "seed": ' + "7" * 4301 + "}"),
+])
+def test_an_integer_past_4300_digits_is_bad_input_naming_the_line(tmp_path, capsys, benchmark, row):
+    first = '{"task_id": "HumanEval/0", "completion": "pass"}' if benchmark == "humaneval" else '{"doc_id": 0, "completion": "#### 5"}'
+    assert _score(tmp_path, benchmark, [first, row], "--allow_code_execution") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "line 2" in err and "Traceback" not in err, err
+    assert not (tmp_path / "out" / "model-x").exists()

@@ -13,6 +13,7 @@ import csv
 import gzip
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     import datasets
 
 DATA_DIR_ENV = "EVALSUITE_DATA_DIR"
+_TOO_LONG_INTEGER = "an integer too long to read (over 4,300 digits)"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # "\ud800".."\udfff": half of a pair, or a lone one
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
@@ -82,8 +85,12 @@ def read_jsonl(path: Path, string_fields: Sequence[str] = ()) -> list[dict[str, 
                     raise BadInputError(f"{path}: line {number} is not valid JSON ({exc.msg})") from exc
                 except RecursionError as exc:
                     raise BadInputError(f"{path}: line {number} is nested too deeply") from exc
+                except ValueError as exc:  # json's int limit: "Exceeds the limit (4300 digits) ..."
+                    raise BadInputError(f"{path}: line {number} holds {_TOO_LONG_INTEGER}") from exc
                 if not isinstance(row, dict):
                     raise BadInputError(f"{path}: line {number} is not a JSON object")
+                if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(row):
+                    raise BadInputError(f"{path}: line {number} holds text that is not valid Unicode (a lone surrogate)")
                 missing = [name for name in string_fields if not isinstance(row.get(name), str)]
                 if missing:
                     raise BadInputError(f"{path}: line {number} lacks string field(s) {', '.join(missing)}")
@@ -91,6 +98,16 @@ def read_jsonl(path: Path, string_fields: Sequence[str] = ()) -> list[dict[str, 
         except (OSError, EOFError) as exc:  # a corrupt .gz surfaces while reading
             raise BadInputError(f"cannot read {path} ({exc})") from exc
     return rows
+
+
+def _has_lone_surrogate(row: dict) -> bool:
+    """Whether a decoded row holds a lone surrogate ("\\ud800" in its JSON): such text cannot be
+    written, hashed or sent as UTF-8 (only an escape in the line can make one)."""
+    try:
+        json.dumps(row, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def read_json_records(path: Path, records_key: str | None = None, one_per_file: bool = False) -> list[dict[str, Any]]:
@@ -101,6 +118,8 @@ def read_json_records(path: Path, records_key: str | None = None, one_per_file: 
             data = json.load(handle)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise BadInputError(f"{path}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from exc
+        except ValueError as exc:
+            raise BadInputError(f"{path}: holds {_TOO_LONG_INTEGER}") from exc
     if one_per_file:
         if not isinstance(data, dict):
             raise BadInputError(f"{path}: expected one JSON object")

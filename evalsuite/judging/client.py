@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import os
 import random
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,25 +23,16 @@ from tqdm import tqdm
 
 from evalsuite.errors import EvalsuiteError
 from evalsuite.data.local import read_jsonl
+from evalsuite.judging.replies import (
+    MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrub_secrets, scrubbed_detail,
+)
 from evalsuite.results.store import append_jsonl
 
 RETRYABLE_STATUS = {408, 409, 425, 429}
-SCRUBBED = "***"
-# "Authorization: Bearer sk-..", '"authorization": "sk-.."', "Bearer sk-..": the credential part goes
-_AUTHORIZATION = re.compile(r"""(authorization["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^\s"',;}]+""", re.I)
-_BEARER = re.compile(r"(bearer\s+)[^\s\"',;}]+", re.I)
+MAX_RETRY_AFTER_S = 3600.0  # a Retry-After beyond an hour is not a number to wait on (the cap applies anyway)
 
 ANSWER_KEY = ("model_fingerprint", "question_id", "turn", "temperature", "max_new_tokens")
 JUDGMENT_KEY = ("judge_model", "prompt_name", "question_id", "turn", "input_hash", "repeat")
-
-
-def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` without the given secrets and without any Authorization / Bearer credential."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, SCRUBBED)
-    text = _AUTHORIZATION.sub(lambda m: m.group(1) + SCRUBBED, text)
-    return _BEARER.sub(lambda m: m.group(1) + SCRUBBED, text)
 
 
 def stable_hash(obj: object, length: int = 16) -> str:
@@ -164,7 +155,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number `attempt` (0-based); honours Retry-After up to the cap."""
-        backoff = min(self.cap_s, self.base_s * (2 ** attempt)) * random.uniform(0.5, 1.0)
+        backoff = min(self.cap_s, self.base_s * (2 ** min(attempt, 60))) * random.uniform(0.5, 1.0)
         if retry_after is not None:
             return min(self.cap_s, max(backoff, retry_after))
         return backoff
@@ -182,8 +173,12 @@ class LogprobReply:
 class JudgeClient:
     """Chat completions against one judge model; `complete` returns the reply text.
 
-    Every failure detail it raises is scrubbed of the API key and of Authorization values (an
-    endpoint may echo them in an error body, and details are written to the judgment files).
+    The endpoint is not trusted: `timeout_s` is a deadline for each whole request (connect, headers
+    and body; a server that drips a byte at a time still ends), a reply is read up to
+    `max_reply_bytes` and decoded as bounded JSON (evalsuite/judging/replies.py), redirects are not
+    followed, and every failure is a counted JudgeCallFailed for that item, never a crash of the run.
+    Failure details and reply strings are scrubbed of the API key (and of Authorization values in
+    details) before they are cut or written: an endpoint may echo them.
     """
 
     def __init__(
@@ -199,6 +194,7 @@ class JudgeClient:
         retry: RetryPolicy,
         reask_extra_body: dict | None = None,
         extra_body: dict | None = None,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
     ):
         self.model = model
         self.reask_extra_body = reask_extra_body
@@ -206,10 +202,16 @@ class JudgeClient:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.retry = retry
+        self.timeout_s = timeout_s
         self._api_key = api_key
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        http_client = openai.DefaultAsyncHttpxClient(
+            timeout=timeout_s, follow_redirects=False,
+            event_hooks={"response": [bounded_reply_hook(max_reply_bytes)]},
+        )
         self._client = openai.AsyncOpenAI(
-            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
+            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0, http_client=http_client,
+            default_headers={"Accept-Encoding": "identity"},
         )
         self.calls = 0
         self.retries = 0
@@ -231,7 +233,7 @@ class JudgeClient:
         and a re-ask `reask_extra_body` (the embedded judge's rating grammar), if any.
         """
         response = await self._request(messages, extra_body, reask)
-        return self._unkeyed(_content_of(response))
+        return _content_of(response)
 
     async def complete_with_logprobs(self, messages: list[dict[str, str]], *, top_logprobs: int,
                                      extra_body: dict | None = None) -> LogprobReply:
@@ -242,11 +244,7 @@ class JudgeClient:
         response = await self._request(messages, request_body, False)
         logprobs = response["choices"][0].get("logprobs")
         tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
-        return LogprobReply(self._unkeyed(_content_of(response)), tokens if isinstance(tokens, list) else None)
-
-    def _unkeyed(self, reply: str) -> str:
-        # a reply is the judge's text: only the key itself is removed from it
-        return reply.replace(self._api_key, SCRUBBED) if self._api_key and len(self._api_key) >= 4 else reply
+        return LogprobReply(_content_of(response), tokens if isinstance(tokens, list) else None)
 
     async def _request(self, messages: list[dict[str, str]], request_body: dict | None, reask: bool) -> dict:
         """The chat.completion JSON object (with a text reply) for `messages`; JudgeCallFailed scrubbed."""
@@ -254,6 +252,9 @@ class JudgeClient:
             return await self._post(messages, request_body, reask)
         except JudgeCallFailed as err:
             raise JudgeCallFailed(err.kind, self.scrub(err.detail)) from None
+
+    def _detail(self, what: str, text: str) -> str:
+        return f"{what}: {scrubbed_detail(text, [self._api_key])}"
 
     async def _post(self, messages: list[dict[str, str]], request_body: dict | None, reask: bool) -> dict:
         extra_body = {**(request_body or {}), **(self.extra_body or {}),
@@ -266,11 +267,13 @@ class JudgeClient:
             try:
                 async with self._semaphore:
                     self.calls += 1
-                    # POST /chat/completions through the client (auth, errors, timeouts) with a
-                    # plain JSON body and reply: the typed create() costs ~3 ms of CPU per call.
-                    response = await self._client.post(
-                        "/chat/completions", body={**payload, **(extra_body or {})}, cast_to=object
-                    )
+                    # POST /chat/completions through the client (auth, errors) for the raw body, read
+                    # under one deadline; the typed create() costs ~3 ms of CPU per call
+                    async with asyncio.timeout(self.timeout_s):
+                        body = await self._client.post(
+                            "/chat/completions", body={**payload, **(extra_body or {})}, cast_to=bytes
+                        )
+                response = decode_reply(body, self._api_key)
                 _content_of(response)  # a 200 without a text reply is garbage: retried
                 return response
             except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as err:
@@ -278,41 +281,49 @@ class JudgeClient:
                     f"judge endpoint refused the request ({err.status_code}): check --judge_model, "
                     "--judge_base_url and OPENAI_API_KEY"
                 ) from None
-            except openai.APITimeoutError as err:
-                last_kind, last_detail = "timeout", f"timeout: {err}"
+            except (TimeoutError, openai.APITimeoutError):
+                last_kind, last_detail = "timeout", f"timeout: no whole reply within {self.timeout_s:g} s"
             except openai.APIConnectionError as err:
-                last_kind, last_detail = "api", f"connection error: {err}"
+                last_kind, last_detail = "api", self._detail("connection error", str(err))
             except openai.APIStatusError as err:
-                last_kind, last_detail = "api", f"HTTP {err.status_code}: {str(err)[:200]}"
+                last_kind, last_detail = "api", self._detail(f"HTTP {err.status_code}", str(err))
+                if 300 <= err.status_code < 400:
+                    raise JudgeCallFailed("api", last_detail + " (redirects are not followed: give the final "
+                                          "URL as --judge_base_url)") from None
                 if err.status_code < 500 and err.status_code not in RETRYABLE_STATUS:
                     raise JudgeCallFailed("api", last_detail) from None
                 retry_after = _retry_after(err)
-            except (openai.APIResponseValidationError, _GarbageResponse, json.JSONDecodeError,
-                    ValueError, TypeError, AttributeError) as err:
-                last_kind, last_detail = "api", f"malformed response: {str(err)[:200]}"
+            except ReplyRefused as err:
+                last_kind, last_detail = "api", self._detail("reply refused", str(err))
+            except (_GarbageResponse, ValueError) as err:  # ValueError: decode_reply's undecodable body
+                last_kind, last_detail = "api", self._detail("malformed response", str(err))
+            except Exception as err:  # noqa: BLE001  (any other reply the endpoint sent: a counted failure)
+                last_kind, last_detail = "api", self._detail(f"malformed response ({type(err).__name__})", str(err))
             if attempt < self.retry.max_retries:
                 self.retries += 1
                 await asyncio.sleep(self.retry.delay(attempt, retry_after))
         raise JudgeCallFailed(last_kind, f"{last_detail} (after {self.retry.max_retries} retries)")
 
 
-def _content_of(response) -> str:
+def _content_of(response: object) -> str:
     """The reply text of a chat.completion JSON object; _GarbageResponse for anything else."""
     try:
-        content = response["choices"][0]["message"]["content"]
+        content = response["choices"][0]["message"]["content"]  # type: ignore[index]
     except (TypeError, KeyError, IndexError) as err:
-        raise _GarbageResponse(f"not a chat completion: {str(response)[:120]!r}") from err
+        raise _GarbageResponse(f"not a chat completion: {response!r}") from err
     if not isinstance(content, str):
         raise _GarbageResponse("choice without text content")
     return content
 
 
 def _retry_after(err: openai.APIStatusError) -> float | None:
+    """The Retry-After seconds of an error reply: a finite number in [0, MAX_RETRY_AFTER_S], else None
+    (an HTTP date, NaN, a negative or absurd value is ignored; RetryPolicy caps the wait anyway)."""
     try:
-        value = err.response.headers.get("retry-after")
-        return float(value) if value is not None else None
+        value = float(str(err.response.headers.get("retry-after"))[:32])
     except (AttributeError, ValueError, TypeError):
         return None
+    return value if math.isfinite(value) and 0 <= value <= MAX_RETRY_AFTER_S else None
 
 
 @dataclass(frozen=True)

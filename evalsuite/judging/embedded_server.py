@@ -4,7 +4,6 @@ serving the embedded SmolLM2 GGUF, started for the run and stopped on exit (also
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import signal
 import socket
@@ -17,8 +16,10 @@ import urllib.request
 from pathlib import Path
 
 from evalsuite.errors import EvalsuiteError
+from evalsuite.results.store import loads_bounded
 
 READY_TIMEOUT_S = 180.0
+MAX_MODELS_BYTES = 64 * 1024  # a /v1/models listing of one model is a few hundred bytes
 
 
 def free_port() -> int:
@@ -96,18 +97,29 @@ class EmbeddedJudgeServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EvalsuiteError(f"the llama.cpp judge server exited ({self.process.returncode}): {self._log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:
-                    if response.status == 200 and json.loads(response.read()).get("data") is not None:
-                        return
-            except (urllib.error.URLError, OSError, ValueError):
-                pass
+            if self._lists_models():
+                return
             time.sleep(0.25)
         raise EvalsuiteError(f"the llama.cpp judge server was not ready after {self.ready_timeout_s:.0f} s")
 
-    def _log_tail(self) -> str:
+    def _lists_models(self) -> bool:
+        """Whether GET /v1/models answers 200 with a model list. Read bounded, as any reply: the port
+        was free a moment before the server bound it, nothing more."""
         try:
-            return Path(self._log.name).read_text(encoding="utf-8", errors="replace")[-400:].strip()
+            with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:
+                body = response.read(MAX_MODELS_BYTES + 1)
+                if response.status != 200 or len(body) > MAX_MODELS_BYTES:
+                    return False
+                listing = loads_bounded(body)
+        except (urllib.error.URLError, OSError, ValueError):  # loads_bounded's UnreadableFile is a ValueError
+            return False
+        return isinstance(listing, dict) and isinstance(listing.get("data"), list)
+
+    def _log_tail(self, chars: int = 400) -> str:
+        try:
+            with open(self._log.name, "rb") as handle:
+                handle.seek(max(0, os.fstat(handle.fileno()).st_size - 4 * chars))
+                return handle.read().decode("utf-8", errors="replace")[-chars:].strip()
         except (OSError, AttributeError):
             return ""
 

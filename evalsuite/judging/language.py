@@ -77,7 +77,7 @@ def prose_of(text: str) -> str:
     if prose[:1] in "[{\"":
         try:
             prose = "\n".join(_string_values(json.loads(prose)))
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # not JSON, or an integer past Python's 4,300 digits
             pass
     return prose
 

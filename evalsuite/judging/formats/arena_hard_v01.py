@@ -172,8 +172,9 @@ def answer_text(row: Any) -> tuple[Any, str] | None:
 
 
 def read_answer_rows(path: Path) -> tuple[set[str], dict[Any, str]]:
-    """(model ids, {question_id: answer}) of an Arena-Hard model_answer file; the last line of a
-    question wins (utils.load_model_answers); BadInputError on a row that is not an answer."""
+    """(model ids, {question_id: answer}) of an Arena-Hard model_answer file; BadInputError on a row
+    that is not an answer, and on a question answered twice (utils.load_model_answers keeps the last
+    line silently: which answer was judged would depend on line order)."""
     model_ids: set[str] = set()
     by_id: dict[Any, str] = {}
     for number, row in enumerate(read_jsonl(path), 1):
@@ -181,6 +182,8 @@ def read_answer_rows(path: Path) -> tuple[set[str], dict[Any, str]]:
         if parsed is None:
             raise BadInputError(f"{path}: line {number}: not an Arena-Hard answer "
                                 "(question_id, choices[0].turns[0].content)")
+        if parsed[0] in by_id:
+            raise BadInputError(f"{path}: line {number}: duplicate question_id {parsed[0]}")
         model_id = row.get("model_id")
         model_ids.add(model_id if isinstance(model_id, str) and model_id else path.stem)
         by_id[parsed[0]] = parsed[1]

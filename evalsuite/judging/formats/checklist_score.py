@@ -137,12 +137,10 @@ def parse_reply(reply: str | None, settings: ChecklistSettings) -> ParsedReply:
     if key_lists[-1].count(key) > 1:
         return ParsedReply(STATUS_TWO_SCORES, None, raw, parsed)
     value = None
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        value = float(raw)
-    elif isinstance(raw, str):
+    if (isinstance(raw, (int, float)) and not isinstance(raw, bool)) or isinstance(raw, str):
         try:
             value = float(raw)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number; an integer of hundreds of digits
             value = None
     low, high = settings.score_range
     if value is None or not math.isfinite(value) or not low <= value <= high:

@@ -191,8 +191,9 @@ class FastChatSingle(JudgeFormat):
         return BenchmarkData(questions, {"judge_prompts": prompts, "references": references})
 
     def read_answers(self, path: Path, questions: list[dict]) -> tuple[str, dict[int, list[str]]]:
-        """A FastChat answer file (model_answer/<model>.jsonl): question_id, model_id, choices[0].turns;
-        as FastChat's load_model_answers, the last line of a question wins."""
+        """A FastChat answer file (model_answer/<model>.jsonl): question_id, model_id, choices[0].turns.
+        A question answered twice is bad input (FastChat's load_model_answers keeps the last line
+        silently: which answer was judged would depend on line order)."""
         by_id: dict[int, list[str]] = {}
         model_ids = set()
         for number, row in enumerate(read_jsonl(path), 1):
@@ -206,6 +207,8 @@ class FastChatSingle(JudgeFormat):
                 raise BadInputError(f"{path}: answer {number}: choices[0].turns must be a list of strings")
             if not isinstance(qid, int) or isinstance(qid, bool):
                 raise BadInputError(f"{path}: answer {number}: question_id must be an integer")
+            if qid in by_id:
+                raise BadInputError(f"{path}: answer {number}: duplicate question_id {qid}")
             model_ids.add(str(row.get("model_id") or path.stem))
             by_id[qid] = turns
         if len(model_ids) != 1:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -68,12 +69,15 @@ def render_judge_prompt(settings: LogicKorSettings, templates: dict[str, str], q
 
 
 def parse_reply(reply: str | None, settings: LogicKorSettings) -> tuple[str, float | None]:
-    """(judge message, score) as evaluator.py reads them, after deleting every `*`."""
+    """(judge message, score) as evaluator.py reads them, after deleting every `*`. Stricter where a
+    hostile judge would poison the mean: a score that is no finite number ("점수: " and 400 digits
+    reads as infinity) counts as no score."""
     text = (reply or "").replace("*", "")
     message = settings.message_pattern.search(text)
     score = settings.score_pattern.search(text)
     judge_message = message.group(1).strip() if message else "No judge message found"
-    return judge_message, float(score.group(1)) if score else None
+    value = float(score.group(1)) if score else None
+    return judge_message, value if value is not None and math.isfinite(value) else None
 
 
 def read_templates(path: Path) -> dict[str, Any]:

@@ -123,7 +123,8 @@ def preference_of(tokens: list[Any], settings: LogprobPreferenceSettings) -> tup
     wanted = set(settings.denominator_tokens) | {settings.numerator_token}
     table: dict[str, float] = {}
     for candidate in top:
-        if not isinstance(candidate, dict) or candidate.get("token") not in wanted:
+        if not isinstance(candidate, dict) or not isinstance(candidate.get("token"), str) \
+                or candidate["token"] not in wanted:  # a list or object as token: no candidate (unhashable)
             continue
         logprob = candidate.get("logprob")
         if isinstance(logprob, bool) or not isinstance(logprob, (int, float)):
