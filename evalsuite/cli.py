@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import math
 import os
@@ -14,11 +15,12 @@ from evalsuite import __version__
 from evalsuite.data.local import resolve_data_dir
 from evalsuite.declarations import resolve_benchmarks
 from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.judging.estimate import load_prices
 from evalsuite.judging.options import JudgeOptions, add_judge_arguments
 from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
 from evalsuite.runner.demo import run_demo
 from evalsuite.runner.options import RunOptions
-from evalsuite.runner.report import print_judge_estimates, print_summary, print_tasks
+from evalsuite.runner.report import print_judge_estimates, print_summary, print_task_details, print_tasks
 from evalsuite.runner.run import estimate_judging, run_benchmarks
 from evalsuite.scoring.cli import add_parser as add_score_parser
 
@@ -55,6 +57,61 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _output_folder(value: str) -> Path:
+    """--output_path is a results folder; a name ending in .json/.jsonl names a file (lm-eval users
+    write `--output_path res.json`): one line saying so instead of a folder called res.json."""
+    path = Path(value)
+    if path.suffix.lower() in (".json", ".jsonl"):
+        raise argparse.ArgumentTypeError(
+            f"{value} names a file: --output_path is a results folder (results/<model>/<benchmark>.json "
+            f"are written in it); pass a folder, e.g. --output_path {path.parent / path.stem}"
+        )
+    return path
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that shows each flag's default (unless its text already does, or there is none to show)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS) and action.option_strings
+        if shown and "default" not in text and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+class EvalsuiteParser(argparse.ArgumentParser):
+    """argparse without abbreviations (`--judge_mode` is not `--judge_model`), with the defaults in
+    --help, and whose errors are one line and exit 2 (as every other bad input)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # type: ignore[override]
+        """Print `error: PROG: MESSAGE (see PROG --help)`, with a "did you mean" for a misspelt flag, and exit 2."""
+        if message.startswith("unrecognized arguments:"):
+            known = self._all_flags()
+            for word in message.split(":", 1)[1].split():
+                close = difflib.get_close_matches(word.split("=")[0], known, n=1) if word.startswith("--") else []
+                if close:
+                    message += f"; did you mean {close[0]}?"
+                    break
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+    def _all_flags(self) -> list[str]:
+        """Every option string of this parser and of its subcommands."""
+        flags = []
+        for action in self._actions:
+            flags += [f for f in action.option_strings if f.startswith("--")]
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    flags += [f for a in sub._actions for f in a.option_strings if f.startswith("--")]
+        return sorted(set(flags))
+
+
 def _batch_size(value: str) -> int | str:
     if value == "auto" or value.startswith("auto:"):
         return value
@@ -73,8 +130,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_model: str = "e
                         help="lm-eval model type (hf, vllm, local-completions, local-chat-completions, "
                              "openai-chat-completions, ...) or 'embedded' (SmolLM2-135M-Instruct)")
     parser.add_argument("--model_args", default=None, help="key=value,... passed to the model (as lm-eval)")
-    parser.add_argument("--batch_size", type=_batch_size, default=8, help="integer or 'auto' (default 8)")
+    parser.add_argument("--batch_size", type=_batch_size, default=8, help="integer or 'auto'")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                        help="CPU threads of a local model (torch and OpenMP; default: one per core). On a "
+                             "CPU busy with other work, 1 or 2 is often several times faster")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +143,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the paper's shots (the result records the change)")
     parser.add_argument("--limit", type=_limit, default=None,
                         help="examples per task (fraction if < 1); results are marked not comparable")
-    parser.add_argument("--output_path", type=Path, default=Path("results"), help="results folder")
+    parser.add_argument("--output_path", type=_output_folder, default=Path("results"),
+                        help="results folder: <model>/<benchmark>.json and <model>/samples/<benchmark>.jsonl")
+    parser.add_argument("--log_samples", "-s", action="store_true",
+                        help="accepted for lm-eval compatibility: per-sample logs are always written "
+                             "(<model>/samples/<benchmark>.jsonl)")
     parser.add_argument("--data_dir", type=Path, default=None,
                         help="local copies of the datasets in the upstream layouts (or $EVALSUITE_DATA_DIR)")
     parser.add_argument("--apply_chat_template", action=argparse.BooleanOptionalAction, default=None,
@@ -114,7 +178,7 @@ def _run_options(args: argparse.Namespace, judge_needed: bool) -> RunOptions:
     data_dir = args.data_dir if args.data_dir is not None else resolve_data_dir(None)
     return RunOptions(
         model=args.model, model_args=args.model_args, num_fewshot=args.num_fewshot,
-        batch_size=args.batch_size, device=args.device, limit=args.limit,
+        batch_size=args.batch_size, device=args.device, threads=args.threads, limit=args.limit,
         output_path=args.output_path, data_dir=data_dir,
         apply_chat_template=args.apply_chat_template, fewshot_as_multiturn=args.fewshot_as_multiturn,
         force=args.force, allow_code_execution=args.allow_code_execution,
@@ -129,18 +193,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.tasks and not args.suite:
         raise BadInputError("pass --tasks a,b,... or --suite paper (see `run_eval.py tasks`)")
     benchmarks = resolve_benchmarks(args.tasks, args.suite)
+    if args.judge_estimate:  # never runs a benchmark, judged or not
+        options = _run_options(args, judge_needed=True)
+        prices = load_prices(args.judge_prices)
+        lines = estimate_judging(benchmarks, options, prices)
+        print_judge_estimates(lines, prices)
+        judged = {b.name for b in benchmarks if b.engine == "judge"}
+        return 2 if any(line.error and line.benchmark in judged for line in lines) else 0
     options = _run_options(args, any(b.engine == "judge" for b in benchmarks))
-    if options.judge is not None and options.judge.estimate:
-        print_judge_estimates(estimate_judging(benchmarks, options))
-        return 0
     outcomes = run_benchmarks(benchmarks, options)
     print_summary(outcomes)
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    """`tasks`: every benchmark with its protocol."""
-    print_tasks()
+    """`tasks`: every benchmark in one line each; `tasks NAME`: one benchmark's whole protocol."""
+    if args.name:
+        print_task_details(args.name)
+    else:
+        print_tasks()
     return 0
 
 
@@ -151,13 +222,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = EvalsuiteParser(
         prog="run_eval.py",
         description="evalsuite: the benchmarks of the EXAONE 3.0 report, through lm-eval and an LLM judge",
     )
     parser.add_argument("--version", action="version", version=f"evalsuite {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=EvalsuiteParser)
 
     run = subparsers.add_parser("run", help="evaluate a model on benchmarks")
     add_model_arguments(run)
@@ -167,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_judge_arguments(run)
     run.set_defaults(func=cmd_run)
 
-    tasks = subparsers.add_parser("tasks", help="list every benchmark with its protocol")
+    tasks = subparsers.add_parser("tasks", help="list every benchmark; `tasks NAME` shows one's whole protocol")
+    tasks.add_argument("name", nargs="?", default=None, help="a benchmark: print its whole protocol")
     tasks.set_defaults(func=cmd_tasks)
 
     demo = subparsers.add_parser("demo", help="embedded model, small limits, whole pipeline, leaderboard")
@@ -175,9 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data_dir", type=Path, default=None,
                       help="datasets in the upstream layouts (default: $EVALSUITE_DATA_DIR, else the "
                            "small bundled fixtures in tests/fixtures/data)")
-    demo.add_argument("--output_path", type=Path, default=Path("results"))
-    demo.add_argument("--leaderboard_out", type=Path, default=Path("leaderboards"))
+    demo.add_argument("--output_path", type=_output_folder, default=Path("results"), help="results folder")
+    demo.add_argument("--leaderboard_out", type=Path, default=Path("leaderboards"), help="leaderboard folder")
     demo.add_argument("--force", action="store_true", help="rerun what is already done")
+    demo.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                      help="CPU threads of the embedded model (default: one per core; see `run --help`)")
     demo.set_defaults(func=cmd_demo)
 
     add_leaderboard_parser(subparsers)

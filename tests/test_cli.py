@@ -16,12 +16,20 @@ def _one_line_error(done, fragment):
     assert "Traceback" not in done.stderr
 
 
-def test_tasks_lists_every_benchmark_with_its_protocol():
+def test_tasks_lists_every_benchmark_in_100_columns_and_details_one():
     done = run_cli("tasks")
     assert done.returncode == 0, done.stderr
     for name in discover():
         assert f"| {name} " in done.stdout
-    assert "macro" in done.stdout and "exact_match,flexible-extract" in done.stdout
+    assert "exact_match,flexible-extract" in done.stdout and "suite paper = " in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
+    details = run_cli("tasks", "KMMLU")  # names are case-insensitive
+    assert details.returncode == 0, details.stderr
+    fields = dict(line.split(":", 1) for line in details.stdout.splitlines() if not line.startswith(" "))
+    assert fields["task"].strip() == "kmmlu" and fields["aggregation"].strip() == "macro"
+    assert "lm-eval task es_kmmlu" in fields["runs as"] and "kmmlu/data/" in fields["--data_dir layout"]
+    assert max(len(line) for line in details.stdout.splitlines()) <= 100
+    _one_line_error(run_cli("tasks", "kmmlu2"), "did you mean kmmlu?")
 
 
 def test_unknown_task(tmp_path):
@@ -73,7 +81,42 @@ def test_bad_model_args_are_bad_input(text):
 
 
 def test_model_args_parse_like_lm_eval():
+    from lm_eval.utils import simple_parse_args_string
+
     assert parse_model_args("pretrained=a/b,dtype=bfloat16,,") == {"pretrained": "a/b", "dtype": "bfloat16"}
+    text = ("pretrained=a/b,trust_remote_code=False,tokenized_requests=false,max_length=2048,temperature=0.5,"
+            "add_bos_token=True,base_url=http://h:8/v1/completions?x=1")
+    parsed = parse_model_args(text)
+    assert parsed == simple_parse_args_string(text)  # lm-eval's own semantics, not a copy of them
+    assert parsed["trust_remote_code"] is False and parsed["tokenized_requests"] is False  # not the string "False"
+    assert parsed["add_bos_token"] is True and parsed["max_length"] == 2048 and parsed["temperature"] == 0.5
+    assert parsed["base_url"] == "http://h:8/v1/completions?x=1"
+
+
+def test_model_args_are_recorded_with_their_types_and_only_credentials_dropped():
+    from evalsuite.models.loader import recorded_args
+
+    args = parse_model_args("model=m,tokenizer=gpt2,tokenized_requests=False,max_tokens=16,num_concurrent=4,"
+                            "api_key=sk-1,token=hf_x,HF_TOKEN=hf_y,Authorization=Bearer z,tokenizer_backend=hf")
+    assert recorded_args(args) == {"model": "m", "tokenizer": "gpt2", "tokenized_requests": False, "max_tokens": 16,
+                                   "num_concurrent": 4, "tokenizer_backend": "hf"}
+
+
+def test_a_changed_tokenizer_argument_is_not_resumed(tmp_path):
+    """Resume compares the recorded arguments: tokenizer= is one of them (it was dropped as a "secret")."""
+    from evalsuite.declarations import get_benchmark
+    from evalsuite.models.loader import recorded_args
+    from evalsuite.results.schema import protocol_matches
+    from evalsuite.runner.options import RunOptions
+    from evalsuite.runner.protocol import lm_eval_protocol
+
+    options = RunOptions(model="local-completions", model_args="model=m,tokenizer=a", output_path=tmp_path)
+    protocol = lm_eval_protocol(get_benchmark("gsm8k"), options, False)
+    stored = {"protocol": protocol, "model": {"type": "local-completions",
+                                              "args": recorded_args(parse_model_args("model=m,tokenizer=a"))}}
+    same = {"type": "local-completions", "args": recorded_args(parse_model_args("model=m,tokenizer=a"))}
+    other = {"type": "local-completions", "args": recorded_args(parse_model_args("model=m,tokenizer=b"))}
+    assert protocol_matches(stored, protocol, same) and not protocol_matches(stored, protocol, other)
 
 
 def _main_error(capsys, argv: list[str], fragment: str) -> None:
