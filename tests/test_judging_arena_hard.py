@@ -229,10 +229,10 @@ def test_api_failure_is_written_as_upstream_counted_and_judged_again(tmp_path):
         assert "$ERROR$" in [g["judgment"] for g in judged[0]["games"]]
         asked = len(server.requests)
         again = run_judge_benchmark(
-            "arena_hard", model=None, output_path=tmp_path, data_dir=FIXTURES, limit=1, force=True,
+            "arena_hard", model=None, output_path=tmp_path, data_dir=FIXTURES, limit=1, force=False,
             options=JudgeOptions(judge_model=JUDGE, judge_base_url=server.base_url, answers_file=ANSWERS,
                                  progress=False, max_retries=0))
-        assert len(server.requests) == asked + 1  # only the failed game is asked again
+        assert len(server.requests) == asked + 1  # a plain rerun: only the failed game is asked again
     assert again["failures"]["api"] == 0 and again["metrics"]["n_valid_games"] == 2
 
 

@@ -171,6 +171,11 @@ def _read_answers_file(judge_format: JudgeFormat, path: Path, questions: list[di
     return judge_format.read_answers(path, questions)
 
 
+def check_answers_file(prepared: "PreparedBenchmark", path: Path, limit: int | float | None) -> None:
+    """Read an --answers_file as the run will (its format, one answer per question): BadInputError if not."""
+    _read_answers_file(prepared.judge_format, path, _limited(prepared.data.questions, limit))
+
+
 @dataclass(frozen=True)
 class PreparedBenchmark:
     """A judged benchmark whose definition, format, data and detectors are loaded and checked."""

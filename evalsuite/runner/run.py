@@ -10,7 +10,9 @@ from evalsuite.declarations import Benchmark, check_task_yamls
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.data.loader import check_local_data
 from evalsuite.judging.estimate import EstimateLine, PriceTable, estimate_judge_benchmark
-from evalsuite.judging.runner import check_judge_ready, prepare_judge_benchmark, run_judge_benchmark
+from evalsuite.judging.runner import (
+    check_answers_file, check_judge_ready, prepare_judge_benchmark, run_judge_benchmark,
+)
 from evalsuite.models.loader import (
     LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
 )
@@ -49,18 +51,21 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions, *, ju
             f"--answers_file holds one benchmark's answers: run {' and '.join(judged)} separately"
         )
     parse_model_args(options.model_args)
-    probed: set = set()
     for benchmark in benchmarks:
         if benchmark.engine == "lm_eval":
             check_local_data(benchmark, options.data_dir)
         elif benchmark.engine == "judge":
             if options.judge is None:
                 raise BadInputError(f"{benchmark.name} needs judge options (--judge_model)")
-            prepare_judge_benchmark(benchmark.name, options.judge, options.data_dir)  # data, flags, prompts
-            if judges:
-                check_judge_ready(benchmark.name, options.judge, probed)  # key set, endpoint answering
+            prepared = prepare_judge_benchmark(benchmark.name, options.judge, options.data_dir)  # data, prompts
+            if options.judge.answers_file:
+                check_answers_file(prepared, Path(options.judge.answers_file), options.limit)
         else:
             raise BadInputError(f"benchmark {benchmark.name}: unknown engine '{benchmark.engine}'")
+    probed: set = set()
+    for benchmark in benchmarks if judges else []:  # last: every local check passed first
+        if benchmark.engine == "judge":
+            check_judge_ready(benchmark.name, options.judge, probed)  # key set, endpoint answering
 
 
 def estimate_judging(benchmarks: list[Benchmark], options: RunOptions, prices: PriceTable) -> list[EstimateLine]:
