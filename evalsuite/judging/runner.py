@@ -46,7 +46,7 @@ from evalsuite.results.store import (
 )
 
 LOCK_NAME = WORK_FOLDER_MARK
-CACHE_FILES = ("answers.jsonl", "judgments.jsonl")  # under B/cache/; --force starts them afresh
+JUDGMENT_CACHE = "judgments.jsonl"  # under B/cache/; --force starts it afresh (answers are reused)
 
 
 def call_failures(result: dict) -> int:
@@ -255,9 +255,8 @@ def run_judge_benchmark(
     out_file = result_path(output_path, slug, benchmark)
     bench_dir = out_file.parent / benchmark
     with output_lock(bench_dir):
-        if force:  # a forced rerun generates and judges again instead of replaying the caches
-            for name in CACHE_FILES:
-                (bench_dir / "cache" / name).unlink(missing_ok=True)
+        if force:  # a forced rerun judges again instead of replaying the judgment cache
+            (bench_dir / "cache" / JUDGMENT_CACHE).unlink(missing_ok=True)
         elif out_file.is_file():
             with contextlib.suppress(BadInputError):
                 existing = load_result(out_file)
@@ -281,7 +280,7 @@ def run_judge_benchmark(
         }
 
         tasks = judge_format.build_tasks(definition, data, questions, answers, model_id, options.repeats)
-        cache = JsonlCache(bench_dir / "cache" / "judgments.jsonl", JUDGMENT_KEY)
+        cache = JsonlCache(bench_dir / "cache" / JUDGMENT_CACHE, JUDGMENT_KEY)
         with open_endpoint(endpoint, options) as live:
             outcomes, stats = asyncio.run(_judge(definition, judge_format, live, options, tasks, cache, benchmark))
         judgment_file = judge_format.write_judgments(definition, data, questions, answers, bench_dir,
