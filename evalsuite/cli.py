@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import logging
 import math
 import os
@@ -14,6 +13,7 @@ from pathlib import Path
 from evalsuite import __version__
 from evalsuite.data.local import resolve_data_dir
 from evalsuite.declarations import resolve_benchmarks
+from evalsuite.argparsing import EvalsuiteParser, output_folder
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.estimate import load_prices
 from evalsuite.judging.options import JudgeOptions, add_judge_arguments
@@ -57,61 +57,6 @@ def _positive_int(value: str) -> int:
     return number
 
 
-def _output_folder(value: str) -> Path:
-    """--output_path is a results folder; a name ending in .json/.jsonl names a file (lm-eval users
-    write `--output_path res.json`): one line saying so instead of a folder called res.json."""
-    path = Path(value)
-    if path.suffix.lower() in (".json", ".jsonl"):
-        raise argparse.ArgumentTypeError(
-            f"{value} names a file: --output_path is a results folder (results/<model>/<benchmark>.json "
-            f"are written in it); pass a folder, e.g. --output_path {path.parent / path.stem}"
-        )
-    return path
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """Help that shows each flag's default (unless its text already does, or there is none to show)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        shown = action.default not in (None, False, argparse.SUPPRESS) and action.option_strings
-        if shown and "default" not in text and "%(default)" not in text:
-            text += " (default: %(default)s)"
-        return text
-
-
-class EvalsuiteParser(argparse.ArgumentParser):
-    """argparse without abbreviations (`--judge_mode` is not `--judge_model`), with the defaults in
-    --help, and whose errors are one line and exit 2 (as every other bad input)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("allow_abbrev", False)
-        kwargs.setdefault("formatter_class", _HelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str):  # type: ignore[override]
-        """Print `error: PROG: MESSAGE (see PROG --help)`, with a "did you mean" for a misspelt flag, and exit 2."""
-        if message.startswith("unrecognized arguments:"):
-            known = self._all_flags()
-            for word in message.split(":", 1)[1].split():
-                close = difflib.get_close_matches(word.split("=")[0], known, n=1) if word.startswith("--") else []
-                if close:
-                    message += f"; did you mean {close[0]}?"
-                    break
-        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-    def _all_flags(self) -> list[str]:
-        """Every option string of this parser and of its subcommands."""
-        flags = []
-        for action in self._actions:
-            flags += [f for f in action.option_strings if f.startswith("--")]
-            if isinstance(action, argparse._SubParsersAction):
-                for sub in action.choices.values():
-                    flags += [f for a in sub._actions for f in a.option_strings if f.startswith("--")]
-        return sorted(set(flags))
-
-
 def _batch_size(value: str) -> int | str:
     if value == "auto" or value.startswith("auto:"):
         return value
@@ -143,7 +88,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the paper's shots (the result records the change)")
     parser.add_argument("--limit", type=_limit, default=None,
                         help="examples per task (fraction if < 1); results are marked not comparable")
-    parser.add_argument("--output_path", type=_output_folder, default=Path("results"),
+    parser.add_argument("--output_path", type=output_folder, default=Path("results"),
                         help="results folder: <model>/<benchmark>.json and <model>/samples/<benchmark>.jsonl")
     parser.add_argument("--log_samples", "-s", action="store_true",
                         help="accepted for lm-eval compatibility: per-sample logs are always written "
@@ -247,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data_dir", type=Path, default=None,
                       help="datasets in the upstream layouts (default: $EVALSUITE_DATA_DIR, else the "
                            "small bundled fixtures in tests/fixtures/data)")
-    demo.add_argument("--output_path", type=_output_folder, default=Path("results"), help="results folder")
+    demo.add_argument("--output_path", type=output_folder, default=Path("results"), help="results folder")
     demo.add_argument("--leaderboard_out", type=Path, default=Path("leaderboards"), help="leaderboard folder")
     demo.add_argument("--force", action="store_true", help="rerun what is already done")
     demo.add_argument("--threads", type=_positive_int, default=None, metavar="N",

@@ -180,7 +180,7 @@ def test_a_rerun_says_what_lm_eval_replays_from_its_response_cache(tmp_path, cap
     from lm_eval.api.instance import Instance
     from lm_eval.api.model import LM, CachingLM
 
-    from evalsuite.runner.lm_eval_backend import _reporting_cache_hits
+    from evalsuite.runner.cache_report import CacheHitReport
 
     class LengthLM(LM):  # a deterministic model: log-likelihood = -len(continuation)
         def loglikelihood(self, requests):
@@ -198,11 +198,13 @@ def test_a_rerun_says_what_lm_eval_replays_from_its_response_cache(tmp_path, cap
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("lm_eval").setLevel(logging.ERROR)  # as the CLI leaves it
     cached = CachingLM(LengthLM(), str(tmp_path / "cache"))
-    with _reporting_cache_hits("demo_task"):
-        cached.loglikelihood(requests(2))
+    report = CacheHitReport.attach("demo_task")
+    cached.loglikelihood(requests(2))
+    report.detach()
     assert "demo_task: 2 model requests, none cached" in capfd.readouterr().err
-    with _reporting_cache_hits("demo_task"):
-        assert [r[0] for r in cached.loglikelihood(requests(3))] == [-1.0, -2.0, -3.0]
+    report = CacheHitReport.attach("demo_task")
+    assert [r[0] for r in cached.loglikelihood(requests(3))] == [-1.0, -2.0, -3.0]
+    report.detach()
     err = capfd.readouterr().err
     assert "resuming demo_task: 2/3 model requests cached" in err and "Loading 'loglikelihood'" not in err
     assert logging.getLogger("lm_eval.api.model").level == logging.NOTSET  # restored

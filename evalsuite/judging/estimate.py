@@ -22,7 +22,7 @@ from evalsuite.errors import BadInputError
 from evalsuite.judging.client import ANSWER_KEY, JUDGMENT_KEY, JsonlCache, judgment_key
 from evalsuite.judging.definitions import JudgeDefinition
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import _limited, _read_answers_file, judge_model_name, prepare_judge_benchmark
+from evalsuite.judging.runner import judge_model_name, limited_questions, prepare_judge_benchmark, read_answers_file
 from evalsuite.results.store import model_slug, result_path
 
 DEFAULT_PRICES = REPO_ROOT / "judges" / "prices.yaml"
@@ -117,12 +117,12 @@ def estimate_judge_benchmark(benchmark: str, *, options: JudgeOptions, slug: str
     prices = prices or load_prices(None)
     prepared = prepare_judge_benchmark(benchmark, options, data_dir)
     definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
-    questions = _limited(data.questions, limit)
+    questions = limited_questions(data.questions, limit)
     judge_model = judge_model_name(definition, options)
     max_new_tokens = options.max_new_tokens or definition.max_new_tokens
     answers_source = "file"
     if options.answers_file:
-        model_id, answers = _read_answers_file(judge_format, Path(options.answers_file), questions)
+        model_id, answers = read_answers_file(judge_format, Path(options.answers_file), questions)
         slug = model_slug(model_id)
     else:
         model_id = slug

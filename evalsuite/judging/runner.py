@@ -164,7 +164,7 @@ def _fingerprint(info: dict) -> str:
     return stable_hash({k: info.get(k) for k in ("name", "type", "args", "revision")})
 
 
-def _read_answers_file(judge_format: JudgeFormat, path: Path, questions: list[dict]) -> tuple[str, dict]:
+def read_answers_file(judge_format: JudgeFormat, path: Path, questions: list[dict]) -> tuple[str, dict]:
     """(model_id, answers) of an --answers_file in the format's official answer format."""
     if not path.is_file():
         raise BadInputError(f"--answers_file {path} does not exist")
@@ -173,7 +173,7 @@ def _read_answers_file(judge_format: JudgeFormat, path: Path, questions: list[di
 
 def check_answers_file(prepared: "PreparedBenchmark", path: Path, limit: int | float | None) -> None:
     """Read an --answers_file as the run will (its format, one answer per question): BadInputError if not."""
-    _read_answers_file(prepared.judge_format, path, _limited(prepared.data.questions, limit))
+    read_answers_file(prepared.judge_format, path, limited_questions(prepared.data.questions, limit))
 
 
 @dataclass(frozen=True)
@@ -233,10 +233,10 @@ def run_judge_benchmark(
     started = time.time()
     prepared = prepare_judge_benchmark(benchmark, options, data_dir)
     definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
-    questions = _limited(data.questions, limit)
+    questions = limited_questions(data.questions, limit)
     answer_bytes = None
     if options.answers_file:
-        model_id, answers = _read_answers_file(judge_format, Path(options.answers_file), questions)
+        model_id, answers = read_answers_file(judge_format, Path(options.answers_file), questions)
         answer_bytes = Path(options.answers_file).read_bytes()  # hashed and copied as one read
         model_info = {
             "name": model_id, "type": "answers_file",
@@ -321,7 +321,7 @@ def run_judge_benchmark(
     return result
 
 
-def _limited(questions: list[dict], limit: int | float | None) -> list[dict]:
+def limited_questions(questions: list[dict], limit: int | float | None) -> list[dict]:
     """The first `limit` questions (a fraction of them when 0 < limit < 1, as lm-eval)."""
     if limit is None:
         return list(questions)

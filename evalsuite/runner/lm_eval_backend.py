@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import logging
 import math
-import re
-import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from evalsuite.data.loader import data_provenance
 from evalsuite.declarations import TASKS_DIR, Benchmark
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import resume_line
 from evalsuite.models.loader import LoadedModel
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
 from evalsuite.results.store import result_path, samples_path, write_json_atomic, write_jsonl_atomic
 from evalsuite.runner import sample_rows
+from evalsuite.runner.cache_report import CacheHitReport
 from evalsuite.runner.normalization import normalize
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
@@ -71,29 +67,31 @@ def evaluate_benchmark(
         for stale in cache.parent.glob(cache.name + "_rank*.db"):
             stale.unlink()
     started = time.time()
+    report = CacheHitReport.attach(benchmark.name)  # "resuming B: 812/1000 model requests cached"
     try:
-        with _reporting_cache_hits(benchmark.name):
-            output = lm_eval.simple_evaluate(
-                model=model.lm,
-                tasks=[benchmark.lm_eval_task],
-                num_fewshot=None if benchmark.num_fewshot == 0 else options.num_fewshot,
-                limit=options.limit,
-                samples=items,
-                gen_kwargs=options.gen_kwargs if benchmark.output == "generate" else None,
-                bootstrap_iters=options.bootstrap_iters,
-                log_samples=True,
-                apply_chat_template=chat_template,
-                fewshot_as_multiturn=protocol["fewshot_as_multiturn"],
-                task_manager=manager,
-                use_cache=str(cache),
-                random_seed=options.seed,
-                numpy_random_seed=options.seed,
-                torch_random_seed=options.seed,
-                fewshot_random_seed=options.seed,
-                confirm_run_unsafe_code=options.allow_code_execution,
-            )  # data_dir reaches the task loaders through the TaskManager's metadata
+        output = lm_eval.simple_evaluate(
+            model=model.lm,
+            tasks=[benchmark.lm_eval_task],
+            num_fewshot=None if benchmark.num_fewshot == 0 else options.num_fewshot,
+            limit=options.limit,
+            samples=items,
+            gen_kwargs=options.gen_kwargs if benchmark.output == "generate" else None,
+            bootstrap_iters=options.bootstrap_iters,
+            log_samples=True,
+            apply_chat_template=chat_template,
+            fewshot_as_multiturn=protocol["fewshot_as_multiturn"],
+            task_manager=manager,
+            use_cache=str(cache),
+            random_seed=options.seed,
+            numpy_random_seed=options.seed,
+            torch_random_seed=options.seed,
+            fewshot_random_seed=options.seed,
+            confirm_run_unsafe_code=options.allow_code_execution,
+        )  # data_dir reaches the task loaders through the TaskManager's metadata
     except KeyError as err:
         raise BadInputError(f"lm-eval does not know task {benchmark.lm_eval_task}: {err}") from err
+    finally:
+        report.detach()
     finished = time.time()
     if output is None:  # non-zero rank of a multi-process run: rank 0 writes
         return {}
@@ -133,56 +131,6 @@ def evaluate_benchmark(
     )
     write_json_atomic(result_path(options.output_path, model.slug, benchmark.name), result)
     return result
-
-
-_CACHE_HITS = re.compile(r"Cached requests: (\d+), Requests remaining: (\d+)")
-
-
-class _CacheHitReport(logging.Handler):
-    """Turns lm-eval's CachingLM count ("Cached requests: N, Requests remaining: M") into one line on
-    stderr: what a rerun reuses from the response cache."""
-
-    def __init__(self, benchmark: str):
-        super().__init__(logging.INFO)
-        self.benchmark = benchmark
-
-    def emit(self, record: logging.LogRecord) -> None:
-        found = _CACHE_HITS.search(record.getMessage())
-        if found:
-            cached, remaining = int(found.group(1)), int(found.group(2))
-            print(resume_line(self.benchmark, cached, cached + remaining, "model requests"), file=sys.stderr,
-                  flush=True)
-
-
-@contextlib.contextmanager
-def _reporting_cache_hits(benchmark: str) -> Iterator[None]:
-    """Report lm-eval's cache hits while it runs (its other INFO lines stay quiet unless --debug)."""
-    logger = logging.getLogger("lm_eval.api.model")
-    handler, level = _CacheHitReport(benchmark), logger.level
-    logger.addHandler(handler)
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
-        quiet = _QuietInfo()
-        for root_handler in logging.getLogger().handlers:
-            root_handler.addFilter(quiet)
-    else:
-        quiet = None
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        if quiet is not None:
-            for root_handler in logging.getLogger().handlers:
-                root_handler.removeFilter(quiet)
-
-
-class _QuietInfo(logging.Filter):
-    """Keeps the INFO records of lm_eval.api.model, let through only for the cache count, off the other
-    handlers."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "lm_eval.api.model" and record.levelno < logging.WARNING)
 
 
 def _isolation(benchmark: Benchmark) -> dict:
