@@ -141,16 +141,17 @@ def estimate_judge_benchmark(benchmark: str, *, options: JudgeOptions, slug: str
                                                        for m in t.prompt.messages)
 
     generated = answers_source in ("file", "cached")
-    calls, cached, expected = prompt_tokens(None if generated else prices.answer_tokens)
+    calls, cached, expected = prompt_tokens(None if generated else min(prices.answer_tokens, max_new_tokens))
     _, _, largest = prompt_tokens(None if generated else max_new_tokens)
     asks = getattr(definition.settings, "attempts", 1) + options.reasks  # asks per call at most
-    reply_tokens, basis = _reply_length(cache, judge_model, definition, prices)
+    max_tokens = _judge_max_tokens(definition, options)
+    reply_tokens, basis = _reply_length(cache, judge_model, definition, prices, max_tokens)
     return JudgeEstimate(
         benchmark=benchmark, judge_model=judge_model, calls=calls, cached=cached, prompt_tokens=expected,
         answers=answers_source,
         answer_turns_to_generate=0 if generated else sum(len(q["turns"]) for q in questions),
         max_new_tokens=max_new_tokens, prompt_tokens_max=largest * asks,
-        output_tokens=calls * reply_tokens, output_tokens_max=calls * asks * _judge_max_tokens(definition, options),
+        output_tokens=calls * reply_tokens, output_tokens_max=calls * asks * max_tokens,
         calls_max=calls * asks, output_basis=basis,
     )
 
@@ -162,7 +163,7 @@ def _judge_max_tokens(definition: JudgeDefinition, options: JudgeOptions) -> int
 
 
 def _reply_length(cache: JsonlCache | None, judge_model: str, definition: JudgeDefinition,
-                  prices: PriceTable) -> tuple[int, str]:
+                  prices: PriceTable, max_tokens: int) -> tuple[int, str]:
     """Expected tokens of one judge reply: the mean of this judge's cached replies, else the table's."""
     replies = [text for row in (cache.rows() if cache else []) if row.get("judge_model") == judge_model
                for text in _reply_texts(row)]
@@ -170,8 +171,8 @@ def _reply_length(cache: JsonlCache | None, judge_model: str, definition: JudgeD
         return math.ceil(sum(estimate_tokens(r) for r in replies) / len(replies)), f"mean of {len(replies)} cached"
     typical = prices.judgment_tokens.get(definition.format)
     if typical is None:
-        return _judge_max_tokens(definition, JudgeOptions()), "max_tokens (no typical length in the price table)"
-    return typical, "typical (price table)"
+        return max_tokens, "max_tokens (no typical length in the price table)"
+    return min(typical, max_tokens), "typical (price table)"
 
 
 def _reply_texts(row: dict) -> list[str]:
