@@ -13,12 +13,14 @@ from pathlib import Path
 from evalsuite import __version__
 from evalsuite.data.local import resolve_data_dir
 from evalsuite.declarations import resolve_benchmarks
+from evalsuite.argparsing import EvalsuiteParser, output_folder
 from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.judging.estimate import load_prices
 from evalsuite.judging.options import JudgeOptions, add_judge_arguments
 from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
 from evalsuite.runner.demo import run_demo
 from evalsuite.runner.options import RunOptions
-from evalsuite.runner.report import print_judge_estimates, print_summary, print_tasks
+from evalsuite.runner.report import print_judge_estimates, print_summary, print_task_details, print_tasks
 from evalsuite.runner.run import estimate_judging, run_benchmarks
 from evalsuite.scoring.cli import add_parser as add_score_parser
 
@@ -73,8 +75,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_model: str = "e
                         help="lm-eval model type (hf, vllm, local-completions, local-chat-completions, "
                              "openai-chat-completions, ...) or 'embedded' (SmolLM2-135M-Instruct)")
     parser.add_argument("--model_args", default=None, help="key=value,... passed to the model (as lm-eval)")
-    parser.add_argument("--batch_size", type=_batch_size, default=8, help="integer or 'auto' (default 8)")
+    parser.add_argument("--batch_size", type=_batch_size, default=8, help="integer or 'auto'")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                        help="CPU threads of a local model (torch and OpenMP; default: one per core). On a "
+                             "CPU busy with other work, 1 or 2 is often several times faster")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +88,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the paper's shots (the result records the change)")
     parser.add_argument("--limit", type=_limit, default=None,
                         help="examples per task (fraction if < 1); results are marked not comparable")
-    parser.add_argument("--output_path", type=Path, default=Path("results"), help="results folder")
+    parser.add_argument("--output_path", type=output_folder, default=Path("results"),
+                        help="results folder: <model>/<benchmark>.json and <model>/samples/<benchmark>.jsonl")
+    parser.add_argument("--log_samples", "-s", action="store_true",
+                        help="accepted for lm-eval compatibility: per-sample logs are always written "
+                             "(<model>/samples/<benchmark>.jsonl)")
     parser.add_argument("--data_dir", type=Path, default=None,
                         help="local copies of the datasets in the upstream layouts (or $EVALSUITE_DATA_DIR)")
     parser.add_argument("--apply_chat_template", action=argparse.BooleanOptionalAction, default=None,
@@ -114,7 +123,7 @@ def _run_options(args: argparse.Namespace, judge_needed: bool) -> RunOptions:
     data_dir = args.data_dir if args.data_dir is not None else resolve_data_dir(None)
     return RunOptions(
         model=args.model, model_args=args.model_args, num_fewshot=args.num_fewshot,
-        batch_size=args.batch_size, device=args.device, limit=args.limit,
+        batch_size=args.batch_size, device=args.device, threads=args.threads, limit=args.limit,
         output_path=args.output_path, data_dir=data_dir,
         apply_chat_template=args.apply_chat_template, fewshot_as_multiturn=args.fewshot_as_multiturn,
         force=args.force, allow_code_execution=args.allow_code_execution,
@@ -129,18 +138,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.tasks and not args.suite:
         raise BadInputError("pass --tasks a,b,... or --suite paper (see `run_eval.py tasks`)")
     benchmarks = resolve_benchmarks(args.tasks, args.suite)
+    if args.judge_estimate:  # never runs a benchmark, judged or not
+        options = _run_options(args, judge_needed=True)
+        prices = load_prices(args.judge_prices)
+        lines = estimate_judging(benchmarks, options, prices)
+        print_judge_estimates(lines, prices)
+        judged = {b.name for b in benchmarks if b.engine == "judge"}
+        return 2 if any(line.error and line.benchmark in judged for line in lines) else 0
     options = _run_options(args, any(b.engine == "judge" for b in benchmarks))
-    if options.judge is not None and options.judge.estimate:
-        print_judge_estimates(estimate_judging(benchmarks, options))
-        return 0
     outcomes = run_benchmarks(benchmarks, options)
     print_summary(outcomes)
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    """`tasks`: every benchmark with its protocol."""
-    print_tasks()
+    """`tasks`: every benchmark in one line each; `tasks NAME`: one benchmark's whole protocol."""
+    if args.name:
+        print_task_details(args.name)
+    else:
+        print_tasks()
     return 0
 
 
@@ -151,13 +167,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = EvalsuiteParser(
         prog="run_eval.py",
         description="evalsuite: the benchmarks of the EXAONE 3.0 report, through lm-eval and an LLM judge",
     )
     parser.add_argument("--version", action="version", version=f"evalsuite {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=EvalsuiteParser)
 
     run = subparsers.add_parser("run", help="evaluate a model on benchmarks")
     add_model_arguments(run)
@@ -167,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_judge_arguments(run)
     run.set_defaults(func=cmd_run)
 
-    tasks = subparsers.add_parser("tasks", help="list every benchmark with its protocol")
+    tasks = subparsers.add_parser("tasks", help="list every benchmark; `tasks NAME` shows one's whole protocol")
+    tasks.add_argument("name", nargs="?", default=None, help="a benchmark: print its whole protocol")
     tasks.set_defaults(func=cmd_tasks)
 
     demo = subparsers.add_parser("demo", help="embedded model, small limits, whole pipeline, leaderboard")
@@ -175,9 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data_dir", type=Path, default=None,
                       help="datasets in the upstream layouts (default: $EVALSUITE_DATA_DIR, else the "
                            "small bundled fixtures in tests/fixtures/data)")
-    demo.add_argument("--output_path", type=Path, default=Path("results"))
-    demo.add_argument("--leaderboard_out", type=Path, default=Path("leaderboards"))
+    demo.add_argument("--output_path", type=output_folder, default=Path("results"), help="results folder")
+    demo.add_argument("--leaderboard_out", type=Path, default=Path("leaderboards"), help="leaderboard folder")
     demo.add_argument("--force", action="store_true", help="rerun what is already done")
+    demo.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                      help="CPU threads of the embedded model (default: one per core; see `run --help`)")
     demo.set_defaults(func=cmd_demo)
 
     add_leaderboard_parser(subparsers)

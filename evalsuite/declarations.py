@@ -9,6 +9,7 @@ its own keys win, nested mappings merged.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -458,32 +459,48 @@ def suites() -> dict[str, list[str]]:
     return found
 
 
+def _canonical(name: str, known: list[str], what: str) -> str:
+    """`name` as declared among `known` (case-insensitive); else a BadInputError with a "did you mean"."""
+    if name in known:
+        return name
+    by_lower = {k.lower(): k for k in known}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)
+    if close:
+        suggestion = " or ".join(by_lower[c] for c in close)
+        raise BadInputError(f"unknown {what} '{name}': did you mean {suggestion}? (see `run_eval.py tasks`)")
+    raise BadInputError(f"unknown {what} '{name}' (known: {', '.join(sorted(known))})")
+
+
 def get_benchmark(name: str) -> Benchmark:
-    """The declared benchmark `name`; an unknown one is a BadInputError listing the known ones."""
+    """The declared benchmark `name` (case-insensitive); an unknown one is a BadInputError suggesting
+    the closest names, or listing the known ones."""
     benchmarks = discover()
     if name not in benchmarks:
-        choices = ", ".join(sorted(benchmarks) + sorted(benchmark_groups()))
-        raise BadInputError(f"unknown task '{name}' (known: {choices})")
+        name = _canonical(name, sorted(benchmarks) + sorted(benchmark_groups()), "task")
+        if name not in benchmarks:
+            raise BadInputError(f"'{name}' is a group of benchmarks ({', '.join(benchmark_groups()[name])})")
     return benchmarks[name]
 
 
 def resolve_benchmarks(tasks: str | None, suite: str | None) -> list[Benchmark]:
-    """Turn --tasks (comma list, group names allowed) and/or --suite into declared benchmarks."""
+    """Turn --tasks (comma list, group names allowed) and/or --suite into declared benchmarks;
+    names are case-insensitive, and a misspelt one gets a "did you mean"."""
     names: list[str] = []
     if suite:
         known_suites = suites()
-        if suite not in known_suites:
-            raise BadInputError(f"unknown suite '{suite}' (available: {', '.join(sorted(known_suites))})")
-        names += known_suites[suite]
+        names += known_suites[_canonical(suite, sorted(known_suites), "suite")]
     if tasks:
         names += [t.strip() for t in tasks.split(",") if t.strip()]
     if not names:
         raise BadInputError("no benchmark given: pass --tasks a,b or --suite paper")
     groups = benchmark_groups()
+    declared = sorted(discover())
     resolved: list[str] = []
     for name in names:
+        name = _canonical(name, declared + sorted(groups), "task")
         for item in groups.get(name, [name]):
-            get_benchmark(item)
             if item not in resolved:
                 resolved.append(item)
     return [get_benchmark(n) for n in resolved]

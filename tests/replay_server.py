@@ -72,11 +72,13 @@ class ReplayJudgeServer:
         lifetime_s: float = 600.0,
         max_requests: int = 100_000,
         port: int = 0,
+        models_status: int = 200,
     ):
         unknown = [f for f in faults if not callable(f) and f not in FAULTS]
         if unknown:
             raise ValueError(f"unknown faults {unknown}; known: {FAULTS}")
         self.responder = responder
+        self.models_status = models_status  # the status of GET /models (a key check's probe)
         self.latency_s = latency_s
         self.timeout_sleep_s = timeout_sleep_s
         self.max_requests = max_requests
@@ -138,7 +140,9 @@ class ReplayJudgeServer:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/").endswith("/models"):
+                if self.path.rstrip("/").endswith("/models") and server.models_status != 200:
+                    self._send(server.models_status, b'{"error": {"message": "invalid api key"}}')
+                elif self.path.rstrip("/").endswith("/models"):
                     self._send(200, json.dumps({"object": "list", "data": [{"id": "replay", "object": "model"}]}).encode())
                 else:
                     self._send(404, b'{"error": {"message": "not found"}}')

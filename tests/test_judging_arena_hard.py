@@ -23,7 +23,8 @@ from evalsuite.judging.formats import get_format
 from evalsuite.judging.formats.arena_hard_v01 import read_verdict, verdict_status
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.pairwise_scores import BASELINE_WINS, MODEL_WINS, TIE, percentile, win_rate
-from evalsuite.judging.runner import estimate_judge_benchmark, run_judge_benchmark
+from evalsuite.judging.estimate import estimate_judge_benchmark
+from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer
@@ -228,10 +229,10 @@ def test_api_failure_is_written_as_upstream_counted_and_judged_again(tmp_path):
         assert "$ERROR$" in [g["judgment"] for g in judged[0]["games"]]
         asked = len(server.requests)
         again = run_judge_benchmark(
-            "arena_hard", model=None, output_path=tmp_path, data_dir=FIXTURES, limit=1, force=True,
+            "arena_hard", model=None, output_path=tmp_path, data_dir=FIXTURES, limit=1, force=False,
             options=JudgeOptions(judge_model=JUDGE, judge_base_url=server.base_url, answers_file=ANSWERS,
                                  progress=False, max_retries=0))
-        assert len(server.requests) == asked + 1  # only the failed game is asked again
+        assert len(server.requests) == asked + 1  # a plain rerun: only the failed game is asked again
     assert again["failures"]["api"] == 0 and again["metrics"]["n_valid_games"] == 2
 
 
@@ -259,7 +260,8 @@ CHILD = """
 import sys
 from pathlib import Path
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import estimate_judge_benchmark, run_judge_benchmark
+from evalsuite.judging.estimate import estimate_judge_benchmark
+from evalsuite.judging.runner import run_judge_benchmark
 base_url, out, data, answers = sys.argv[1:5]
 options = JudgeOptions(judge_model="gpt-4-1106-preview", judge_base_url=base_url, answers_file=Path(answers),
                        concurrency=1, progress=False)

@@ -201,8 +201,8 @@ def test_api_failures_are_counted_and_only_they_are_asked_again(tmp_path):
         assert sum(r["status"] == "api" and "HTTP 500" in r["error"] for r in failed) == 1
         options = JudgeOptions(judge_base_url=server.base_url, answers_file=ANSWERS, progress=False, max_retries=0)
         again = run_judge_benchmark("wildbench", model=None, options=options, output_path=tmp_path,
-                                    data_dir=FIXTURES, limit=None, force=True)
-        assert len(server.requests) == 7  # six, then only the failed one
+                                    data_dir=FIXTURES, limit=None, force=False)
+        assert len(server.requests) == 7  # six, then (a plain rerun) only the failed one
     golden = _json("golden_scores.json")["fixture-model"]
     assert again["failures"]["api"] == 0 and again["score"] == pytest.approx(golden["leaderboard"]["WB_score.task_macro"])
 

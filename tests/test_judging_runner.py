@@ -140,27 +140,80 @@ def test_repeats_use_the_median_and_report_the_spread(tmp_path):
     assert all(sorted(s["ratings"]) == [6.0, 7.0, 8.0] for s in samples)
 
 
-def test_skip_when_done_force_reuses_cache_and_api_failures_are_counted(tmp_path):
+def test_skip_when_done_force_rejudges_and_api_failures_are_retried_on_a_rerun(tmp_path, capfd):
     with ReplayJudgeServer(lambda m: "[[5]]", lifetime_s=120) as server:
         first = _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1)
         n = len(server.requests)
+        assert "mt_bench: 2 judge requests, none cached" in capfd.readouterr().err
         assert _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1) == first
-        forced = _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1, force=True)
-        assert len(server.requests) == n == 2 and forced["score"] == 5.0
+        assert len(server.requests) == n == 2
+        forced = _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1, force=True)  # judged again
+        assert len(server.requests) == 4 and forced["score"] == 5.0
     with ReplayJudgeServer(lambda m: "[[5]]", faults=["500"], lifetime_s=120) as server:
         result = _run("mt_bench", server, MT_ANSWERS, tmp_path / "b", limit=1, max_retries=0, concurrency=1)
         assert result["failures"] == {"parse": 0, "api": 1, "timeout": 0}
         assert result["score"] == 5.0 and result["metrics"]["n_valid"] == 1
         judged = _rows(tmp_path / "b" / "tiny-model" / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
         assert sorted(j["judgment"] for j in judged) == ["$ERROR$", "[[5]]"]
-        # the failed judgment was not cached: a forced rerun asks only for it
-        again = _run("mt_bench", server, MT_ANSWERS, tmp_path / "b", limit=1, max_retries=0, force=True)
+        capfd.readouterr()
+        # a failure is not a result: a plain rerun asks again for the failed judgment only
+        again = _run("mt_bench", server, MT_ANSWERS, tmp_path / "b", limit=1, max_retries=0)
         assert len(server.requests) == 3 and again["failures"]["api"] == 0 and again["metrics"]["n_valid"] == 2
+        assert "resuming mt_bench: 1/2 judge requests cached" in capfd.readouterr().err
     with ReplayJudgeServer(lambda m: "no idea", lifetime_s=120) as server:
         with pytest.raises(EvalsuiteError, match="no valid judgment"):
             _run("mt_bench", server, MT_ANSWERS, tmp_path / "c", limit=1)
     judged = _rows(tmp_path / "c" / "tiny-model" / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
     assert [j["score"] for j in judged] == [-1, -1]
+
+
+def test_a_new_judge_reask_does_not_reuse_judgments_without_a_rating(tmp_path):
+    def respond(messages):  # no rating at first; a rating when re-asked
+        return "Rating: [[6]]" if len(messages) > 2 else "A fine answer."
+
+    with ReplayJudgeServer(respond, lifetime_s=120) as server:
+        with pytest.raises(EvalsuiteError, match="2 parse failures"):
+            _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1)
+        assert len(server.requests) == 2
+        reasked = _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1, reasks=1)
+        assert len(server.requests) == 6 and reasked["score"] == 6.0 and reasked["metrics"]["n_valid"] == 2
+        again = _run("mt_bench", server, MT_ANSWERS, tmp_path, limit=1, reasks=1, force=False)
+        assert len(server.requests) == 6 and again == reasked
+
+
+def test_unreachable_judge_fails_in_seconds_before_the_model_loads(tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.time()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run_eval.py"), "run", "--tasks", "mt_bench", "--data_dir", str(FIXTURES),
+         "--judge_model", "gpt-4", "--judge_base_url", f"http://127.0.0.1:{port}/v1", "--limit", "1",
+         "--output_path", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: judge endpoint") and "does not answer" in lines[0]
+    assert "refused" in lines[0].lower() and time.time() - started < 30
+    assert "loading model" not in done.stderr and not any(tmp_path.iterdir())
+
+
+def test_judge_that_refuses_the_key_is_bad_input_before_any_work(tmp_path, monkeypatch):
+    from evalsuite.judging.runner import check_judge_ready
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with ReplayJudgeServer(lambda m: "[[5]]", models_status=401, lifetime_s=30) as server:
+        with pytest.raises(BadInputError, match="refused the key") as err:
+            check_judge_ready("mt_bench", JudgeOptions(judge_model="gpt-4", judge_base_url=server.base_url))
+        assert SECRET not in str(err.value)
+    with ReplayJudgeServer(lambda m: "[[5]]", lifetime_s=30) as server:  # an answering server: no error
+        check_judge_ready("mt_bench", JudgeOptions(judge_model="gpt-4", judge_base_url=server.base_url))
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(BadInputError, match="OPENAI_API_KEY"):
+        check_judge_ready("mt_bench", JudgeOptions())
 
 
 @pytest.mark.parametrize("content,message", [
@@ -291,26 +344,86 @@ def test_model_id_from_an_answers_file_never_leaves_the_output_folder(tmp_path, 
     assert [p.name for p in out.iterdir()] and not any(p.name.startswith(".") for p in out.iterdir())
 
 
+def _estimate_lines(capsys, argv, code=0):
+    from evalsuite.cli import main
+
+    capsys.readouterr()
+    assert main([*argv, "--judge_estimate"]) == code
+    return {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+
+
+def _figures(line: str) -> list[int]:
+    """calls, calls max, cached, prompt, prompt max, output, output max of an estimate line."""
+    import re
+
+    found = re.search(r": ([\d,]+) calls \(([\d,]+)\), ([\d,]+) cached; prompt ([\d,]+) \(([\d,]+)\) tokens; "
+                      r"output ([\d,]+) \(([\d,]+)\) tokens", line)
+    assert found, line
+    return [int(g.replace(",", "")) for g in found.groups()]
+
+
 def test_judge_estimate_counts_what_is_left_to_send_and_calls_nothing(tmp_path, monkeypatch, capsys):
-    """--judge_estimate: calls and prompt tokens still to send (cache hits excluded), no key, no judge call."""
+    """--judge_estimate: calls, tokens and dollars still to spend (cache hits excluded), no key, no judge call."""
     from evalsuite.cli import main
 
     args = ["run", "--tasks", "mt_bench", "--answers_file", str(MT_ANSWERS), "--data_dir", str(FIXTURES),
             "--output_path", str(tmp_path)]
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
-    def estimate_row(extra=()):
-        capsys.readouterr()
-        assert main([*args, *extra, "--judge_estimate"]) == 0
-        line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("| mt_bench"))
-        return [c.strip() for c in line.strip("|").split("|")]
-
-    cells = estimate_row()
-    assert cells[1:4] == ["gpt-4-0613", "8", "0"] and int(cells[4].replace(",", "")) > 500
+    lines = _estimate_lines(capsys, args)
+    calls, calls_max, cached, prompt, prompt_max, output, output_max = _figures(lines["mt_bench"])
+    assert (calls, calls_max, cached) == (8, 8, 0) and prompt == prompt_max > 500
+    assert output == 8 * 200 and output_max == 8 * 2048  # the table's typical reply; max_tokens 2048
+    dollars = (prompt * 30 + output * 60) / 1e6, (prompt_max * 30 + output_max * 60) / 1e6  # gpt-4-0613
+    assert f"${dollars[0]:,.2f} (${dollars[1]:,.2f})" in lines["mt_bench"]
+    assert lines["total"].startswith("total") and f"${dollars[0]:,.2f}" in lines["total"]
     assert not (tmp_path / "tiny-model" / "mt_bench.json").exists()
-    with ReplayJudgeServer(lambda m: "[[7]]", lifetime_s=120) as server:
+    with ReplayJudgeServer(lambda m: "Rating: [[7]]", lifetime_s=120) as server:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
         assert main([*args, "--judge_base_url", server.base_url]) == 0
         monkeypatch.delenv("OPENAI_API_KEY")
-        assert estimate_row(["--judge_base_url", server.base_url])[2:5] == ["0", "8", "0"]
+        after = _estimate_lines(capsys, [*args, "--judge_base_url", server.base_url])
+        assert _figures(after["mt_bench"])[:3] == [0, 0, 8] and "$0.00 ($0.00)" in after["mt_bench"]
         assert len(server.requests) == 8  # the estimates sent nothing
+
+
+def test_judge_estimate_never_runs_a_benchmark_and_a_missing_data_set_is_its_own_line(tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "mt_bench").mkdir(parents=True)
+    for name in ("question.jsonl", "judge_prompts.jsonl", "reference_answer"):
+        source = FIXTURES / "mt_bench" / name
+        (data / "mt_bench" / name).symlink_to(source, target_is_directory=source.is_dir())
+    out = tmp_path / "out"
+    lines = _estimate_lines(capsys, ["run", "--tasks", "gsm8k,mt_bench,komt_bench", "--data_dir", str(data),
+                                     "--output_path", str(out)], code=2)
+    assert "not a judged benchmark" in lines["gsm8k"]
+    assert "komt_bench" in lines and "calls" not in lines["komt_bench"]  # its data is missing: that line's error
+    assert _figures(lines["mt_bench"])[0] == 8 and "answer turns not generated yet" in lines["mt_bench"]
+    assert lines["total"].split()[1:3] == ["8", "calls"]
+    only = _estimate_lines(capsys, ["run", "--tasks", "gsm8k,kobest", "--output_path", str(out)])
+    assert set(only) == {"gsm8k", "kobest_boolq", "kobest_copa", "kobest_hellaswag", "kobest_sentineg",
+                         "kobest_wic", "total"}
+    assert all("not a judged benchmark" in line for name, line in only.items() if name != "total")
+    assert not out.exists()  # nothing ran
+
+
+def test_judge_estimate_prices_come_from_a_dated_table_that_can_be_replaced(tmp_path, monkeypatch, capsys):
+    from evalsuite.judging.estimate import DEFAULT_PRICES, load_prices
+
+    table = load_prices(None)
+    assert table.path == DEFAULT_PRICES and table.as_of and table.price("gpt-4-0613") == (30.0, 60.0)
+    assert table.price("embedded-smollm2") == (0.0, 0.0) and table.price("my-local-judge") is None
+    mine = tmp_path / "prices.yaml"
+    mine.write_text('as_of: "2030-01-01"\nper_million_tokens:\n  gpt-4-0613: [1, 2]\n')
+    args = ["run", "--tasks", "mt_bench", "--answers_file", str(MT_ANSWERS), "--data_dir", str(FIXTURES),
+            "--output_path", str(tmp_path / "out")]
+    lines = _estimate_lines(capsys, [*args, "--judge_prices", str(mine)])
+    _, _, _, prompt, prompt_max, output, output_max = _figures(lines["mt_bench"])
+    assert output == output_max == 8 * 2048  # no typical length in this table: the max is expected
+    assert f"${(prompt + 2 * output) / 1e6:,.2f}" in lines["mt_bench"]
+    monkeypatch.setenv("EVALSUITE_JUDGE_PRICES", str(mine))
+    assert load_prices(None).as_of == "2030-01-01"
+    lines = _estimate_lines(capsys, [*args, "--judge_model", "my-local-judge"])
+    assert "no price for my-local-judge" in lines["mt_bench"] and "without my-local-judge" in lines["total"]
+    mine.write_text("per_million_tokens: 3\n")
+    with pytest.raises(BadInputError, match="price table"):
+        load_prices(mine)

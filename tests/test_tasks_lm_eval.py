@@ -171,3 +171,40 @@ def test_macro_f1_aggregation(task_manager):
     items = [(0, 0), (0, 1), (1, 1), (1, 1), (1, 0)]
     assert macro_f1(items) == pytest.approx(7 / 12)
     assert macro_f1([(0, 0), (1, 1)]) == pytest.approx(1.0)
+
+
+def test_a_rerun_says_what_lm_eval_replays_from_its_response_cache(tmp_path, capfd):
+    """lm-eval's own CachingLM under evalsuite's report: one `resuming` line, its other INFO lines quiet."""
+    import logging
+
+    from lm_eval.api.instance import Instance
+    from lm_eval.api.model import LM, CachingLM
+
+    from evalsuite.runner.cache_report import CacheHitReport
+
+    class LengthLM(LM):  # a deterministic model: log-likelihood = -len(continuation)
+        def loglikelihood(self, requests):
+            return [(-float(len(r.args[1])), False) for r in requests]
+
+        def loglikelihood_rolling(self, requests):
+            raise NotImplementedError
+
+        def generate_until(self, requests):
+            raise NotImplementedError
+
+    def requests(n):
+        return [Instance("loglikelihood", {}, ("context", " " + "x" * k), k) for k in range(n)]
+
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)  # as the CLI leaves it
+    cached = CachingLM(LengthLM(), str(tmp_path / "cache"))
+    report = CacheHitReport.attach("demo_task")
+    cached.loglikelihood(requests(2))
+    report.detach()
+    assert "demo_task: 2 model requests, none cached" in capfd.readouterr().err
+    report = CacheHitReport.attach("demo_task")
+    assert [r[0] for r in cached.loglikelihood(requests(3))] == [-1.0, -2.0, -3.0]
+    report.detach()
+    err = capfd.readouterr().err
+    assert "resuming demo_task: 2/3 model requests cached" in err and "Loading 'loglikelihood'" not in err
+    assert logging.getLogger("lm_eval.api.model").level == logging.NOTSET  # restored

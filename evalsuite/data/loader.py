@@ -30,7 +30,7 @@ from evalsuite.data.local import (
     require_columns,
     resolve_data_dir,
 )
-from evalsuite.declarations import Benchmark, DataSource, LocalLayout, get_benchmark
+from evalsuite.declarations import Benchmark, DataSource, LocalLayout, get_benchmark, task_dataset_kwargs
 from evalsuite.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -85,6 +85,24 @@ def load_declared_dataset(benchmark: str, data_dir: str | None = None, **task_kw
     if source.hub is None:
         raise BadInputError(f"{benchmark}: no Hub dataset declared; pass --data_dir with {source.local_layout}")
     return load_from_hub(source.hub, source.hub_name, source.local_layout, revision=source.revision)
+
+
+def check_local_data(benchmark: Benchmark, data_dir: str | Path | None) -> None:
+    """Before any model loads: every file a run of `benchmark` reads under the data directory is there
+    and its rows have the declared columns and types (a BadInputError names the file and row). A bespoke
+    loader is run for its own checks; Hub and package sources are left to the run."""
+    if chosen_source(benchmark, data_dir) != "local":
+        return
+    for task_kwargs in task_dataset_kwargs(benchmark.name):
+        kwargs = {k: v for k, v in task_kwargs.items() if k not in ("version", "pretrained")}
+        source = benchmark.data.for_task(kwargs)
+        if source.loader:
+            load_declared_dataset(benchmark.name, str(data_dir), **{k: v for k, v in kwargs.items() if k != "benchmark"})
+            continue
+        layout, root = source.local, resolve_data_dir(data_dir)
+        for split in layout.splits:  # type: ignore[union-attr]
+            for path in _split_files(layout, root, split):  # type: ignore[arg-type]
+                _convert(layout, path, _read_file(layout, path))  # type: ignore[arg-type]
 
 
 def read_rows(benchmark: Benchmark, split: str, data_dir: str | Path | None = None) -> tuple[Path, list[dict]]:

@@ -10,11 +10,12 @@ per-category temperature, greedy below 1e-4).
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 from evalsuite.errors import EvalsuiteError
-from evalsuite.judging.client import JsonlCache
+from evalsuite.judging.client import JsonlCache, resume_line
 from evalsuite.judging.definitions import JudgeDefinition
 
 
@@ -62,14 +63,20 @@ def generate_answers(
     fingerprint: str,
     cache: JsonlCache,
     max_new_tokens: int | None = None,
+    label: str = "answers",
 ) -> dict[Any, list[str]]:
-    """{question_id: the answer of each turn}, generating only the turns not in the cache.
+    """{question_id: the answer of each turn}, generating only the turns not in the cache (one line
+    on stderr says how many were reused).
 
     Turn k of every question is one `generate_until` call, conditioned on the question's history
     (if any) and the model's own answers to turns 1..k-1.
     """
     max_new = max_new_tokens or definition.max_new_tokens
     kwargs = {q["question_id"]: gen_kwargs_for(definition, q["category"], max_new) for q in questions}
+    turns = [(q, turn) for q in questions for turn in range(1, len(q["turns"]) + 1)]
+    cached = sum(cache.get(_answer_key(fingerprint, q, turn, kwargs[q["question_id"]])) is not None
+                 for q, turn in turns)
+    print(resume_line(label, cached, len(turns), "answer turns"), file=sys.stderr, flush=True)
     texts: dict[tuple[Any, int], str] = {}
     for turn in range(1, max(len(q["turns"]) for q in questions) + 1):
         todo = []

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Awaitable, Callable, Iterable
 import openai
 from tqdm import tqdm
 
-from evalsuite.errors import EvalsuiteError
+from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.data.local import read_jsonl
 from evalsuite.judging.replies import (
     MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrub_secrets, scrubbed_detail,
@@ -305,6 +306,44 @@ class JudgeClient:
         raise JudgeCallFailed(last_kind, f"{last_detail} (after {self.retry.max_retries} retries)")
 
 
+PROBE_TIMEOUT_S = 10.0
+PROBE_REPLY_BYTES = 64 * 1024
+
+
+def probe_endpoint(base_url: str | None, api_key: str | None, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+    """One cheap request (GET /models, no retries, one deadline for the whole request, the reply read
+    raw and capped, never parsed) before any work: a judge that does not answer, or refuses the key,
+    is a BadInputError naming the cause. Any other HTTP reply (a server without /models included)
+    counts as answering."""
+    asyncio.run(_probe(base_url, api_key, timeout_s))
+
+
+async def _probe(base_url: str | None, api_key: str | None, timeout_s: float) -> None:
+    where = base_url or "https://api.openai.com/v1"
+    http_client = openai.DefaultAsyncHttpxClient(
+        timeout=timeout_s, follow_redirects=False, event_hooks={"response": [bounded_reply_hook(PROBE_REPLY_BYTES)]})
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0,
+                                http_client=http_client, default_headers={"Accept-Encoding": "identity"})
+    try:
+        async with asyncio.timeout(timeout_s):
+            await client.get("/models", cast_to=bytes)
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
+        raise BadInputError(f"judge endpoint {where} refused the key ({err.status_code}): check OPENAI_API_KEY") from None
+    except (TimeoutError, openai.APITimeoutError):
+        raise BadInputError(f"judge endpoint {where} did not answer within {timeout_s:g} s: is the server up? "
+                            "(--judge_base_url)") from None
+    except openai.APIConnectionError as err:
+        cause = err.__cause__ or err
+        detail = scrubbed_detail(str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__,
+                                 [api_key])
+        raise BadInputError(f"judge endpoint {where} does not answer ({detail}): is the server up? "
+                            "(--judge_base_url)") from None
+    except (openai.APIStatusError, ReplyRefused):
+        return  # it answers
+    finally:
+        await client.close()
+
+
 def _content_of(response: object) -> str:
     """The reply text of a chat.completion JSON object; _GarbageResponse for anything else."""
     try:
@@ -365,6 +404,21 @@ class JudgeOutcome:
 
 
 JudgeOne = Callable[[JudgeTask, JudgeClient], Awaitable[dict]]
+STATUS_OK = "ok"  # every format's status of a judgment with a usable rating
+REASKS_FIELD = "reasks_allowed"  # --judge_reask of the run that made a cached judgment (absent: 0)
+
+
+def reusable(row: dict, reasks: int) -> bool:
+    """Whether a cached judgment serves a run allowed `reasks` re-asks: one with a rating always does;
+    one without only if it was made with at least as many re-asks."""
+    return row.get("status", STATUS_OK) == STATUS_OK or int(row.get(REASKS_FIELD, 0) or 0) >= reasks
+
+
+def resume_line(what: str, cached: int, total: int, unit: str) -> str:
+    """`resuming WHAT: 812/1000 UNIT cached`, or `WHAT: 1000 UNIT, none cached`."""
+    if cached:
+        return f"resuming {what}: {cached:,}/{total:,} {unit} cached"
+    return f"{what}: {total:,} {unit}, none cached"
 
 
 def judgment_key(judge_model: str, task: JudgeTask) -> tuple:
@@ -380,19 +434,23 @@ async def judge_all(
     *,
     progress: bool = True,
     description: str = "judging",
+    reasks: int = 0,
 ) -> list[JudgeOutcome]:
     """Outcomes for all tasks, in task order: cached ones reused, the others judged concurrently.
 
-    A request that fails for good is counted, not cached (a later run retries it).
+    A request that fails for good is counted, not cached (a later run retries it). A cached judgment
+    without a rating made with fewer re-asks than `reasks` is judged again. One line on stderr says
+    how many judgments were reused.
     """
     outcomes: dict[int, JudgeOutcome] = {}
     pending: list[tuple[int, JudgeTask]] = []
     for index, task in enumerate(tasks):
         cached = cache.get(judgment_key(client.model, task))
-        if cached is not None:
+        if cached is not None and reusable(cached, reasks):
             outcomes[index] = JudgeOutcome(task, cached)
         else:
             pending.append((index, task))
+    print(resume_line(description, len(outcomes), len(tasks), "judge requests"), file=sys.stderr, flush=True)
     bar = tqdm(total=len(tasks), initial=len(outcomes), desc=description, disable=not progress, unit="judgment")
 
     async def run(index: int, task: JudgeTask) -> None:
@@ -401,6 +459,8 @@ async def judge_all(
         except JudgeCallFailed as err:
             outcomes[index] = JudgeOutcome(task, None, err.kind, err.detail)
         else:
+            if reasks:
+                row = {**row, REASKS_FIELD: reasks}  # what a later run with more re-asks compares
             await asyncio.to_thread(cache.put, row)  # the fsync stays off the event loop
             outcomes[index] = JudgeOutcome(task, row)
         bar.update(1)

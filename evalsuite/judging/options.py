@@ -123,8 +123,12 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
                        help="cap the new tokens of each answer to a judged benchmark (default: each benchmark's "
                             "official limit, e.g. 1,024 for MT-Bench, 4,096 for WildBench); recorded in the protocol")
     group.add_argument("--judge_estimate", action="store_true",
-                       help="print, per judged benchmark, the judge calls and prompt tokens still to send (cache "
-                            "hits excluded) and exit without calling the judge or loading the model")
+                       help="print, per benchmark, the judge calls, prompt and output tokens and dollars still to "
+                            "spend (cache hits excluded; expected and upper bound) and a total, then exit: nothing "
+                            "is run, loaded or called")
+    group.add_argument("--judge_prices", default=None, metavar="FILE.yaml",
+                       help="price table of --judge_estimate (default: $EVALSUITE_JUDGE_PRICES, else "
+                            "judges/prices.yaml, dated inside)")
     group.add_argument("--prompt_strategy", default=None, metavar="NAME",
                        help="answer prompt strategy of a judged benchmark that offers several (LogicKor: default, "
                             "1-shot, cot-1-shot; default: the official default); recorded in the protocol; benchmarks "

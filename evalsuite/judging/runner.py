@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.answers import generate_answers
 from evalsuite.judging.client import (
-    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, judgment_key,
+    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, probe_endpoint,
     stable_hash,
 )
 from evalsuite.declarations import get_benchmark
@@ -46,6 +46,24 @@ from evalsuite.results.store import (
 )
 
 LOCK_NAME = WORK_FOLDER_MARK
+JUDGMENT_CACHE = "judgments.jsonl"  # under B/cache/; --force starts it afresh (answers are reused)
+
+
+def call_failures(result: dict) -> int:
+    """Judge calls of a result that failed (API errors, timeouts, ...; parse failures are results)."""
+    failures = result.get("failures") or {}
+    return sum(int(n) for kind, n in failures.items() if kind != "parse" and isinstance(n, (int, float)))
+
+
+def check_judge_ready(benchmark: str, options: JudgeOptions, probed: set | None = None) -> None:
+    """Before any model loads: the key a judge needs is set and its endpoint answers one cheap request
+    (once per endpoint when `probed` is shared). The embedded judge starts later, locally."""
+    endpoint = resolve_endpoint(load_definition(benchmark), options)
+    if options.embedded or (probed is not None and endpoint.base_url in probed):
+        return
+    probe_endpoint(endpoint.base_url, endpoint.api_key)
+    if probed is not None:
+        probed.add(endpoint.base_url)
 
 
 @dataclass
@@ -146,11 +164,16 @@ def _fingerprint(info: dict) -> str:
     return stable_hash({k: info.get(k) for k in ("name", "type", "args", "revision")})
 
 
-def _read_answers_file(judge_format: JudgeFormat, path: Path, questions: list[dict]) -> tuple[str, dict]:
+def read_answers_file(judge_format: JudgeFormat, path: Path, questions: list[dict]) -> tuple[str, dict]:
     """(model_id, answers) of an --answers_file in the format's official answer format."""
     if not path.is_file():
         raise BadInputError(f"--answers_file {path} does not exist")
     return judge_format.read_answers(path, questions)
+
+
+def check_answers_file(prepared: "PreparedBenchmark", path: Path, limit: int | float | None) -> None:
+    """Read an --answers_file as the run will (its format, one answer per question): BadInputError if not."""
+    read_answers_file(prepared.judge_format, path, limited_questions(prepared.data.questions, limit))
 
 
 @dataclass(frozen=True)
@@ -210,10 +233,10 @@ def run_judge_benchmark(
     started = time.time()
     prepared = prepare_judge_benchmark(benchmark, options, data_dir)
     definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
-    questions = _limited(data.questions, limit)
+    questions = limited_questions(data.questions, limit)
     answer_bytes = None
     if options.answers_file:
-        model_id, answers = _read_answers_file(judge_format, Path(options.answers_file), questions)
+        model_id, answers = read_answers_file(judge_format, Path(options.answers_file), questions)
         answer_bytes = Path(options.answers_file).read_bytes()  # hashed and copied as one read
         model_info = {
             "name": model_id, "type": "answers_file",
@@ -232,16 +255,18 @@ def run_judge_benchmark(
     out_file = result_path(output_path, slug, benchmark)
     bench_dir = out_file.parent / benchmark
     with output_lock(bench_dir):
-        if not force and out_file.is_file():
+        if force:  # a forced rerun judges again instead of replaying the judgment cache
+            (bench_dir / "cache" / JUDGMENT_CACHE).unlink(missing_ok=True)
+        elif out_file.is_file():
             with contextlib.suppress(BadInputError):
                 existing = load_result(out_file)
-                if protocol_matches(existing, protocol, model_info):
-                    return existing
+                if protocol_matches(existing, protocol, model_info) and not call_failures(existing):
+                    return existing  # (a result with failed judge calls is resumed: they are retried)
         if answers is None:
             answers = generate_answers(
                 model.lm, questions, definition, fingerprint=_fingerprint(model_info),
                 cache=JsonlCache(bench_dir / "cache" / "answers.jsonl", ANSWER_KEY),
-                max_new_tokens=options.max_new_tokens,
+                max_new_tokens=options.max_new_tokens, label=benchmark,
             )
         answers_file = judge_format.answers_path(bench_dir, model_id, data)
         if answer_bytes is not None:
@@ -255,7 +280,7 @@ def run_judge_benchmark(
         }
 
         tasks = judge_format.build_tasks(definition, data, questions, answers, model_id, options.repeats)
-        cache = JsonlCache(bench_dir / "cache" / "judgments.jsonl", JUDGMENT_KEY)
+        cache = JsonlCache(bench_dir / "cache" / JUDGMENT_CACHE, JUDGMENT_KEY)
         with open_endpoint(endpoint, options) as live:
             outcomes, stats = asyncio.run(_judge(definition, judge_format, live, options, tasks, cache, benchmark))
         judgment_file = judge_format.write_judgments(definition, data, questions, answers, bench_dir,
@@ -264,12 +289,13 @@ def run_judge_benchmark(
         summary = judge_format.summarize(definition, data, questions, answers, outcomes, languages)
         scale = get_benchmark(benchmark).score.scale  # score = metric value x scale, as for every benchmark
         if summary.score is None:
+            cause = next((o.detail for o in outcomes if o.failure), "")
             raise EvalsuiteError(
                 f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
                 f"{summary.failures['api']} API failures, {summary.failures['timeout']} timeouts"
                 + "".join(f", {n} {kind}" for kind, n in summary.failures.items()
                           if kind not in ("parse", "api", "timeout") and n)
-                + f"); see {judgment_file}"
+                + (f"; first failure: {cause}" if cause else "") + f"); see {judgment_file}"
             )
         if summary.metrics.get("score_metric") not in (None, protocol["metric"]):
             # the format scored another metric than the declared one (a missing input): the protocol says so
@@ -295,71 +321,7 @@ def run_judge_benchmark(
     return result
 
 
-@dataclass(frozen=True)
-class JudgeEstimate:
-    """What judging a benchmark would still send (cache hits excluded), before any call."""
-
-    benchmark: str
-    judge_model: str
-    calls: int
-    cached: int
-    prompt_tokens: int
-    answers: str  # "file" | "cached" | "not generated yet" (then prompts count the questions only)
-    answer_turns_to_generate: int  # answers not generated yet: each joins the prompts that quote it
-    max_new_tokens: int
-
-
-def estimate_judge_benchmark(benchmark: str, *, options: JudgeOptions, slug: str, output_path: Path,
-                             data_dir: Path | None, limit: int | float | None) -> JudgeEstimate:
-    """Count the judge requests (one per task, re-asks excluded) and their prompt tokens that a run of
-    `benchmark` would send now: judgments already in the benchmark's cache are left out. Answers come
-    from --answers_file or the answer cache; without them the prompts are counted with empty answers."""
-    prepared = prepare_judge_benchmark(benchmark, options, data_dir)
-    definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
-    questions = _limited(data.questions, limit)
-    judge_model = judge_model_name(definition, options)
-    answers_source = "file"
-    if options.answers_file:
-        model_id, answers = _read_answers_file(judge_format, Path(options.answers_file), questions)
-        slug = model_slug(model_id)
-    else:
-        model_id = slug
-        answers, answers_source = _cached_answers(
-            output_path / slug / benchmark / "cache" / "answers.jsonl", questions)
-    bench_dir = result_path(output_path, slug, benchmark).parent / benchmark
-    judgment_cache = bench_dir / "cache" / "judgments.jsonl"
-    cache = JsonlCache(judgment_cache, JUDGMENT_KEY) if judgment_cache.is_file() else None
-    tasks = judge_format.build_tasks(definition, data, questions, answers, model_id, options.repeats)
-    todo = [t for t in tasks if cache is None or cache.get(judgment_key(judge_model, t)) is None]
-    missing_turns = 0 if answers_source in ("file", "cached") else sum(len(q["turns"]) for q in questions)
-    return JudgeEstimate(
-        benchmark=benchmark, judge_model=judge_model, calls=len(todo), cached=len(tasks) - len(todo),
-        prompt_tokens=sum(estimate_tokens(m["content"]) for t in todo for m in t.prompt.messages),
-        answers=answers_source, answer_turns_to_generate=missing_turns,
-        max_new_tokens=options.max_new_tokens or definition.max_new_tokens,
-    )
-
-
-def _cached_answers(path: Path, questions: list[dict]) -> tuple[dict, str]:
-    """Answers from a model's answer cache (the latest row per question and turn), empty where missing."""
-    texts: dict[tuple, str] = {}
-    if path.is_file():
-        for row in JsonlCache(path, ANSWER_KEY).rows():
-            texts[(row["question_id"], row["turn"])] = str(row.get("text", ""))
-    answers = {q["question_id"]: [texts.get((q["question_id"], turn), "") for turn in range(1, len(q["turns"]) + 1)]
-               for q in questions}
-    complete = all((q["question_id"], turn) in texts for q in questions for turn in range(1, len(q["turns"]) + 1))
-    return answers, "cached" if complete else "not generated yet"
-
-
-def estimate_tokens(text: str) -> int:
-    """Prompt tokens of `text` for a GPT-4-class tokenizer, approximated offline: one token per 4 ASCII
-    characters and one per other character (a Hangul syllable is one or more tokens in cl100k)."""
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
-    return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
-
-
-def _limited(questions: list[dict], limit: int | float | None) -> list[dict]:
+def limited_questions(questions: list[dict], limit: int | float | None) -> list[dict]:
     """The first `limit` questions (a fraction of them when 0 < limit < 1, as lm-eval)."""
     if limit is None:
         return list(questions)
@@ -380,7 +342,7 @@ async def _judge(definition: JudgeDefinition, judge_format: JudgeFormat, endpoin
     )
     try:
         outcomes = await judge_all(tasks, client, judge_format.judge_one(definition, options.reasks), cache,
-                                   progress=options.progress, description=f"{benchmark} judge")
+                                   progress=options.progress, description=benchmark, reasks=options.reasks)
     finally:
         await client.close()
     return outcomes, {"calls": client.calls, "retries": client.retries}

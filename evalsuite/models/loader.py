@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.models.embedded import EMBEDDED_NAME, embedded_hf_dir
+from evalsuite.models.threads import busy_cpu_note, set_threads
 from evalsuite.results.schema import scrub_secrets
 from evalsuite.results.store import model_slug
 
@@ -32,26 +34,24 @@ class LoadedModel:
 
 
 def parse_model_args(model_args: str | None) -> dict[str, Any]:
-    """Parse lm-eval's `key=value,key=value` string; bad syntax is a BadInputError."""
+    """Parse `key=value,key=value` with lm-eval's own `simple_parse_args_string` (true/false become
+    booleans, digits numbers, the rest strings); an entry without `key=` is a BadInputError."""
     if not model_args:
         return {}
-    args: dict[str, Any] = {}
     for part in model_args.split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        key = key.strip()
-        if not sep or not key:
+        key, sep, _ = part.partition("=")
+        if part.strip() and (not sep or not key.strip()):
             raise BadInputError(
                 f"bad --model_args entry '{part}': expected key=value pairs separated by commas"
             )
-        args[key] = value.strip()
-    return args
+    from lm_eval.utils import simple_parse_args_string
+
+    return {str(key).strip(): value for key, value in simple_parse_args_string(model_args).items()}
 
 
-def recorded_args(args: dict[str, Any]) -> dict[str, str]:
-    """Model arguments as results record them: strings, credentials dropped."""
-    return scrub_secrets({key: str(value) for key, value in args.items()})
+def recorded_args(args: dict[str, Any]) -> dict[str, Any]:
+    """Model arguments as results record them: every one, with its parsed type, credentials dropped."""
+    return scrub_secrets(dict(args))
 
 
 def default_chat_template(model_type: str) -> bool:
@@ -101,13 +101,21 @@ def load_model(
     *,
     batch_size: int | str = 1,
     device: str | None = None,
+    threads: int | None = None,
 ) -> LoadedModel:
-    """Instantiate the lm-eval LM for a model type and its `key=value` arguments."""
+    """Instantiate the lm-eval LM for a model type and its `key=value` arguments; `threads` sets the
+    CPU threads of a local model (without it, a busy CPU gets a one-line suggestion on stderr)."""
     user_args = parse_model_args(model_args)
     lm_type, lm_args = resolve_model_args(model_type, user_args)
     lm_class = _lm_class(lm_type)
     if device is None and lm_type in HF_TYPES:
         device = _default_device()
+    if threads is not None:
+        set_threads(threads)
+    elif lm_type in HF_TYPES and str(device).startswith("cpu"):
+        note = busy_cpu_note()
+        if note:
+            print(note, file=sys.stderr, flush=True)
     try:
         lm = lm_class.create_from_arg_obj(
             lm_args, {"batch_size": batch_size, "device": device}

@@ -23,7 +23,12 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "provenance": dict,
 }
 
-SECRET_MARKERS = ("api_key", "token", "secret", "password")
+# Model arguments that are credentials, by exact name (case-insensitive): never a name that merely
+# contains "token" (tokenizer, tokenized_requests and max_tokens are recorded and compared on resume).
+CREDENTIAL_KEYS = frozenset({
+    "api_key", "apikey", "openai_api_key", "key", "token", "hf_token", "access_token", "auth_token",
+    "use_auth_token", "authorization", "bearer", "password", "secret", "client_secret",
+})
 
 
 def validate_result(result: Any) -> list[str]:
@@ -58,12 +63,8 @@ def load_result(path: str | Path) -> dict:
 
 
 def scrub_secrets(args: dict[str, Any]) -> dict[str, Any]:
-    """Drop model arguments that look like credentials before they are written anywhere."""
-    return {
-        key: value
-        for key, value in args.items()
-        if not any(marker in key.lower() for marker in SECRET_MARKERS)
-    }
+    """Drop the model arguments that are credentials (CREDENTIAL_KEYS) before they are written anywhere."""
+    return {key: value for key, value in args.items() if key.lower() not in CREDENTIAL_KEYS}
 
 
 def protocol_matches(existing: dict, requested_protocol: dict, requested_model: dict) -> bool:

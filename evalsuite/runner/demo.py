@@ -55,7 +55,7 @@ def run_demo(args: argparse.Namespace) -> int:
                "opted in for the embedded model's own output" if unisolated else "under bubblewrap")
     print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; generated code runs {sandbox}",
           file=sys.stderr)
-    model = load_model("embedded", None, batch_size=8)
+    model = load_model("embedded", None, batch_size=8, threads=args.threads)
     outcomes = []
     for benchmark in resolve_benchmarks(None, DEMO_SUITE):
         options = RunOptions(

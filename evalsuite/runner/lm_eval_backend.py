@@ -17,6 +17,7 @@ from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
 from evalsuite.results.store import result_path, samples_path, write_json_atomic, write_jsonl_atomic
 from evalsuite.runner import sample_rows
+from evalsuite.runner.cache_report import CacheHitReport
 from evalsuite.runner.normalization import normalize
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
@@ -66,6 +67,7 @@ def evaluate_benchmark(
         for stale in cache.parent.glob(cache.name + "_rank*.db"):
             stale.unlink()
     started = time.time()
+    report = CacheHitReport.attach(benchmark.name)  # "resuming B: 812/1000 model requests cached"
     try:
         output = lm_eval.simple_evaluate(
             model=model.lm,
@@ -88,6 +90,8 @@ def evaluate_benchmark(
         )  # data_dir reaches the task loaders through the TaskManager's metadata
     except KeyError as err:
         raise BadInputError(f"lm-eval does not know task {benchmark.lm_eval_task}: {err}") from err
+    finally:
+        report.detach()
     finished = time.time()
     if output is None:  # non-zero rank of a multi-process run: rank 0 writes
         return {}

@@ -16,6 +16,7 @@ class RunOptions:
     num_fewshot: int | None = None
     batch_size: int | str = 8
     device: str | None = None
+    threads: int | None = None  # CPU threads of a local model (torch, OpenMP); None: the libraries' default
     limit: int | float | None = None
     output_path: Path = Path("results")
     data_dir: Path | None = None

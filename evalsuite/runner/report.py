@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from typing import TextIO
 
-from evalsuite.declarations import benchmark_groups, discover, suites
+from evalsuite import REPO_ROOT
+from evalsuite.declarations import benchmark_groups, discover, get_benchmark, suites
 from evalsuite.judging.definitions import load_definition
+from evalsuite.judging.estimate import dollars
 
 
 def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
@@ -29,33 +32,78 @@ def print_summary(outcomes: list, out: TextIO = sys.stdout) -> None:
     _table(["benchmark", "status", "score", "n", "result", "note"], rows, out)
 
 
-def print_judge_estimates(estimates: list, out: TextIO | None = None) -> None:
-    """One line per judged benchmark: judge calls and prompt tokens still to send (to stdout by default)."""
+def print_judge_estimates(lines: list, prices, out: TextIO | None = None) -> None:
+    """One line per benchmark (calls, prompt and output tokens, dollars: expected and upper bound, or why
+    there is no estimate), then the total (to stdout by default)."""
     out = out or sys.stdout
-    rows = [[e.benchmark, e.judge_model, str(e.calls), str(e.cached), f"{e.prompt_tokens:,}", e.answers,
-             f"+ {e.answer_turns_to_generate:,} answers of <= {e.max_new_tokens:,} tokens, quoted in the prompts"
-             if e.answer_turns_to_generate else ""] for e in estimates]
-    print(file=out)
-    _table(["benchmark", "judge", "calls to send", "cached", "prompt tokens (approx.)", "answers", "note"], rows, out)
-    print("prompt tokens: 1 per 4 ASCII characters + 1 per other character (offline estimate); re-asks "
-          "and replies not included", file=out)
+    where = prices.path.relative_to(REPO_ROOT) if prices.path.is_relative_to(REPO_ROOT) else prices.path
+    print(f"judge estimate, nothing run or called: expected (upper bound); prices {where} as of {prices.as_of}\n"
+          "tokens counted offline: 1 per 4 ASCII characters, 1 per other character", file=out)
+    width = max(len(line.benchmark) for line in lines) if lines else 0
+    total = [0, 0, 0, 0, 0, 0, 0.0, 0.0]
+    unpriced = []
+    for line in lines:
+        e = line.estimate
+        if e is None:
+            print(f"{line.benchmark:<{width}}  {line.error}", file=out)
+            continue
+        cost = dollars(e, prices)
+        if cost is None:
+            unpriced.append(e.judge_model)
+        money = f"${cost[0]:,.2f} (${cost[1]:,.2f})" if cost else f"$? (no price for {e.judge_model})"
+        answers = (f"; {e.answer_turns_to_generate:,} answer turns not generated yet, counted at the typical "
+                   f"length (<= {e.max_new_tokens:,} tokens)" if e.answer_turns_to_generate else "")
+        print(f"{e.benchmark:<{width}}  {e.judge_model}: {e.calls:,} calls ({e.calls_max:,}), {e.cached:,} cached; "
+              f"prompt {e.prompt_tokens:,} ({e.prompt_tokens_max:,}) tokens; output {e.output_tokens:,} "
+              f"({e.output_tokens_max:,}) tokens, replies {e.output_basis}; {money}{answers}", file=out)
+        for i, value in enumerate((e.calls, e.calls_max, e.prompt_tokens, e.prompt_tokens_max,
+                                   e.output_tokens, e.output_tokens_max)):
+            total[i] += value
+        if cost:
+            total[6] += cost[0]
+            total[7] += cost[1]
+    missing = f" (without {', '.join(sorted(set(unpriced)))}: no price)" if unpriced else ""
+    print(f"{'total':<{width}}  {total[0]:,} calls ({total[1]:,}); prompt {total[2]:,} ({total[3]:,}) tokens; "
+          f"output {total[4]:,} ({total[5]:,}) tokens; ${total[6]:,.2f} (${total[7]:,.2f}){missing}", file=out)
+
+
+TERMINAL_WIDTH = 100
+
+
+def _runs_as(benchmark) -> tuple[str, str]:
+    """How a benchmark runs (lm-eval task, or its judge, format and official judge) and its default data."""
+    if benchmark.engine != "judge":
+        return f"lm-eval task {benchmark.lm_eval_task}", benchmark.data.default_source
+    definition = load_definition(benchmark.name)
+    judge = benchmark.judge.name if benchmark.judge else benchmark.name
+    return f"judge {judge} ({definition.format}; official judge {definition.default_judge_model})", definition.source
 
 
 def print_tasks(out: TextIO = sys.stdout) -> None:
-    """Every declared benchmark with its protocol (from its *.benchmark.yaml)."""
-    rows = []
-    for b in discover().values():
-        if b.engine == "judge":
-            definition = load_definition(b.name)
-            engine = f"judge: {b.judge.name if b.judge else ''} ({definition.format}, {definition.default_judge_model})"
-            source = definition.source
-        else:
-            engine, source = b.lm_eval_task, b.data.default_source
-        rows.append([b.name, b.title, b.output, str(b.num_fewshot), b.metric, b.score.aggregation,
-                     f"x{b.score.scale:g}", engine, source, b.data.local_layout])
-    _table(["task", "title", "output", "shots", "metric", "aggregation", "score scale", "runs as", "data (default)",
-            "--data_dir layout"], rows, out)
-    for group, names in benchmark_groups().items():
-        print(f"\n{group} = {', '.join(names)}", file=out)
-    for suite, names in suites().items():
-        print(f"suite {suite} = {', '.join(names)}", file=out)
+    """Every declared benchmark in one line each (fits 100 columns), then groups and suites;
+    `tasks NAME` prints one benchmark's whole protocol."""
+    rows = [[b.name, b.title, b.output, str(b.num_fewshot), b.metric] for b in discover().values()]
+    _table(["task", "title", "output", "shots", "metric"], rows, out)
+    lines = [f"group {group} = {', '.join(names)}" for group, names in benchmark_groups().items()]
+    lines += [f"suite {suite} = {', '.join(names)}" for suite, names in suites().items()]
+    print(file=out)
+    for line in lines:
+        print(textwrap.fill(line, TERMINAL_WIDTH, subsequent_indent="    "), file=out)
+    print("\nnames are case-insensitive; `run_eval.py tasks NAME` shows a benchmark's whole protocol", file=out)
+
+
+def print_task_details(name: str, out: TextIO = sys.stdout) -> None:
+    """One benchmark's protocol, one field a line (the `tasks NAME` view)."""
+    b = get_benchmark(name)
+    runs_as, source = _runs_as(b)
+    fields = {
+        "task": b.name, "title": b.title, "output": b.output, "shots": b.num_fewshot, "metric": b.metric,
+        "aggregation": b.score.aggregation, "score scale": f"x{b.score.scale:g}", "runs as": runs_as,
+        "data (default)": source, "--data_dir layout": b.data.local_layout,
+        "groups": ", ".join(b.part_of) or "-", "suites": ", ".join(b.suites) or "-",
+        "declared in": b.path.relative_to(REPO_ROOT) if b.path.is_relative_to(REPO_ROOT) else b.path,
+    }
+    width = max(len(key) for key in fields)
+    for key, value in fields.items():
+        print(textwrap.fill(f"{key + ':':<{width + 1}} {value}", TERMINAL_WIDTH,
+                            subsequent_indent=" " * (width + 2)), file=out)

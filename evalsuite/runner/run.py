@@ -8,7 +8,11 @@ from pathlib import Path
 
 from evalsuite.declarations import Benchmark, check_task_yamls
 from evalsuite.errors import BadInputError, EvalsuiteError
-from evalsuite.judging.runner import estimate_judge_benchmark, prepare_judge_benchmark, run_judge_benchmark
+from evalsuite.data.loader import check_local_data
+from evalsuite.judging.estimate import EstimateLine, PriceTable, estimate_judge_benchmark
+from evalsuite.judging.runner import (
+    check_answers_file, check_judge_ready, prepare_judge_benchmark, run_judge_benchmark,
+)
 from evalsuite.models.loader import (
     LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
 )
@@ -31,8 +35,9 @@ class Outcome:
     message: str = ""
 
 
-def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> None:
-    """Every check that can fail fast, before any model is loaded or any generation starts."""
+def check_before_running(benchmarks: list[Benchmark], options: RunOptions, *, judges: bool = True) -> None:
+    """Every check that can fail fast, before any model is loaded or any generation starts: flags, the
+    benchmarks' data files (present and well-formed), and (`judges`) each judge's key and endpoint."""
     if options.data_dir is not None and not Path(options.data_dir).is_dir():
         raise BadInputError(f"--data_dir {options.data_dir} is not a directory")
     check_output_folder(options.output_path)
@@ -40,33 +45,48 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
         require_code_execution_opt_in(options.allow_code_execution, options.allow_unisolated_execution)
     if any(b.engine == "lm_eval" for b in benchmarks):
         check_task_yamls()
-    for benchmark in benchmarks:
-        if benchmark.engine == "lm_eval":
-            continue
-        if benchmark.engine == "judge":
-            if options.judge is None:
-                raise BadInputError(f"{benchmark.name} needs judge options (--judge_model)")
-            prepare_judge_benchmark(benchmark.name, options.judge, options.data_dir)  # data, flags, prompts
-        else:
-            raise BadInputError(f"benchmark {benchmark.name}: unknown engine '{benchmark.engine}'")
     judged = [b.name for b in benchmarks if b.engine == "judge"]
     if options.judge is not None and getattr(options.judge, "answers_file", None) and len(judged) > 1:
         raise BadInputError(
             f"--answers_file holds one benchmark's answers: run {' and '.join(judged)} separately"
         )
     parse_model_args(options.model_args)
+    for benchmark in benchmarks:
+        if benchmark.engine == "lm_eval":
+            check_local_data(benchmark, options.data_dir)
+        elif benchmark.engine == "judge":
+            if options.judge is None:
+                raise BadInputError(f"{benchmark.name} needs judge options (--judge_model)")
+            prepared = prepare_judge_benchmark(benchmark.name, options.judge, options.data_dir)  # data, prompts
+            if options.judge.answers_file:
+                check_answers_file(prepared, Path(options.judge.answers_file), options.limit)
+        else:
+            raise BadInputError(f"benchmark {benchmark.name}: unknown engine '{benchmark.engine}'")
+    probed: set = set()
+    for benchmark in benchmarks if judges else []:  # last: every local check passed first
+        if benchmark.engine == "judge":
+            check_judge_ready(benchmark.name, options.judge, probed)  # key set, endpoint answering
 
 
-def estimate_judging(benchmarks: list[Benchmark], options: RunOptions) -> list:
-    """--judge_estimate: what each judged benchmark would still send to its judge; nothing is loaded or called."""
-    check_before_running(benchmarks, options)
+def estimate_judging(benchmarks: list[Benchmark], options: RunOptions, prices: PriceTable) -> list[EstimateLine]:
+    """--judge_estimate: per benchmark, what judging it would still send (an EstimateLine); nothing is
+    loaded, generated or called. A benchmark that is not judged, or whose data is missing, is a line
+    saying so; the others are still estimated."""
+    if options.data_dir is not None and not Path(options.data_dir).is_dir():
+        raise BadInputError(f"--data_dir {options.data_dir} is not a directory")
     slug = model_slug(model_name(options.model, parse_model_args(options.model_args)))
-    return [
-        estimate_judge_benchmark(b.name, options=options.judge, slug=slug,
-                                 output_path=Path(options.output_path), data_dir=options.data_dir,
-                                 limit=options.limit)
-        for b in benchmarks if b.engine == "judge"
-    ]
+    lines = []
+    for b in benchmarks:
+        if b.engine != "judge":
+            lines.append(EstimateLine(b.name, error="not a judged benchmark: nothing to estimate, nothing run"))
+            continue
+        try:
+            lines.append(EstimateLine(b.name, estimate_judge_benchmark(
+                b.name, options=options.judge, slug=slug, output_path=Path(options.output_path),
+                data_dir=options.data_dir, limit=options.limit, prices=prices)))
+        except BadInputError as err:
+            lines.append(EstimateLine(b.name, error=str(err)))
+    return lines
 
 
 def _existing(options: RunOptions, slug: str, benchmark: Benchmark) -> dict | None:
@@ -153,4 +173,5 @@ def _load_if_needed(pending: list[Benchmark], options: RunOptions) -> LoadedMode
     if answers_only and all(b.engine == "judge" for b in pending):
         return None
     print(f"loading model {options.model} {options.model_args or ''}".rstrip(), file=sys.stderr, flush=True)
-    return load_model(options.model, options.model_args, batch_size=options.batch_size, device=options.device)
+    return load_model(options.model, options.model_args, batch_size=options.batch_size, device=options.device,
+                      threads=options.threads)
