@@ -333,15 +333,27 @@ async def _probe(base_url: str | None, api_key: str | None, timeout_s: float) ->
         raise BadInputError(f"judge endpoint {where} did not answer within {timeout_s:g} s: is the server up? "
                             "(--judge_base_url)") from None
     except openai.APIConnectionError as err:
-        cause = err.__cause__ or err
-        detail = scrubbed_detail(str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__,
-                                 [api_key])
+        detail = scrubbed_detail(_connection_failure(err), [api_key])
         raise BadInputError(f"judge endpoint {where} does not answer ({detail}): is the server up? "
                             "(--judge_base_url)") from None
     except (openai.APIStatusError, ReplyRefused):
         return  # it answers
     finally:
         await client.close()
+
+
+def _connection_failure(error: BaseException) -> str:
+    """Why a connection failed, from the innermost cause ("Connection refused", not the HTTP
+    library's "All connection attempts failed")."""
+    seen = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    for cause in reversed(seen):
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno)
+    text = str(seen[-1]).strip()
+    return text.splitlines()[0] if text else type(seen[-1]).__name__
 
 
 def _content_of(response: object) -> str:
