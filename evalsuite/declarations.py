@@ -156,11 +156,6 @@ class Score:
     mean_with: tuple[str, ...] = ()  # metrics averaged with `metric` into the score (e.g. prompt- and instruction-level accuracy)
 
     @property
-    def headline_chance(self) -> float | None:
-        """The chance level of the headline metric itself (None when declared per subtask)."""
-        return self.chance if isinstance(self.chance, float) else None
-
-    @property
     def per_subtask_chance(self) -> bool:
         """True when each subtask is normalized by its own chance level, then averaged."""
         return isinstance(self.chance, (dict, str))

@@ -180,19 +180,6 @@ def require_columns(path: Path, rows: list[dict[str, Any]], columns: list[str]) 
         raise BadInputError(f"{path}: missing column(s) {', '.join(missing)}")
 
 
-def to_int(path: Path, row_number: int, column: str, value: Any, allowed: set[int]) -> int:
-    """`value` as an int in `allowed`, else BadInputError naming file, row and column."""
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = None
-    if number is None or number not in allowed:
-        raise BadInputError(
-            f"{path}: row {row_number} has {column}={value!r}, expected one of {sorted(allowed)}"
-        )
-    return number
-
-
 def build_split(rows: list[dict[str, Any]], features: "datasets.Features") -> "datasets.Dataset":
     """A `datasets.Dataset` holding exactly `features`' columns, in their order."""
     import datasets
