@@ -73,8 +73,17 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_model: str = "e
                         help="lm-eval model type (hf, vllm, local-completions, local-chat-completions, "
                              "openai-chat-completions, ...) or 'embedded' (SmolLM2-135M-Instruct)")
     parser.add_argument("--model_args", default=None, help="key=value,... passed to the model (as lm-eval)")
+    add_model_name_argument(parser)
     parser.add_argument("--batch_size", type=_batch_size, default=8, help="integer or 'auto' (default 8)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+
+
+def add_model_name_argument(parser: argparse.ArgumentParser) -> None:
+    """--model_name: names a run (its results folder and the name its results and leaderboard rows show)."""
+    parser.add_argument("--model_name", default=None,
+                        help="name of this run: its results folder and the model name results show "
+                             "(default: the last part of pretrained=/model=); two checkpoints or one model "
+                             "served two ways get one each")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +122,7 @@ def _run_options(args: argparse.Namespace, judge_needed: bool) -> RunOptions:
     # --data_dir (checked by the runner), else $EVALSUITE_DATA_DIR, else None: the HF Hub
     data_dir = args.data_dir if args.data_dir is not None else resolve_data_dir(None)
     return RunOptions(
-        model=args.model, model_args=args.model_args, num_fewshot=args.num_fewshot,
+        model=args.model, model_args=args.model_args, model_name=args.model_name, num_fewshot=args.num_fewshot,
         batch_size=args.batch_size, device=args.device, limit=args.limit,
         output_path=args.output_path, data_dir=data_dir,
         apply_chat_template=args.apply_chat_template, fewshot_as_multiturn=args.fewshot_as_multiturn,
@@ -176,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="datasets in the upstream layouts (default: $EVALSUITE_DATA_DIR, else the "
                            "small bundled fixtures in tests/fixtures/data)")
     demo.add_argument("--output_path", type=Path, default=Path("results"))
+    add_model_name_argument(demo)
     demo.add_argument("--leaderboard_out", type=Path, default=Path("leaderboards"))
     demo.add_argument("--force", action="store_true", help="rerun what is already done")
     demo.set_defaults(func=cmd_demo)

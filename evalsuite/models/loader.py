@@ -101,8 +101,10 @@ def load_model(
     *,
     batch_size: int | str = 1,
     device: str | None = None,
+    name: str | None = None,
 ) -> LoadedModel:
-    """Instantiate the lm-eval LM for a model type and its `key=value` arguments."""
+    """Instantiate the lm-eval LM for a model type and its `key=value` arguments; `name` (--model_name)
+    replaces the name derived from the arguments in results and the results folder."""
     user_args = parse_model_args(model_args)
     lm_type, lm_args = resolve_model_args(model_type, user_args)
     lm_class = _lm_class(lm_type)
@@ -118,7 +120,7 @@ def load_model(
     except ImportError as err:
         raise EvalsuiteError(f"model type '{model_type}' needs an extra package: {err}") from err
     info = {
-        "name": model_name(model_type, user_args),
+        "name": name or model_name(model_type, user_args),
         "type": model_type,
         "args": recorded_args(user_args),
         "revision": _embedded_revision() if model_type == EMBEDDED else _revision(lm, user_args),

@@ -15,7 +15,8 @@ from evalsuite.errors import BadInputError
 from evalsuite.models.loader import LoadedModel
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
-from evalsuite.results.store import result_path, samples_path, write_json_atomic, write_jsonl_atomic
+from evalsuite.results.identity import locate_result, result_identity, samples_file
+from evalsuite.results.store import write_json_atomic, write_jsonl_atomic
 from evalsuite.runner import sample_rows
 from evalsuite.runner.normalization import normalize
 from evalsuite.runner.options import RunOptions
@@ -102,8 +103,10 @@ def evaluate_benchmark(
         for subtask, value in normalization.per_subtask.items():
             subscores[f"normalized/{subtask}"] = value * benchmark.score.scale
             metrics[f"chance/{subtask}"] = normalization.chance[subtask]
-    relative_samples = f"samples/{benchmark.name}.jsonl"
-    write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
+    # where this identity's result goes: never over a result of another protocol or model arguments
+    identity = result_identity(protocol, model.info)
+    out_file, _ = locate_result(options.output_path, model.slug, benchmark.name, identity)
+    write_jsonl_atomic(samples_file(out_file), rows)
     result = build_result(
         benchmark=benchmark.name,
         model=model.info,
@@ -123,9 +126,10 @@ def evaluate_benchmark(
             batch_size=str(options.batch_size),
             **_isolation(benchmark),
         ),
-        samples=relative_samples,
+        samples=samples_file(out_file).relative_to(out_file.parent).as_posix(),
+        identity=identity,
     )
-    write_json_atomic(result_path(options.output_path, model.slug, benchmark.name), result)
+    write_json_atomic(out_file, result)
     return result
 
 

@@ -13,6 +13,7 @@ class RunOptions:
 
     model: str = "embedded"
     model_args: str | None = None
+    model_name: str | None = None  # names the run: the results folder and the result's model.name
     num_fewshot: int | None = None
     batch_size: int | str = 8
     device: str | None = None
