@@ -74,7 +74,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_model: str = "e
                              "openai-chat-completions, ...) or 'embedded' (SmolLM2-135M-Instruct)")
     parser.add_argument("--model_args", default=None, help="key=value,... passed to the model (as lm-eval)")
     add_model_name_argument(parser)
-    parser.add_argument("--batch_size", type=_batch_size, default=8, help="integer or 'auto' (default 8)")
+    parser.add_argument("--batch_size", type=_batch_size, default=None,
+                        help="integer or 'auto' (default 8; 1 for a model behind a server, whose parallel "
+                             "requests are num_concurrent= in --model_args)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
 
 

@@ -123,7 +123,7 @@ def evaluate_benchmark(
             lm_eval_task=benchmark.lm_eval_task,
             n_samples=output.get("n-samples"),
             seed=options.seed,
-            batch_size=str(options.batch_size),
+            batch_size=str(model.batch_size or options.batch_size),
             **_isolation(benchmark),
         ),
         samples=samples_file(out_file).relative_to(out_file.parent).as_posix(),

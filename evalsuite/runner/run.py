@@ -12,11 +12,13 @@ from evalsuite.judging.runner import estimate_judge_benchmark, prepare_judge_ben
 from evalsuite.models.loader import (
     LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
 )
+from evalsuite.models.served import check_outputs
 from evalsuite.results.identity import identity_of, locate_result, result_identity
 from evalsuite.results.store import check_output_folder, model_slug
 from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
+from evalsuite.runner.served_errors import server_errors
 from evalsuite.scoring.code import require_code_execution_opt_in
 
 @dataclass
@@ -55,6 +57,7 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions) -> No
             f"--answers_file holds one benchmark's answers: run {' and '.join(judged)} separately"
         )
     parse_model_args(options.model_args)
+    check_outputs(options.model, {b.name: b.output for b in benchmarks if b.engine == "lm_eval"})
 
 
 def estimate_judging(benchmarks: list[Benchmark], options: RunOptions) -> list:
@@ -115,15 +118,16 @@ def run_benchmarks(
     for index, benchmark in enumerate(pending, 1):
         print(f"[{index}/{len(pending)}] {benchmark.name} ({benchmark.title})", file=sys.stderr, flush=True)
         try:
-            if benchmark.engine == "lm_eval":
-                manager = manager or task_manager(options.data_dir)
-                result = evaluate_benchmark(benchmark, model, options, manager, chat_template)
-            else:
-                result = run_judge_benchmark(
-                    benchmark.name, model=model, options=options.judge,
-                    output_path=Path(options.output_path), data_dir=options.data_dir,
-                    limit=options.limit, force=options.force,
-                )
+            with server_errors(model, benchmark.output):  # a served model's HTTP error: status, reply, hint
+                if benchmark.engine == "lm_eval":
+                    manager = manager or task_manager(options.data_dir)
+                    result = evaluate_benchmark(benchmark, model, options, manager, chat_template)
+                else:
+                    result = run_judge_benchmark(
+                        benchmark.name, model=model, options=options.judge,
+                        output_path=Path(options.output_path), data_dir=options.data_dir,
+                        limit=options.limit, force=options.force,
+                    )
         except EvalsuiteError as err:
             if isinstance(err, BadInputError):
                 raise
