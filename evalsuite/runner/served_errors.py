@@ -18,7 +18,7 @@ from evalsuite.models.served import is_api_model
 API_LOGGER = "lm_eval.models.api_models"
 MAX_REPLY_CHARS = 300
 # lm-eval's log lines that carry the server's reply (requests path, then the aiohttp path)
-_REPLY = re.compile(r"API request failed (?:with error message: |! Status code: \d+, Response text: )(.*)\. Retrying\.\.\.$",
+_REPLY = re.compile(r"API request failed(?: with error message: |! Status code: \d+, Response text: )(.*)\. Retrying\.\.\.$",
                     re.S)
 CREDENTIAL_ARGS = ("api_key", "auth_token", "token", "key")
 
