@@ -31,9 +31,14 @@ EXECUTION_ARGS = frozenset({
 })
 
 
+def output_args(args: dict) -> dict:
+    """The model arguments that can change what the model returns (EXECUTION_ARGS left out)."""
+    return {k: v for k, v in (args or {}).items() if k not in EXECUTION_ARGS}
+
+
 def result_identity(protocol: dict, model: dict) -> str:
     """Short hash of what makes a result comparable: its protocol, model type and model arguments."""
-    args = {k: v for k, v in (model.get("args") or {}).items() if k not in EXECUTION_ARGS}
+    args = output_args(model.get("args") or {})
     key = json.dumps({"protocol": protocol, "model_type": model.get("type"), "model_args": args},
                      sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:IDENTITY_CHARS]

@@ -15,7 +15,7 @@ from evalsuite.errors import BadInputError
 from evalsuite.models.loader import LoadedModel
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
-from evalsuite.results.identity import locate_result, result_identity, samples_file
+from evalsuite.results.identity import locate_result, output_args, result_identity, samples_file
 from evalsuite.results.store import write_json_atomic, write_jsonl_atomic
 from evalsuite.runner import sample_rows
 from evalsuite.runner.normalization import normalize
@@ -38,8 +38,9 @@ def task_manager(data_dir: Path | None) -> Any:
 
 def cache_file(options: RunOptions, model: LoadedModel, benchmark: Benchmark) -> Path:
     """lm-eval's response cache of this model on this benchmark (sqlite); lets an interrupted run
-    resume, and `--force` clears only the benchmarks it reruns."""
-    key = json.dumps({"type": model.type, "args": model.args}, sort_keys=True)
+    resume (also with other execution settings, e.g. num_concurrent), and `--force` clears only the
+    benchmarks it reruns."""
+    key = json.dumps({"type": model.type, "args": output_args(model.args)}, sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return Path(options.output_path) / model.slug / ".cache" / f"lm_eval_{digest}_{benchmark.name}"
 
