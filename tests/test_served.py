@@ -66,8 +66,10 @@ def test_an_unreachable_hub_names_tokenizer_at_once(tmp_path):
     elapsed = time.monotonic() - started
     assert done.returncode == 2, done.stderr[-2000:]
     last = _last_line(done)
-    assert "tokenizer 'org/never-cached-model' is not in the local cache" in last and "tokenizer=/path/to" in last
-    assert elapsed < 45, elapsed  # the interpreter and lm-eval's imports included; the Hub's retries took ~55 s
+    assert "cannot load tokenizer 'org/never-cached-model': the Hugging Face Hub is unreachable" in last
+    assert "not in the local cache; pass tokenizer=/path/to/a/local/tokenizer/folder" in last
+    assert "Retrying in" not in done.stderr  # huggingface_hub's retries (about 55 s offline) never started
+    assert elapsed < 120, elapsed  # the interpreter and lm-eval's imports included, on a busy machine
 
 
 def test_hub_reachability_is_a_quick_connection_test(monkeypatch):

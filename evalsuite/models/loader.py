@@ -119,15 +119,15 @@ def load_model(
         device = _default_device()
     if batch_size is None:
         batch_size = 1 if is_api_model(lm_class) else DEFAULT_BATCH_SIZE
-    offline_tokenizer = prepare_tokenizer(lm_class, lm_args)  # a served model's tokenizer, Hub out of reach
+    hub_tokenizer = prepare_tokenizer(lm_class, lm_args)  # a served model's tokenizer (offline if the Hub is out of reach)
     try:
         lm = lm_class.create_from_arg_obj(
             lm_args, {"batch_size": batch_size, "device": device}
         )
     except (OSError, ValueError, TypeError, AssertionError, RuntimeError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if offline_tokenizer is not None and isinstance(err, OSError):
-            first_line = tokenizer_hint(offline_tokenizer)
+        if hub_tokenizer is not None and isinstance(err, OSError):
+            first_line = tokenizer_hint(hub_tokenizer, first_line)
         raise BadInputError(f"cannot load model {model_type} ({model_args or 'no args'}): {first_line}") from err
     except ImportError as err:
         raise EvalsuiteError(f"model type '{model_type}' needs an extra package: {err}") from err

@@ -85,22 +85,20 @@ def tokenizer_source(lm_class: Any, args: dict[str, Any]) -> str | None:
 
 
 def prepare_tokenizer(lm_class: Any, args: dict[str, Any]) -> str | None:
-    """Before an API model is built: when its tokenizer would come from an unreachable Hub, switch the
-    Hub to offline mode (the local cache answers at once). Returns the Hub id in that case, else None."""
+    """Before an API model is built: the Hub id its tokenizer will be loaded from (None: none needed).
+    When the Hub is out of reach, it is switched to offline mode first (the local cache answers at once)."""
     if not is_api_model(lm_class):
         return None
     name = tokenizer_source(lm_class, args)
-    if name is None:
-        return None
-    if _hub_offline() or not hub_reachable():
+    if name is not None and (_hub_offline() or not hub_reachable()):
         _go_offline()
-        return name
-    return None
+    return name
 
 
-def tokenizer_hint(name: str) -> str:
-    """What to do when an API model's tokenizer could not be loaded with the Hub offline."""
-    return (f"the Hugging Face Hub is unreachable (or HF_HUB_OFFLINE is set) and tokenizer '{name}' is not in "
-            "the local cache: pass tokenizer=/path/to/a/local/tokenizer/folder in --model_args (the served "
-            "model's own tokenizer; loglikelihood benchmarks count its tokens), or tokenizer_backend=none "
-            "for generation benchmarks through a chat endpoint")
+def tokenizer_hint(name: str, cause: str) -> str:
+    """What to do when an API model's tokenizer `name` could not be loaded (`cause`: the error's line)."""
+    why = ("the Hugging Face Hub is unreachable (or HF_HUB_OFFLINE is set) and it is not in the local cache"
+           if _hub_offline() else cause[:200])
+    return (f"cannot load tokenizer '{name}': {why}; pass tokenizer=/path/to/a/local/tokenizer/folder (or its Hub "
+            "id) in --model_args: the served model's own tokenizer (loglikelihood benchmarks count its tokens), or "
+            "tokenizer_backend=none for generation benchmarks")
