@@ -80,10 +80,13 @@ def test_missing_data_file_is_one_line_and_keeps_earlier_results(first_run, tmp_
     assert (out / SLUG / "kobest_copa.json").is_file()
 
 
-def test_another_limit_keeps_the_first_result_and_the_leaderboard_shows_the_larger(first_run, tmp_path):
-    """A --limit 3 rerun beside the --limit 2 result: a file of its own (keyed by its identity), both
+def test_another_limit_keeps_the_first_result_and_the_leaderboard_shows_the_larger(tmp_path):
+    """A --limit 3 rerun beside a --limit 2 result: a file of its own (keyed by its identity), both
     resumable, and the leaderboard shows the larger one and names the other."""
-    out, _ = first_run
+    out = tmp_path / "results"
+    first = run_cli("run", "--model", "embedded", "--tasks", "kobest_copa", "--limit", "2",
+                    "--data_dir", str(FIXTURE_DATA), "--output_path", str(out))
+    assert first.returncode == 0, first.stderr[-2000:]
     before = (out / SLUG / "kobest_copa.json").read_text()
     args = ["run", "--model", "embedded", "--tasks", "kobest_copa", "--limit", "3",
             "--data_dir", str(FIXTURE_DATA), "--output_path", str(out)]

@@ -17,6 +17,7 @@ import pytest
 from conftest import FIXTURE_DATA, REPO, run_cli
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.models.embedded import embedded_gguf_path, embedded_hf_dir
+from evalsuite.models.loader import parse_model_args
 from evalsuite.results.schema import validate_result
 from evalsuite.sandbox import os_isolation_available
 
@@ -50,10 +51,13 @@ def _result(folder, benchmark: str) -> dict:
 
 
 def test_loglikelihood_benchmark_through_local_completions(server, tmp_path):
+    """llama-cpp-python takes text prompts only (tokenized_requests=False) and one per request."""
+    if parse_model_args("tokenized_requests=False")["tokenized_requests"] is not False:
+        pytest.skip("needs lm-eval's typed --model_args parsing (issue 17 item 1): 'False' would be a true string")
     before = _posts(server, "completions")
     done = run_cli("run", "--model", "local-completions", "--model_name", "smol-served",
                    "--model_args", f"model={server.model_name},base_url={server.base_url}/completions,"
-                                   f"tokenizer={embedded_hf_dir()},num_concurrent=2",
+                                   f"tokenizer={embedded_hf_dir()},tokenized_requests=False,num_concurrent=2",
                    "--tasks", "kobest_copa", "--limit", "2", "--data_dir", str(FIXTURE_DATA),
                    "--output_path", str(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
