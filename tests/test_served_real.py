@@ -2,7 +2,8 @@
 llama.cpp's (llama-cpp-python) serving the embedded model's GGUF. A loglikelihood benchmark through
 local-completions (the request path only: llama-cpp-python's prompt log-probabilities are shifted by
 one token, so its scores are not checked), a generation, a code and a judged benchmark's answers
-through local-chat-completions, all with num_concurrent > 1, and a run killed midway that resumes."""
+through local-chat-completions, all with num_concurrent > 1, and a run killed midway that resumes.
+The fixtures are tiny (2-4 items per benchmark)."""
 
 import json
 import os
@@ -69,32 +70,31 @@ def test_loglikelihood_benchmark_through_local_completions(server, tmp_path):
 
 
 def test_generation_benchmark_resumes_after_the_run_is_killed(server, tmp_path):
-    """gsm8k through the chat endpoint, 2 requests at once; killed (SIGKILL) once a reply is cached,
+    """IFEval through the chat endpoint, 2 requests at once; killed (SIGKILL) once a reply is cached,
     the same command finishes with the cached replies and sends only the rest; a third run sends nothing."""
-    args = ["run", *_chat(server), "--tasks", "gsm8k", "--limit", "3", "--gen_kwargs", "max_gen_toks=24",
+    args = ["run", *_chat(server), "--tasks", "ifeval", "--limit", "4", "--gen_kwargs", "max_gen_toks=24",
             "--data_dir", str(FIXTURE_DATA), "--output_path", str(tmp_path)]
-    slug = server.model_name
+    cache = tmp_path / server.model_name / ".cache"
     killed = subprocess.Popen([sys.executable, str(REPO / "run_eval.py"), *args], cwd=REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    cached = 0
     deadline = time.monotonic() + 300
     try:
-        while cached < 1 and killed.poll() is None and time.monotonic() < deadline:
+        while _cached_replies(cache) < 1 and killed.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-            cached = _cached_replies(tmp_path / slug / ".cache")
     finally:
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait()
-    assert 1 <= cached < 3, cached
-    assert not list((tmp_path / slug).glob("gsm8k*.json"))
+    cached = _cached_replies(cache)
+    assert 1 <= cached < 4, cached
+    assert not list((tmp_path / server.model_name).glob("ifeval*.json"))
     time.sleep(3)  # a request in flight when the run died still finishes on the server
     before = _posts(server, "chat/completions")
     done = run_cli(*args)
     assert done.returncode == 0, done.stderr[-3000:]
     finished = _posts(server, "chat/completions")
-    assert finished - before <= 3 - cached
-    result = _result(tmp_path / slug, "gsm8k")
-    assert result["n"] == 3 and result["protocol"]["gen_kwargs"] == "max_gen_toks=24"
+    assert finished - before <= 4 - cached
+    result = _result(tmp_path / server.model_name, "ifeval")
+    assert result["n"] == 4 and result["protocol"]["gen_kwargs"] == "max_gen_toks=24"
     again = run_cli(*args)
     assert again.returncode == 0 and "skipped" in again.stdout
     assert _posts(server, "chat/completions") == finished  # done: nothing sent
