@@ -104,3 +104,17 @@ def test_output_path_that_is_a_file_or_a_system_folder_is_bad_input_before_any_w
     _main_error(capsys, ["run", "--tasks", "gsm8k", "--output_path", str(a_file)], "is a file")
     _main_error(capsys, ["run", "--tasks", "gsm8k", "--output_path", "/proc/self/results"], "system folder")
     assert a_file.read_text() == "{}"
+
+
+def test_model_name_names_the_run_of_run_and_demo(tmp_path):
+    """Two checkpoints with the same folder name: --model_name gives the second a results folder of its own."""
+    from evalsuite.cli import _run_options, build_parser
+    from evalsuite.runner.run import run_slug
+
+    parser = build_parser()
+    args = parser.parse_args(["run", "--model", "hf", "--model_args", "pretrained=/ckpts/a/step-100", "--tasks", "gsm8k"])
+    assert run_slug(_run_options(args, judge_needed=False)) == "step-100"
+    args = parser.parse_args(["run", "--model", "hf", "--model_args", "pretrained=/ckpts/b/step-100",
+                              "--model_name", "b-step-100", "--tasks", "gsm8k"])
+    assert run_slug(_run_options(args, judge_needed=False)) == "b-step-100"
+    assert parser.parse_args(["demo", "--model_name", "smol-demo"]).model_name == "smol-demo"
