@@ -113,12 +113,13 @@ def _cached_replies(cache_folder) -> int:
 
 
 def test_code_benchmark_through_local_chat_completions(server, tmp_path):
-    done = run_cli("run", *_chat(server), "--tasks", "humaneval", "--limit", "2",
+    done = run_cli("run", *_chat(server), "--model_name", "smol-chat", "--tasks", "humaneval", "--limit", "2",
                    "--gen_kwargs", "max_gen_toks=64", "--allow_code_execution",
                    *([] if os_isolation_available() else ["--allow_unisolated_execution"]),
                    "--output_path", str(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
-    result = _result(tmp_path / server.model_name, "humaneval")
+    result = _result(tmp_path / "smol-chat", "humaneval")
+    assert result["model"]["name"] == "smol-chat" and result["provenance"]["batch_size"] == "1"
     assert result["n"] == 2 and result["provenance"]["isolation"] in ("bwrap", "subprocess")
     assert result["protocol"]["chat_template"] is True  # the server applies the model's chat template
 
