@@ -137,3 +137,18 @@ def test_judged_benchmark_answers_through_local_chat_completions(server, tmp_pat
                (tmp_path / slug / "mt_bench" / "model_answer" / f"{slug}.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(answers) == 1 and len(answers[0]["choices"][0]["turns"]) == 2
     assert all(turn.strip() for turn in answers[0]["choices"][0]["turns"])
+
+
+def test_a_real_server_refusing_a_request_says_why(server, tmp_path):
+    """llama-cpp-python takes no token-id prompts (lm-eval's default for loglikelihood): its own reply (a
+    500 naming the validation error) and the loglikelihood hint, in one line, instead of "500 Server Error"."""
+    done = run_cli("run", "--model", "local-completions",
+                   "--model_args", f"model={server.model_name},base_url={server.base_url}/completions,"
+                                   f"tokenizer={embedded_hf_dir()},max_retries=1",
+                   "--tasks", "kobest_copa", "--limit", "1", "--data_dir", str(FIXTURE_DATA),
+                   "--output_path", str(tmp_path))
+    assert done.returncode == 1, done.stderr[-3000:]
+    [line] = [line[line.index("error: "):] for line in done.stderr.splitlines() if "error: " in line]
+    assert line.startswith(f"error: kobest_copa: the model server at {server.base_url}/completions answered HTTP 500: ")
+    assert "'loc': ('body', 'prompt', 'str'), 'msg': 'Input should be a valid string'" in line  # the server's reply
+    assert "tokenized_requests=False" in line and "echo=true" in line
