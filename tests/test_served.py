@@ -82,3 +82,14 @@ def test_hub_reachability_is_a_quick_connection_test(monkeypatch):
         listener.listen(1)
         monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{listener.getsockname()[1]}")
         assert hub_reachable() is True
+
+
+def test_a_server_that_is_down_is_named_in_seconds(tmp_path):
+    url = f"http://127.0.0.1:{_closed_port()}/v1/chat/completions"
+    done = run_cli("run", "--model", "local-chat-completions", "--model_args", f"model=m,base_url={url},num_concurrent=2",
+                   "--tasks", "gsm8k", "--limit", "1", "--data_dir", str(FIXTURE_DATA),
+                   "--output_path", str(tmp_path / "out"))
+    assert done.returncode == 1, done.stderr[-2000:]
+    [line] = [line[line.index("error: "):] for line in done.stderr.splitlines() if "error: " in line]
+    assert line.startswith(f"error: gsm8k: cannot reach the model server at {url}: ")
+    assert "is it running and listening there? base_url must name the endpoint itself" in line
