@@ -75,11 +75,22 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_model: str = "e
                         help="lm-eval model type (hf, vllm, local-completions, local-chat-completions, "
                              "openai-chat-completions, ...) or 'embedded' (SmolLM2-135M-Instruct)")
     parser.add_argument("--model_args", default=None, help="key=value,... passed to the model (as lm-eval)")
-    parser.add_argument("--batch_size", type=_batch_size, default=8, help="integer or 'auto'")
+    add_model_name_argument(parser)
+    parser.add_argument("--batch_size", type=_batch_size, default=None,
+                        help="integer or 'auto' (default 8; 1 for a model behind a server, whose parallel "
+                             "requests are num_concurrent= in --model_args)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                         help="CPU threads of a local model (torch and OpenMP; default: one per core). On a "
                              "CPU busy with other work, 1 or 2 is often several times faster")
+
+
+def add_model_name_argument(parser: argparse.ArgumentParser) -> None:
+    """--model_name: names a run (its results folder and the name its results and leaderboard rows show)."""
+    parser.add_argument("--model_name", default=None,
+                        help="name of this run: its results folder and the model name results show "
+                             "(default: the last part of pretrained=/model=); two checkpoints or one model "
+                             "served two ways get one each")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +133,7 @@ def _run_options(args: argparse.Namespace, judge_needed: bool) -> RunOptions:
     # --data_dir (checked by the runner), else $EVALSUITE_DATA_DIR, else None: the HF Hub
     data_dir = args.data_dir if args.data_dir is not None else resolve_data_dir(None)
     return RunOptions(
-        model=args.model, model_args=args.model_args, num_fewshot=args.num_fewshot,
+        model=args.model, model_args=args.model_args, model_name=args.model_name, num_fewshot=args.num_fewshot,
         batch_size=args.batch_size, device=args.device, threads=args.threads, limit=args.limit,
         output_path=args.output_path, data_dir=data_dir,
         apply_chat_template=args.apply_chat_template, fewshot_as_multiturn=args.fewshot_as_multiturn,
@@ -193,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="datasets in the upstream layouts (default: $EVALSUITE_DATA_DIR, else the "
                            "small bundled fixtures in tests/fixtures/data)")
     demo.add_argument("--output_path", type=output_folder, default=Path("results"), help="results folder")
+    add_model_name_argument(demo)
     demo.add_argument("--leaderboard_out", type=Path, default=Path("leaderboards"), help="leaderboard folder")
     demo.add_argument("--force", action="store_true", help="rerun what is already done")
     demo.add_argument("--threads", type=_positive_int, default=None, metavar="N",

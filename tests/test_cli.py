@@ -167,7 +167,7 @@ def test_help_shows_the_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for shown in ("(default: embedded)", "(default: 8)", "(default: results)", "(default: 1234)",
+    for shown in ("(default: embedded)", "(default 8;", "(default: results)", "(default: 1234)",
                   "(default: 1000)", "(default 16)"):
         assert shown in text, shown
     assert "--log_samples" in text and "always written" in text
@@ -245,3 +245,17 @@ def subprocess_run_without_key(env: dict, *args: str):
 
     return subprocess.run([sys.executable, str(REPO / "run_eval.py"), *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300, env=env)
+
+
+def test_model_name_names_the_run_of_run_and_demo(tmp_path):
+    """Two checkpoints with the same folder name: --model_name gives the second a results folder of its own."""
+    from evalsuite.cli import _run_options, build_parser
+    from evalsuite.runner.run import run_slug
+
+    parser = build_parser()
+    args = parser.parse_args(["run", "--model", "hf", "--model_args", "pretrained=/ckpts/a/step-100", "--tasks", "gsm8k"])
+    assert run_slug(_run_options(args, judge_needed=False)) == "step-100"
+    args = parser.parse_args(["run", "--model", "hf", "--model_args", "pretrained=/ckpts/b/step-100",
+                              "--model_name", "b-step-100", "--tasks", "gsm8k"])
+    assert run_slug(_run_options(args, judge_needed=False)) == "b-step-100"
+    assert parser.parse_args(["demo", "--model_name", "smol-demo"]).model_name == "smol-demo"

@@ -150,9 +150,77 @@ def test_duplicate_result_keeps_the_later_run(tmp_path, capsys):
     older["score"] = 11.0
     (results / "Alpha-7B-Instruct" / "gsm8k_old.json").write_text(json.dumps(older))
     render_leaderboard(results, tmp_path / "out", ("csv",))
-    assert "gsm8k_old.json: same model and benchmark" in capsys.readouterr().err
+    assert "gsm8k_old.json: same model and benchmark as Alpha-7B-Instruct/gsm8k.json, which finished later" \
+        in capsys.readouterr().err
     math_table = pd.read_csv(tmp_path / "out" / "tables" / "math.csv")
     assert math_table[math_table.source == "measured"].gsm8k.tolist() == [62.0]
+
+
+def _variant(results, name, **changes):
+    """A copy of Alpha's result under another protocol (as `run` writes it: <benchmark>.<identity>.json)."""
+    data = json.loads((FIXTURES / "Alpha-7B-Instruct" / f"{name.split('.')[0]}.json").read_text())
+    data["protocol"] = {**data["protocol"], **changes.pop("protocol", {})}
+    data.update(changes)
+    (results / "Alpha-7B-Instruct" / name).write_text(json.dumps(data))
+
+
+def test_of_several_protocols_the_most_complete_comparable_result_is_shown_and_the_others_named(tmp_path, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES / "Alpha-7B-Instruct", results / "Alpha-7B-Instruct")
+    # a later --limit run, a later full run with other shots, a later full run of fewer items: none replaces it
+    _variant(results, "gsm8k.1a2b3c4d.json", protocol={"limit": 3}, n=3, score=99.0,
+             provenance={"finished_at": "2030-01-01T00:00:00Z"})
+    kmmlu = json.loads((FIXTURES / "Alpha-7B-Instruct" / "kmmlu.json").read_text())["score"]
+    _variant(results, "kmmlu.5e6f7a8b.json", protocol={"num_fewshot": 0}, score=98.0,  # the report states 5-shot
+             provenance={"finished_at": "2030-01-01T00:00:00Z"})
+    render_leaderboard(results, tmp_path / "out", ("md", "csv"))
+    err = capsys.readouterr().err
+    assert ("skipped Alpha-7B-Instruct/gsm8k.1a2b3c4d.json: same model and benchmark as "
+            "Alpha-7B-Instruct/gsm8k.json, which is complete (no --limit) (shown instead)") in err
+    assert "kmmlu.5e6f7a8b.json: same model and benchmark as Alpha-7B-Instruct/kmmlu.json, which follows " \
+           "the report's stated protocol" in err
+    math_table = pd.read_csv(tmp_path / "out" / "tables" / "math.csv")
+    assert math_table[math_table.source == "measured"].gsm8k.tolist() == [62.0]
+    korean = pd.read_csv(tmp_path / "out" / "tables" / "korean_general.csv")
+    assert korean[korean.source == "measured"].kmmlu.tolist() == [pytest.approx(kmmlu)]
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "## Skipped files" in readme and "gsm8k.1a2b3c4d.json: same model and benchmark" in readme
+    # among --limit runs alone, the one with more items wins
+    (results / "Alpha-7B-Instruct" / "gsm8k.json").unlink()
+    _variant(results, "gsm8k.9c0d1e2f.json", protocol={"limit": 2}, n=2, score=50.0)
+    render_leaderboard(results, tmp_path / "out2", ("csv",))
+    assert "gsm8k.9c0d1e2f.json: same model and benchmark as Alpha-7B-Instruct/gsm8k.1a2b3c4d.json, which has " \
+           "more items (3 vs 2)" in capsys.readouterr().err
+    math_table = pd.read_csv(tmp_path / "out2" / "tables" / "math.csv")
+    assert math_table[math_table.source == "measured"].gsm8k.tolist() == [99.0]
+
+
+def test_one_suite_split_across_machines_renders_one_leaderboard(tmp_path, capsys):
+    """Two results folders (one per machine, each a part of the benchmarks of the same model) -> one row."""
+    machine_a, machine_b = tmp_path / "machine_a", tmp_path / "machine_b"
+    for folder, benchmarks in ((machine_a, ("gsm8k", "kmmlu")), (machine_b, ("mmlu_pro", "mt_bench"))):
+        (folder / "Alpha-7B-Instruct" / "samples").mkdir(parents=True)
+        for name in benchmarks:
+            shutil.copy(FIXTURES / "Alpha-7B-Instruct" / f"{name}.json", folder / "Alpha-7B-Instruct")
+            samples = FIXTURES / "Alpha-7B-Instruct" / "samples" / f"{name}.jsonl"
+            if samples.exists():
+                shutil.copy(samples, folder / "Alpha-7B-Instruct" / "samples")
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["leaderboard", "--results", str(machine_a), str(machine_b),
+                              "--out", str(tmp_path / "out"), "--format", "md,csv"])
+    assert args.func(args) == 0
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert f"`{machine_a.as_posix()}/Alpha-7B-Instruct/gsm8k.json`" in readme
+    assert f"`{machine_b.as_posix()}/Alpha-7B-Instruct/mt_bench.json`" in readme
+    general = pd.read_csv(tmp_path / "out" / "tables" / "math.csv")
+    assert general[general.source == "measured"].model.tolist() == ["org/Alpha-7B-Instruct"]  # one row, not two
+    korean = pd.read_csv(tmp_path / "out" / "tables" / "korean_general.csv")
+    assert korean[korean.source == "measured"].kmmlu.notna().all()
+    assert "skipped" not in capsys.readouterr().err
+    with pytest.raises(BadInputError, match="does not exist"):
+        render_leaderboard([machine_a, tmp_path / "absent"], tmp_path / "out3")
+    assert not (tmp_path / "out3").exists()
 
 
 def test_missing_results_folder_is_bad_input_before_any_write(tmp_path):

@@ -7,7 +7,10 @@ import stat
 import pytest
 
 from evalsuite.errors import BadInputError
-from evalsuite.results.schema import build_result, load_result, protocol_matches, validate_result
+from evalsuite.results.identity import (
+    identity_of, locate_result, result_identity, samples_file, work_folder,
+)
+from evalsuite.results.schema import build_result, load_result, validate_result
 from evalsuite.results.store import (
     check_output_folder, model_slug, result_path, write_json_atomic,
 )
@@ -75,12 +78,41 @@ def test_model_slug_is_filesystem_safe():
     assert [model_slug(name) for name in ("..", ".", "../..", ".hidden", "")] == ["model", "model", "model", "hidden", "model"]
 
 
-def test_protocol_matches_needs_same_protocol_and_model():
+def test_identity_covers_protocol_model_type_and_arguments_but_not_execution_settings():
     stored = _result()
     model = {"type": "hf", "args": {"pretrained": "x"}}
-    assert protocol_matches(stored, stored["protocol"], model)
-    assert not protocol_matches(stored, {**stored["protocol"], "limit": 5}, model)
-    assert not protocol_matches(stored, stored["protocol"], {"type": "hf", "args": {"pretrained": "y"}})
+    same = result_identity(stored["protocol"], model)
+    assert identity_of(stored) == same  # recomputed from the stored protocol and (scrubbed) arguments
+    assert result_identity({**stored["protocol"], "limit": 5}, model) != same
+    assert result_identity({**stored["protocol"], "num_fewshot": 0}, model) != same
+    assert result_identity(stored["protocol"], {"type": "hf", "args": {"pretrained": "y"}}) != same
+    assert result_identity(stored["protocol"], {"type": "hf", "args": {"pretrained": "x", "revision": "abc"}}) != same
+    assert result_identity(stored["protocol"], {"type": "vllm", "args": {"pretrained": "x"}}) != same
+    assert result_identity(stored["protocol"], {"type": "hf", "args": {"pretrained": "x", "num_concurrent": 8,
+                                                                       "batch_size": 4}}) == same
+    assert identity_of({**stored, "identity": "0123abcd"}) == "0123abcd"  # a recorded identity wins
+
+
+def _write(tmp_path, result):
+    path, existing = locate_result(tmp_path, "m", "kmmlu", identity_of(result))
+    write_json_atomic(path, result)
+    return path, existing
+
+
+def test_a_result_of_another_identity_never_overwrites_and_each_is_found_again(tmp_path):
+    full = _result()
+    limited = _result(protocol={"num_fewshot": 5, "limit": 3})
+    plain, existing = _write(tmp_path, full)
+    assert plain == tmp_path / "m" / "kmmlu.json" and existing is None  # the first takes the plain name
+    keyed, _ = _write(tmp_path, limited)
+    assert keyed == tmp_path / "m" / f"kmmlu.{identity_of(limited)}.json"
+    assert load_result(plain)["protocol"]["limit"] is None  # untouched
+    assert locate_result(tmp_path, "m", "kmmlu", identity_of(full)) == (plain, load_result(plain))
+    assert locate_result(tmp_path, "m", "kmmlu", identity_of(limited)) == (keyed, load_result(keyed))
+    assert samples_file(keyed) == tmp_path / "m" / "samples" / f"kmmlu.{identity_of(limited)}.jsonl"
+    assert work_folder(keyed) == tmp_path / "m" / f"kmmlu.{identity_of(limited)}"
+    plain.write_text("{damaged")  # an unreadable result is recomputed in its place
+    assert locate_result(tmp_path, "m", "kmmlu", identity_of(full)) == (plain, None)
 
 
 def test_results_are_written_with_the_usual_permissions(tmp_path):

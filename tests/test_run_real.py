@@ -78,3 +78,27 @@ def test_missing_data_file_is_one_line_and_keeps_earlier_results(first_run, tmp_
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "BoolQ" in last
     assert (out / SLUG / "kobest_copa.json").is_file()
+
+
+def test_another_limit_keeps_the_first_result_and_the_leaderboard_shows_the_larger(tmp_path):
+    """A --limit 3 rerun beside a --limit 2 result: a file of its own (keyed by its identity), both
+    resumable, and the leaderboard shows the larger one and names the other."""
+    out = tmp_path / "results"
+    first = run_cli("run", "--model", "embedded", "--tasks", "kobest_copa", "--limit", "2",
+                    "--data_dir", str(FIXTURE_DATA), "--output_path", str(out))
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = (out / SLUG / "kobest_copa.json").read_text()
+    args = ["run", "--model", "embedded", "--tasks", "kobest_copa", "--limit", "3",
+            "--data_dir", str(FIXTURE_DATA), "--output_path", str(out)]
+    done = run_cli(*args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / SLUG / "kobest_copa.json").read_text() == before  # the --limit 2 result is untouched
+    [keyed] = (out / SLUG).glob("kobest_copa.*.json")
+    third = json.loads(keyed.read_text())
+    assert third["protocol"]["limit"] == 3 and keyed.name == f"kobest_copa.{third['identity']}.json"
+    assert len(read_jsonl(out / SLUG / third["samples"])) == third["n"]
+    assert "skipped" in run_cli(*args).stdout  # found again: resumed, not rerun
+    board = run_cli("leaderboard", "--results", str(out), "--out", str(tmp_path / "board"), "--format", "md")
+    assert board.returncode == 0, board.stderr[-2000:]
+    assert (f"skipped {SLUG}/kobest_copa.json: same model and benchmark as {SLUG}/{keyed.name}, which has more "
+            "items") in board.stderr

@@ -54,6 +54,11 @@ class EmbeddedJudgeServer:
         return f"embedded-{self.gguf_path.stem}"
 
     @property
+    def log_path(self) -> Path | None:
+        """The server's log (its HTTP access lines included) while it runs."""
+        return Path(self._log.name) if self._log is not None else None
+
+    @property
     def base_url(self) -> str:
         """The /v1 base URL for an OpenAI client."""
         return f"http://127.0.0.1:{self.port}/v1"

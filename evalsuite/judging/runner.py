@@ -1,6 +1,7 @@
 """One judge benchmark end to end: answers (generated or from a file), judgments, result files.
 
-Files of results/<slug>/ for benchmark B:
+Files of results/<slug>/ for benchmark B (another protocol's: B.<identity>.json, samples/B.<identity>.jsonl
+and B.<identity>/, evalsuite/results/identity.py):
     B.json                                   the result (docs/architecture.md schema)
     samples/B.jsonl                          per-item rows ("81/turn1")
     B/model_answer/...                       answers, in the official format of B's judged format
@@ -40,9 +41,10 @@ from evalsuite.judging.language import Detector, detectors_for
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.models.embedded import embedded_gguf_path
 from evalsuite.results.provenance import build_provenance
-from evalsuite.results.schema import build_result, load_result, protocol_matches
+from evalsuite.results.identity import locate_result, result_identity, samples_file, work_folder
+from evalsuite.results.schema import build_result
 from evalsuite.results.store import (
-    WORK_FOLDER_MARK, model_slug, result_path, samples_path, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
+    WORK_FOLDER_MARK, model_slug, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
 )
 
 LOCK_NAME = WORK_FOLDER_MARK
@@ -252,16 +254,14 @@ def run_judge_benchmark(
         model_id, answers = str(model_info.get("name") or slug), None
     endpoint = resolve_endpoint(definition, options)
     protocol = build_protocol(definition, judge_format, data, endpoint, options, limit)
-    out_file = result_path(output_path, slug, benchmark)
-    bench_dir = out_file.parent / benchmark
+    identity = result_identity(protocol, model_info)
+    out_file, existing = locate_result(output_path, slug, benchmark, identity)
+    bench_dir = work_folder(out_file)
     with output_lock(bench_dir):
         if force:  # a forced rerun judges again instead of replaying the judgment cache
             (bench_dir / "cache" / JUDGMENT_CACHE).unlink(missing_ok=True)
-        elif out_file.is_file():
-            with contextlib.suppress(BadInputError):
-                existing = load_result(out_file)
-                if protocol_matches(existing, protocol, model_info) and not call_failures(existing):
-                    return existing  # (a result with failed judge calls is resumed: they are retried)
+        elif existing is not None and not call_failures(existing):
+            return existing  # (a result with failed judge calls is resumed: they are retried)
         if answers is None:
             answers = generate_answers(
                 model.lm, questions, definition, fingerprint=_fingerprint(model_info),
@@ -300,7 +300,7 @@ def run_judge_benchmark(
         if summary.metrics.get("score_metric") not in (None, protocol["metric"]):
             # the format scored another metric than the declared one (a missing input): the protocol says so
             protocol = {**protocol, "metric": summary.metrics["score_metric"]}
-        write_jsonl_atomic(samples_path(output_path, slug, benchmark), summary.samples)
+        write_jsonl_atomic(samples_file(out_file), summary.samples)
         finished = time.time()
         base = out_file.parent
         provenance = build_provenance(
@@ -315,7 +315,8 @@ def run_judge_benchmark(
             benchmark=benchmark, model=model_info, protocol=protocol, score=summary.score * scale,
             metrics=summary.metrics, n=summary.n, failures=summary.failures,
             subscores={k: v * scale if isinstance(v, (int, float)) else v for k, v in summary.subscores.items()},
-            provenance=provenance, samples=f"samples/{benchmark}.jsonl",
+            provenance=provenance, samples=samples_file(out_file).relative_to(out_file.parent).as_posix(),
+            identity=identity,
         )
         write_json_atomic(out_file, result)
     return result

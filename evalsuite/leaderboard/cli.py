@@ -30,7 +30,8 @@ def load_display_names(path: str | Path | None) -> dict[str, str] | None:
 def run(args: argparse.Namespace) -> int:
     """Render the leaderboard and list what was written."""
     formats = parse_formats(args.format or ["md"])
-    written = render_leaderboard(Path(args.results), Path(args.out), formats, load_display_names(args.names))
+    folders = [Path(folder) for folder in (args.results or ["results"])]
+    written = render_leaderboard(folders, Path(args.out), formats, load_display_names(args.names))
     pages = [p for p in written if p.suffix != ".png"]
     charts = len(written) - len(pages)
     for path in pages:
@@ -45,10 +46,12 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "leaderboard",
         help="write the report's tables with measured results beside the paper's numbers",
-        description="Read every result file under --results plus the EXAONE 3.0 report's numbers and "
+        description="Read every result file under --results (one or more folders) plus the EXAONE 3.0 report's numbers and "
                     "write markdown tables (with charts), CSV or JSON into --out.",
     )
-    parser.add_argument("--results", default="results", help="folder of result files (default: results/)")
+    parser.add_argument("--results", nargs="+", action="extend", metavar="FOLDER",
+                        help="folder(s) of result files, e.g. one per machine (default: results/); of several "
+                             "results of one model and benchmark the most complete comparable one is shown")
     parser.add_argument("--out", default="leaderboards", help="output folder (default: leaderboards/)")
     parser.add_argument("--format", action="append", metavar="|".join(FORMATS),
                         help="output format, repeatable or a comma list (default: md)")

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Callable, Sequence
 
 from evalsuite.errors import BadInputError
 from evalsuite.leaderboard.benchmarks import BenchmarkInfo, benchmark_info
@@ -43,6 +44,7 @@ class MeasuredResult:
     data: dict
     root: Path | None = None  # the results folder: sample logs must lie inside it
     display_name: str = ""
+    shown: str = ""  # the file as listed: its path in its results folder (prefixed by the folder when several)
     _samples: list[dict] | None = field(default=None, repr=False)
 
     @property
@@ -165,33 +167,48 @@ def recorded_normalized(data: dict) -> float | None:
     return float(value) if is_number(value) and 0 <= float(value) <= 1 else None
 
 
-def collect_results(results_dir: str | Path) -> tuple[list[MeasuredResult], list[str]]:
-    """Every valid result JSON under results_dir (sorted by path), plus one line per skipped file.
-    A missing results folder is a BadInputError."""
-    results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        raise BadInputError(f"results folder {results_dir} does not exist (or is not a folder)")
+def _folders(results_dirs: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The results folders, each once; a missing one is a BadInputError (before anything is read)."""
+    if isinstance(results_dirs, (str, Path)):
+        results_dirs = [results_dirs]
+    folders: list[Path] = []
+    for folder in map(Path, results_dirs):
+        if not folder.is_dir():
+            raise BadInputError(f"results folder {folder} does not exist (or is not a folder)")
+        if all(folder.resolve() != seen.resolve() for seen in folders):
+            folders.append(folder)
+    return folders
+
+
+def collect_results(results_dirs: str | Path | Sequence[str | Path]) -> tuple[list[MeasuredResult], list[str]]:
+    """Every valid result JSON under one or several results folders (e.g. runs from several machines;
+    sorted by folder, then path), plus one line per skipped file. A missing folder is a BadInputError."""
+    folders = _folders(results_dirs)
     found: list[MeasuredResult] = []
     skipped: list[str] = []
-    for path in _result_files(results_dir):
-        shown = path.relative_to(results_dir).as_posix()
-        try:
-            if not _inside(path, results_dir):
-                raise UnreadableFile("a link to outside the results folder")
-            data = read_result(path)
-        except UnreadableFile as err:
-            line = f"skipped {shown}: {err}"
-            skipped.append(line)
-            warn(line)
-            continue
-        run = path.parent.relative_to(results_dir).as_posix()
-        result = MeasuredResult(path=path, run=run if run != "." else "", data=data, root=results_dir)
-        if isinstance(result.info.chance, (dict, str)) and recorded_normalized(data) is None:
-            line = f"skipped {shown}: no {normalized_key(data)} in [0, 1] recorded (its chance levels are per subtask)"
-            skipped.append(line)
-            warn(line)
-            continue
-        found.append(result)
+    for results_dir in folders:
+        for path in _result_files(results_dir):
+            shown = path.relative_to(results_dir).as_posix()
+            if len(folders) > 1:
+                shown = f"{results_dir.as_posix().rstrip('/')}/{shown}"
+            try:
+                if not _inside(path, results_dir):
+                    raise UnreadableFile("a link to outside the results folder")
+                data = read_result(path)
+            except UnreadableFile as err:
+                line = f"skipped {shown}: {err}"
+                skipped.append(line)
+                warn(line)
+                continue
+            run = path.parent.relative_to(results_dir).as_posix()
+            result = MeasuredResult(path=path, run=run if run != "." else "", data=data, root=results_dir,
+                                    shown=shown)
+            if isinstance(result.info.chance, (dict, str)) and recorded_normalized(data) is None:
+                line = f"skipped {shown}: no {normalized_key(data)} in [0, 1] recorded (its chance levels are per subtask)"
+                skipped.append(line)
+                warn(line)
+                continue
+            found.append(result)
     return found, skipped
 
 
@@ -217,19 +234,41 @@ def assign_display_names(results: list[MeasuredResult], names: dict[str, str] | 
             result.display_name = f"{result.display_name} ({result.run or '.'})"
 
 
-def drop_duplicates(results: list[MeasuredResult]) -> list[MeasuredResult]:
-    """Keep one result per (display name, benchmark): the latest finished; say which was dropped."""
-    def finished(result: MeasuredResult) -> str:
-        return str(result.data["provenance"].get("finished_at") or "")
+def _preference(result: MeasuredResult, comparable: Callable[[MeasuredResult], bool]) -> tuple:
+    """Which of two results of one (model, benchmark) the leaderboard shows: a complete run (no
+    --limit), then one comparable with the report's stated protocol, then more items, then the later."""
+    return (not result.limited, comparable(result), result.data["n"],
+            str(result.data["provenance"].get("finished_at") or ""))
 
+
+def _why(kept: MeasuredResult, other: MeasuredResult, comparable: Callable[[MeasuredResult], bool]) -> str:
+    if kept.limited != other.limited:
+        return "is complete (no --limit)"
+    if comparable(kept) != comparable(other):
+        return "follows the report's stated protocol"
+    if kept.data["n"] != other.data["n"]:
+        return f"has more items ({kept.data['n']} vs {other.data['n']})"
+    if _preference(kept, comparable) != _preference(other, comparable):
+        return "finished later"
+    return "comes first in path order"
+
+
+def pick_results(results: list[MeasuredResult],
+                 comparable: Callable[[MeasuredResult], bool]) -> tuple[list[MeasuredResult], list[str]]:
+    """One result per (display name, benchmark): the most complete comparable one (`_preference`).
+    Returns the kept results and one line per result left out, naming the one shown instead and why;
+    results of other protocols are never dropped from disk, only from the tables."""
     kept: dict[tuple[str, str], MeasuredResult] = {}
     for result in results:
         key = (result.display_name, result.benchmark)
-        other = kept.get(key)
-        if other is None:
+        if key not in kept or _preference(result, comparable) > _preference(kept[key], comparable):
             kept[key] = result
-            continue
-        newer, older = (result, other) if finished(result) > finished(other) else (other, result)
-        kept[key] = newer
-        warn(f"skipped {older.path}: same model and benchmark as {newer.path}, which finished later")
-    return [r for r in results if kept[(r.display_name, r.benchmark)] is r]
+    lines = []
+    for result in results:
+        chosen = kept[(result.display_name, result.benchmark)]
+        if chosen is not result:
+            line = (f"skipped {result.shown}: same model and benchmark as {chosen.shown}, which "
+                    f"{_why(chosen, result, comparable)} (shown instead)")
+            lines.append(line)
+            warn(line)
+    return [r for r in results if kept[(r.display_name, r.benchmark)] is r], lines

@@ -17,7 +17,7 @@ from evalsuite.leaderboard.collect import (
     MeasuredResult,
     assign_display_names,
     collect_results,
-    drop_duplicates,
+    pick_results,
 )
 from evalsuite.leaderboard.comparisons import Comparison, compare_all
 from evalsuite.leaderboard.details import breakdowns, radar_data
@@ -147,12 +147,12 @@ def _failures(result: MeasuredResult) -> str:
     return "/".join(_md(str(failures.get(k, 0))) for k in ("parse", "api", "timeout"))
 
 
-def _run_row(result: MeasuredResult, m: Measurement, results_dir: Path) -> list[str]:
+def _run_row(result: MeasuredResult, m: Measurement) -> list[str]:
     return [
         f"**{_md(result.display_name)}**", _md(result.info.title),
         _interval(m.value, m.low, m.high, result.info.decimals), m.method or "none",
         str(result.data["n"]), _failures(result), _md(protocol_summary(result.protocol)),
-        f"`{_md(result.path.relative_to(results_dir).as_posix())}`",
+        f"`{_md(result.shown)}`",
     ]
 
 
@@ -259,26 +259,34 @@ def parse_formats(values: Sequence[str]) -> list[str]:
     return [f for f in FORMATS if f in formats] or ["md"]
 
 
-def render_leaderboard(results_dir: Path, out_dir: Path, formats: Sequence[str] = ("md",),
+def _comparable(reference: Reference):
+    """Whether a result follows the report's stated protocol for its benchmark (no flag)."""
+    def comparable(result: MeasuredResult) -> bool:
+        paper = reference.protocol_of(result.benchmark)
+        return paper is None or not protocol_differences(result.protocol, paper)
+    return comparable
+
+
+def render_leaderboard(results_dir: Path | Sequence[Path], out_dir: Path, formats: Sequence[str] = ("md",),
                        display_names: dict[str, str] | None = None,
                        reference_path: Path = DEFAULT_REFERENCE) -> list[Path]:
-    """Read every result file under results_dir plus the report's numbers and write the
-    leaderboard into out_dir: README.md, benchmarks/<name>.md and charts/*.png (md),
-    tables/<table>.csv (csv), leaderboard.json (json). Returns the written paths."""
-    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    """Read every result file under results_dir (one folder or several: runs from several machines)
+    plus the report's numbers and write the leaderboard into out_dir: README.md, benchmarks/<name>.md
+    and charts/*.png (md), tables/<table>.csv (csv), leaderboard.json (json). Returns the written paths."""
+    out_dir = Path(out_dir)
     formats = parse_formats(formats)
     reference = load_reference(reference_path)
     results, skipped = collect_results(results_dir)  # a missing folder: BadInputError before any write
     assign_display_names(results, display_names)
-    results = drop_duplicates(results)
+    results, left_out = pick_results(results, _comparable(reference))
+    skipped = skipped + left_out
     cache: dict[tuple[str, str | None], Measurement] = {}
     tables = build_tables(reference, results, cache)
     comparisons = compare_all(results, reference)
     infos = {b: _info(b, results) for b in {r.benchmark for r in results}}
     written: list[Path] = []
     if "md" in formats:
-        written += _write_markdown(results_dir, out_dir, reference, results, skipped, tables, comparisons, cache,
-                                   infos)
+        written += _write_markdown(out_dir, reference, results, skipped, tables, comparisons, cache, infos)
     if "csv" in formats:
         for table in tables:
             path = output_path(out_dir, "tables", table.spec.id, ".csv")
@@ -305,7 +313,7 @@ def render_leaderboard(results_dir: Path, out_dir: Path, formats: Sequence[str] 
     return written
 
 
-def _write_markdown(results_dir: Path, out_dir: Path, reference: Reference, results: list[MeasuredResult],
+def _write_markdown(out_dir: Path, reference: Reference, results: list[MeasuredResult],
                     skipped: list[str], tables: list[BuiltTable], comparisons: list[Comparison],
                     cache: dict[tuple[str, str | None], Measurement], infos: dict[str, BenchmarkInfo]) -> list[Path]:
     written: list[Path] = []
@@ -324,7 +332,7 @@ def _write_markdown(results_dir: Path, out_dir: Path, reference: Reference, resu
         table_chart(table, chart)
         written.append(chart)
         table_contexts.append(_table_context(table, f"charts/{chart.name}", detail_pages, reference))
-    runs = [_run_row(r, _measurement(r, cache), results_dir)
+    runs = [_run_row(r, _measurement(r, cache))
             for r in sorted(results, key=lambda r: (r.display_name, r.benchmark))]
     readme = _TEMPLATES.get_template("README.md.j2").render(
         n_results=len(results), report=reference.report, provenance=reference.provenance,

@@ -10,6 +10,7 @@ from typing import Any
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.models.embedded import EMBEDDED_NAME, embedded_hf_dir
 from evalsuite.models.threads import busy_cpu_note, set_threads
+from evalsuite.models.served import is_api_model, prepare_tokenizer, tokenizer_hint
 from evalsuite.results.schema import scrub_secrets
 from evalsuite.results.store import model_slug
 
@@ -20,6 +21,10 @@ NAME_KEYS = ("pretrained", "model", "model_name", "engine", "path")
 # lm-eval model types that load transformers models locally (the device defaults to cuda when present).
 HF_TYPES = {"hf", "hf-auto", "huggingface", "hf-fast"}
 EMBEDDED_IMPLEMENTATION = "hf-fast"  # evalsuite.models.prefix_cache: same numbers as hf, faster
+# --batch_size by default: 8 in-process; 1 for a model behind a server (one prompt per request, as
+# lm-eval; several prompts in one request are refused by some servers, llama.cpp's among them), whose
+# parallelism is num_concurrent=
+DEFAULT_BATCH_SIZE = 8
 
 
 @dataclass
@@ -31,6 +36,7 @@ class LoadedModel:
     slug: str
     type: str
     args: dict = field(default_factory=dict)
+    batch_size: int | str | None = None  # as resolved when it was built
 
 
 def parse_model_args(model_args: str | None) -> dict[str, Any]:
@@ -99,12 +105,15 @@ def load_model(
     model_type: str,
     model_args: str | None,
     *,
-    batch_size: int | str = 1,
+    batch_size: int | str | None = 1,
     device: str | None = None,
     threads: int | None = None,
+    name: str | None = None,
 ) -> LoadedModel:
     """Instantiate the lm-eval LM for a model type and its `key=value` arguments; `threads` sets the
-    CPU threads of a local model (without it, a busy CPU gets a one-line suggestion on stderr)."""
+    CPU threads of a local model (without it, a busy CPU gets a one-line suggestion on stderr); `name`
+    (--model_name) replaces the name derived from the arguments in results and the results folder;
+    batch_size None is the default (DEFAULT_BATCH_SIZE, or 1 for a model behind a server)."""
     user_args = parse_model_args(model_args)
     lm_type, lm_args = resolve_model_args(model_type, user_args)
     lm_class = _lm_class(lm_type)
@@ -116,23 +125,29 @@ def load_model(
         note = busy_cpu_note()
         if note:
             print(note, file=sys.stderr, flush=True)
+    if batch_size is None:
+        batch_size = 1 if is_api_model(lm_class) else DEFAULT_BATCH_SIZE
+    hub_tokenizer = prepare_tokenizer(lm_class, lm_args)  # a served model's tokenizer (offline if the Hub is out of reach)
     try:
         lm = lm_class.create_from_arg_obj(
             lm_args, {"batch_size": batch_size, "device": device}
         )
     except (OSError, ValueError, TypeError, AssertionError, RuntimeError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if hub_tokenizer is not None and isinstance(err, OSError):
+            first_line = tokenizer_hint(hub_tokenizer, first_line)
         raise BadInputError(f"cannot load model {model_type} ({model_args or 'no args'}): {first_line}") from err
     except ImportError as err:
         raise EvalsuiteError(f"model type '{model_type}' needs an extra package: {err}") from err
     info = {
-        "name": model_name(model_type, user_args),
+        "name": name or model_name(model_type, user_args),
         "type": model_type,
         "args": recorded_args(user_args),
         "revision": _embedded_revision() if model_type == EMBEDDED else _revision(lm, user_args),
         "implementation": implementation(lm_type, lm),
     }
-    return LoadedModel(lm=lm, info=info, slug=model_slug(info["name"]), type=model_type, args=user_args)
+    return LoadedModel(lm=lm, info=info, slug=model_slug(info["name"]), type=model_type, args=user_args,
+                       batch_size=batch_size)
 
 
 def _embedded_revision() -> str:

@@ -67,13 +67,6 @@ def scrub_secrets(args: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in args.items() if key.lower() not in CREDENTIAL_KEYS}
 
 
-def protocol_matches(existing: dict, requested_protocol: dict, requested_model: dict) -> bool:
-    """True when a stored result was produced with the requested protocol and model settings."""
-    return existing.get("protocol") == requested_protocol and existing.get("model", {}).get(
-        "args"
-    ) == requested_model.get("args") and existing.get("model", {}).get("type") == requested_model.get("type")
-
-
 def build_result(
     *,
     benchmark: str,
@@ -86,8 +79,10 @@ def build_result(
     failures: dict | None,
     provenance: dict,
     samples: str | None,
+    identity: str | None = None,
 ) -> dict:
-    """Assemble a result object in the schema's key order; secrets are dropped from model args."""
+    """Assemble a result object in the schema's key order; secrets are dropped from model args.
+    `identity` (evalsuite.results.identity) is the short hash its file name is keyed by."""
     model = dict(model)
     model["args"] = scrub_secrets(model.get("args") or {})
     return {
@@ -95,6 +90,7 @@ def build_result(
         "benchmark": benchmark,
         "model": model,
         "protocol": protocol,
+        **({"identity": identity} if identity else {}),
         "score": score,
         "metrics": metrics,
         "subscores": subscores,

@@ -1,4 +1,4 @@
-"""Atomic writes and the on-disk layout of results: results/<model_slug>/<benchmark>.json."""
+"""Atomic writes and the on-disk layout of results: results/<model_slug>/<benchmark>[.<identity>].json."""
 
 from __future__ import annotations
 
@@ -22,13 +22,9 @@ def model_slug(name: str) -> str:
 
 
 def result_path(output_path: str | Path, slug: str, benchmark: str) -> Path:
-    """Where the result JSON of (model, benchmark) lives."""
+    """The plain result file of (model, benchmark); results of other protocols are keyed beside it
+    (evalsuite.results.identity.locate_result)."""
     return Path(output_path) / slug / f"{benchmark}.json"
-
-
-def samples_path(output_path: str | Path, slug: str, benchmark: str) -> Path:
-    """Where the per-sample log of (model, benchmark) lives."""
-    return Path(output_path) / slug / "samples" / f"{benchmark}.jsonl"
 
 
 SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))

@@ -55,11 +55,11 @@ def run_demo(args: argparse.Namespace) -> int:
                "opted in for the embedded model's own output" if unisolated else "under bubblewrap")
     print(f"demo: embedded SmolLM2-135M-Instruct, data from {data_dir}; generated code runs {sandbox}",
           file=sys.stderr)
-    model = load_model("embedded", None, batch_size=8, threads=args.threads)
+    model = load_model("embedded", None, batch_size=8, threads=args.threads, name=args.model_name)
     outcomes = []
     for benchmark in resolve_benchmarks(None, DEMO_SUITE):
         options = RunOptions(
-            model="embedded", output_path=args.output_path, data_dir=data_dir,
+            model="embedded", model_name=args.model_name, output_path=args.output_path, data_dir=data_dir,
             limit=args.limit or benchmark.demo_limit, force=args.force, allow_code_execution=True,
             allow_unisolated_execution=unisolated,
             gen_kwargs=DEMO_GEN_KWARGS,

@@ -15,7 +15,8 @@ from evalsuite.errors import BadInputError
 from evalsuite.models.loader import LoadedModel
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
-from evalsuite.results.store import result_path, samples_path, write_json_atomic, write_jsonl_atomic
+from evalsuite.results.identity import locate_result, output_args, result_identity, samples_file
+from evalsuite.results.store import write_json_atomic, write_jsonl_atomic
 from evalsuite.runner import sample_rows
 from evalsuite.runner.cache_report import CacheHitReport
 from evalsuite.runner.normalization import normalize
@@ -38,8 +39,9 @@ def task_manager(data_dir: Path | None) -> Any:
 
 def cache_file(options: RunOptions, model: LoadedModel, benchmark: Benchmark) -> Path:
     """lm-eval's response cache of this model on this benchmark (sqlite); lets an interrupted run
-    resume, and `--force` clears only the benchmarks it reruns."""
-    key = json.dumps({"type": model.type, "args": model.args}, sort_keys=True)
+    resume (also with other execution settings, e.g. num_concurrent), and `--force` clears only the
+    benchmarks it reruns."""
+    key = json.dumps({"type": model.type, "args": output_args(model.args)}, sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return Path(options.output_path) / model.slug / ".cache" / f"lm_eval_{digest}_{benchmark.name}"
 
@@ -106,8 +108,10 @@ def evaluate_benchmark(
         for subtask, value in normalization.per_subtask.items():
             subscores[f"normalized/{subtask}"] = value * benchmark.score.scale
             metrics[f"chance/{subtask}"] = normalization.chance[subtask]
-    relative_samples = f"samples/{benchmark.name}.jsonl"
-    write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
+    # where this identity's result goes: never over a result of another protocol or model arguments
+    identity = result_identity(protocol, model.info)
+    out_file, _ = locate_result(options.output_path, model.slug, benchmark.name, identity)
+    write_jsonl_atomic(samples_file(out_file), rows)
     result = build_result(
         benchmark=benchmark.name,
         model=model.info,
@@ -124,12 +128,13 @@ def evaluate_benchmark(
             lm_eval_task=benchmark.lm_eval_task,
             n_samples=output.get("n-samples"),
             seed=options.seed,
-            batch_size=str(options.batch_size),
+            batch_size=str(model.batch_size or options.batch_size),
             **_isolation(benchmark),
         ),
-        samples=relative_samples,
+        samples=samples_file(out_file).relative_to(out_file.parent).as_posix(),
+        identity=identity,
     )
-    write_json_atomic(result_path(options.output_path, model.slug, benchmark.name), result)
+    write_json_atomic(out_file, result)
     return result
 
 

@@ -13,8 +13,9 @@ class RunOptions:
 
     model: str = "embedded"
     model_args: str | None = None
+    model_name: str | None = None  # names the run: the results folder and the result's model.name
     num_fewshot: int | None = None
-    batch_size: int | str = 8
+    batch_size: int | str | None = None  # None: evalsuite.models.loader's default for the model type
     device: str | None = None
     threads: int | None = None  # CPU threads of a local model (torch, OpenMP); None: the libraries' default
     limit: int | float | None = None

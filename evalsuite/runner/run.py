@@ -16,11 +16,13 @@ from evalsuite.judging.runner import (
 from evalsuite.models.loader import (
     LoadedModel, default_chat_template, load_model, model_name, parse_model_args, recorded_args,
 )
-from evalsuite.results.schema import load_result, protocol_matches
-from evalsuite.results.store import check_output_folder, model_slug, result_path
+from evalsuite.models.served import check_outputs
+from evalsuite.results.identity import identity_of, locate_result, result_identity
+from evalsuite.results.store import check_output_folder, model_slug
 from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.protocol import lm_eval_protocol
+from evalsuite.runner.served_errors import server_errors
 from evalsuite.scoring.code import require_code_execution_opt_in
 
 @dataclass
@@ -62,6 +64,7 @@ def check_before_running(benchmarks: list[Benchmark], options: RunOptions, *, ju
                 check_answers_file(prepared, Path(options.judge.answers_file), options.limit)
         else:
             raise BadInputError(f"benchmark {benchmark.name}: unknown engine '{benchmark.engine}'")
+    check_outputs(options.model, {b.name: b.output for b in benchmarks if b.engine == "lm_eval"})
     probed: set = set()
     for benchmark in benchmarks if judges else []:  # last: every local check passed first
         if benchmark.engine == "judge":
@@ -74,7 +77,7 @@ def estimate_judging(benchmarks: list[Benchmark], options: RunOptions, prices: P
     saying so; the others are still estimated."""
     if options.data_dir is not None and not Path(options.data_dir).is_dir():
         raise BadInputError(f"--data_dir {options.data_dir} is not a directory")
-    slug = model_slug(model_name(options.model, parse_model_args(options.model_args)))
+    slug = run_slug(options)
     lines = []
     for b in benchmarks:
         if b.engine != "judge":
@@ -89,28 +92,20 @@ def estimate_judging(benchmarks: list[Benchmark], options: RunOptions, prices: P
     return lines
 
 
-def _existing(options: RunOptions, slug: str, benchmark: Benchmark) -> dict | None:
-    """The stored result of (model, benchmark), or None when there is none or it is unreadable."""
-    path = result_path(options.output_path, slug, benchmark.name)
-    if not path.is_file():
-        return None
-    try:
-        return load_result(path)
-    except BadInputError:
-        return None  # a damaged result is recomputed, not trusted
-
-
-def _is_done(options: RunOptions, slug: str, benchmark: Benchmark, chat_template: bool) -> dict | None:
-    """The stored result when it already answers this request (same protocol and model)."""
+def _is_done(options: RunOptions, slug: str, benchmark: Benchmark, chat_template: bool) -> tuple[Path, dict] | None:
+    """The stored result (and its file) when it already answers this request: the same identity
+    (protocol, model type and arguments)."""
     if options.force or benchmark.engine != "lm_eval":
         return None  # judge benchmarks resume through their own per-sample caches
-    stored = _existing(options, slug, benchmark)
-    if stored is None:
-        return None
     requested_model = {"type": options.model, "args": recorded_args(parse_model_args(options.model_args))}
-    if protocol_matches(stored, lm_eval_protocol(benchmark, options, chat_template), requested_model):
-        return stored
-    return None
+    identity = result_identity(lm_eval_protocol(benchmark, options, chat_template), requested_model)
+    path, stored = locate_result(options.output_path, slug, benchmark.name, identity)
+    return None if stored is None else (path, stored)
+
+
+def run_slug(options: RunOptions) -> str:
+    """The model folder of a run: --model_name, else the model's name."""
+    return model_slug(options.model_name or model_name(options.model, parse_model_args(options.model_args)))
 
 
 def run_benchmarks(
@@ -126,14 +121,14 @@ def run_benchmarks(
         if options.apply_chat_template is None
         else options.apply_chat_template
     )
-    slug = model_slug(model_name(options.model, parse_model_args(options.model_args)))
+    slug = run_slug(options)
     outcomes: list[Outcome] = []
     pending: list[Benchmark] = []
     for benchmark in benchmarks:
-        stored = _is_done(options, slug, benchmark, chat_template)
-        if stored is not None:
-            outcomes.append(Outcome(benchmark.name, "skipped", stored["score"], stored["n"],
-                                    result_path(options.output_path, slug, benchmark.name),
+        done = _is_done(options, slug, benchmark, chat_template)
+        if done is not None:
+            path, stored = done
+            outcomes.append(Outcome(benchmark.name, "skipped", stored["score"], stored["n"], path,
                                     "already done with this protocol (--force reruns)"))
         else:
             pending.append(benchmark)
@@ -143,15 +138,16 @@ def run_benchmarks(
     for index, benchmark in enumerate(pending, 1):
         print(f"[{index}/{len(pending)}] {benchmark.name} ({benchmark.title})", file=sys.stderr, flush=True)
         try:
-            if benchmark.engine == "lm_eval":
-                manager = manager or task_manager(options.data_dir)
-                result = evaluate_benchmark(benchmark, model, options, manager, chat_template)
-            else:
-                result = run_judge_benchmark(
-                    benchmark.name, model=model, options=options.judge,
-                    output_path=Path(options.output_path), data_dir=options.data_dir,
-                    limit=options.limit, force=options.force,
-                )
+            with server_errors(model, benchmark.output):  # a served model's HTTP error: status, reply, hint
+                if benchmark.engine == "lm_eval":
+                    manager = manager or task_manager(options.data_dir)
+                    result = evaluate_benchmark(benchmark, model, options, manager, chat_template)
+                else:
+                    result = run_judge_benchmark(
+                        benchmark.name, model=model, options=options.judge,
+                        output_path=Path(options.output_path), data_dir=options.data_dir,
+                        limit=options.limit, force=options.force,
+                    )
         except EvalsuiteError as err:
             if isinstance(err, BadInputError):
                 raise
@@ -160,8 +156,8 @@ def run_benchmarks(
             continue
         # judged from an answers file: the result lives under the file's model id, not --model's
         slug_now = model.slug if model is not None else model_slug(str(result["model"]["name"]))
-        outcomes.append(Outcome(benchmark.name, "done", result.get("score"), result.get("n"),
-                                result_path(options.output_path, slug_now, benchmark.name)))
+        path, _ = locate_result(options.output_path, slug_now, benchmark.name, identity_of(result))
+        outcomes.append(Outcome(benchmark.name, "done", result.get("score"), result.get("n"), path))
     return outcomes
 
 
@@ -174,4 +170,4 @@ def _load_if_needed(pending: list[Benchmark], options: RunOptions) -> LoadedMode
         return None
     print(f"loading model {options.model} {options.model_args or ''}".rstrip(), file=sys.stderr, flush=True)
     return load_model(options.model, options.model_args, batch_size=options.batch_size, device=options.device,
-                      threads=options.threads)
+                      threads=options.threads, name=options.model_name)
