@@ -103,20 +103,22 @@ def test_model_args_are_recorded_with_their_types_and_only_credentials_dropped()
 
 
 def test_a_changed_tokenizer_argument_is_not_resumed(tmp_path):
-    """Resume compares the recorded arguments: tokenizer= is one of them (it was dropped as a "secret")."""
+    """Resume compares the recorded arguments: tokenizer= is one of them (it was dropped as a "secret"),
+    so another tokenizer is another result identity."""
     from evalsuite.declarations import get_benchmark
     from evalsuite.models.loader import recorded_args
-    from evalsuite.results.schema import protocol_matches
+    from evalsuite.results.identity import result_identity
     from evalsuite.runner.options import RunOptions
     from evalsuite.runner.protocol import lm_eval_protocol
 
     options = RunOptions(model="local-completions", model_args="model=m,tokenizer=a", output_path=tmp_path)
     protocol = lm_eval_protocol(get_benchmark("gsm8k"), options, False)
-    stored = {"protocol": protocol, "model": {"type": "local-completions",
-                                              "args": recorded_args(parse_model_args("model=m,tokenizer=a"))}}
-    same = {"type": "local-completions", "args": recorded_args(parse_model_args("model=m,tokenizer=a"))}
-    other = {"type": "local-completions", "args": recorded_args(parse_model_args("model=m,tokenizer=b"))}
-    assert protocol_matches(stored, protocol, same) and not protocol_matches(stored, protocol, other)
+
+    def identity(args: str) -> str:
+        return result_identity(protocol, {"type": "local-completions", "args": recorded_args(parse_model_args(args))})
+
+    assert identity("model=m,tokenizer=a") == identity("model=m,tokenizer=a")
+    assert identity("model=m,tokenizer=a") != identity("model=m,tokenizer=b")
 
 
 def _main_error(capsys, argv: list[str], fragment: str) -> None:
