@@ -71,8 +71,17 @@ def test_mmlu_pro_cot_extracts_as_the_official_script(tmp_path):
     result = _result(tmp_path, "mmlu_pro_cot")
     assert result["score"] == pytest.approx(100 * (3 + (guess == 1) + len(others)) / (4 + len(others)))
     assert len(result["subscores"]) == 14
-    preds = {row["item"]: row["pred"] for row in read_jsonl(tmp_path / "out" / "model-x" / result["samples"])}
-    assert {item: preds[item] for item in ("70", "71", "72", "3983")} == {"70": "B", "71": "C", "72": "[invalid]", "3983": "C"}
+    samples = {row["item"]: row for row in read_jsonl(tmp_path / "out" / "model-x" / result["samples"])}
+    assert {item: samples[item]["pred"] for item in ("70", "71", "72", "3983")} == \
+        {"70": "B", "71": "C", "72": "[invalid]", "3983": "C"}
+    # which extraction step gave each letter, per item; the unextracted count and the score without
+    # the official random guess beside the headline
+    assert {item: samples[item]["extracted_extraction-rule"] for item in ("70", "71", "72", "3983")} == \
+        {"70": "answer is", "71": "Answer:", "72": "none", "3983": "answer is"}
+    assert "exact_match_extraction-rule" not in samples["70"]
+    assert result["metrics"]["unextracted"] == 1 == result["failures"]["parse"]
+    assert result["metrics"]["exact_match_no_guess_official-extract"] == pytest.approx((3 + len(others)) / (4 + len(others)))
+    assert "exact_match_no_guess_official-extract" in get_benchmark("mmlu_pro_cot").score.also
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,9 @@ def evaluate_benchmark(
         for subtask, value in normalization.per_subtask.items():
             subscores[f"normalized/{subtask}"] = value * benchmark.score.scale
             metrics[f"chance/{subtask}"] = normalization.chance[subtask]
+    failures = {"parse": sample_rows.parse_failures(rows)}
+    if benchmark.output == "generate" and not benchmark.executes_code:
+        metrics["unextracted"] = failures["parse"]  # responses the headline filter found no answer in
     relative_samples = f"samples/{benchmark.name}.jsonl"
     write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
     result = build_result(
@@ -112,7 +115,7 @@ def evaluate_benchmark(
         metrics=metrics,
         subscores=subscores,
         n=len(rows),
-        failures={"parse": sample_rows.parse_failures(rows)},
+        failures=failures,
         provenance=build_provenance(
             data_provenance(benchmark, options.data_dir),
             started,
