@@ -201,6 +201,8 @@ class Benchmark:
     demo_limit: int = 5
     executes_code: bool = False
     external: ExternalCompletions | None = None
+    # settings the benchmark's own code fixes (e.g. a library's seed), recorded in each result's protocol
+    fixed_protocol: dict[str, Any] = field(default_factory=dict)
 
     @property
     def metric(self) -> str:
@@ -222,7 +224,7 @@ def _template(source: str) -> jinja2.Template:
 
 _TOP_KEYS = {
     "name", "title", "engine", "output", "num_fewshot", "lm_eval_task", "judge", "data", "score",
-    "items", "part_of", "suites", "demo", "executes_code", "external", "include",
+    "items", "part_of", "suites", "demo", "executes_code", "external", "include", "protocol",
 }
 
 
@@ -426,6 +428,7 @@ def parse_declaration(path: Path) -> Benchmark:
                 id_field=str(external["id_field"]), text_field=str(external.get("text_field", "completion")),
                 repeats=external.get("repeats", False) is True,
             ) if external else None,
+            fixed_protocol=dict(_mapping(raw.get("protocol"), path, "protocol")),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BadInputError(f"{path}: incomplete benchmark declaration ({err})") from err
