@@ -111,6 +111,22 @@ def test_unknown_own_id_is_named(tmp_path, capsys):
     assert "unknown mmlu_pro_cot item question_id=999999" in capsys.readouterr().err
 
 
+def test_a_row_may_give_its_own_id_and_doc_id_when_they_agree(tmp_path):
+    rows = [{"key": 1000, "doc_id": 0, "completion": "a"}, {"key": 1005, "doc_id": 2, "completion": "b"}]
+    assert _score(tmp_path, "ifeval", rows, "--allow_missing") == 0
+    scored = read_jsonl(tmp_path / "out" / "model-x" / _result(tmp_path, "ifeval")["samples"])
+    assert [(row["item"], row["response"]) for row in scored] == [("1000", "a"), ("1005", "b")]
+
+
+def test_a_row_whose_own_id_and_doc_id_disagree_is_refused(tmp_path, capsys):
+    # neither wins: doc_id depends on the data's row order, the key does not, and a row that names
+    # two items is a broken file
+    assert _score(tmp_path, "ifeval", [{"key": 1005, "doc_id": 0, "completion": "a"}], "--allow_missing") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "line 1: key=1005 is doc_id 2, not doc_id 0" in err, err
+    assert not (tmp_path / "out" / "model-x").exists()
+
+
 def test_a_subset_needs_allow_missing_and_is_flagged_not_comparable(tmp_path):
     assert _score(tmp_path, "gsm8k", [{"doc_id": 1, "completion": "#### 1,000"}], "--allow_missing") == 0
     result = _result(tmp_path, "gsm8k")
