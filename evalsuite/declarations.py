@@ -99,6 +99,9 @@ class DataSource:
     loader: str | None = None  # "file.py:function" beside the declaration, when a layout needs code
     loader_reason: str | None = None  # one line: why the generic loader cannot describe it
     counts: dict[str, int] = field(default_factory=dict)  # official rows per split (checked on real data)
+    # split -> item ids (the declaration's `items.id`) that open that split, in this order, whatever
+    # the source's row order (few-shot examples taken by position: the same from every copy)
+    leading: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def for_task(self, variables: dict[str, Any]) -> "DataSource":
         """This source for one lm-eval task: `{{...}}` in the split files and the Hub config rendered
@@ -194,6 +197,8 @@ class Benchmark:
     demo_limit: int = 5
     executes_code: bool = False
     external: ExternalCompletions | None = None
+    # settings the benchmark's own code fixes (e.g. a library's seed), recorded in each result's protocol
+    fixed_protocol: dict[str, Any] = field(default_factory=dict)
 
     @property
     def metric(self) -> str:
@@ -215,7 +220,7 @@ def _template(source: str) -> jinja2.Template:
 
 _TOP_KEYS = {
     "name", "title", "engine", "output", "num_fewshot", "lm_eval_task", "judge", "data", "score",
-    "items", "part_of", "suites", "demo", "executes_code", "external", "include",
+    "items", "part_of", "suites", "demo", "executes_code", "external", "include", "protocol",
 }
 
 
@@ -304,9 +309,19 @@ def _selections(raw: Any, splits: dict, path: Path) -> dict[str, str]:
     return selections
 
 
+def _ids(raw: Any, path: Path, where: str) -> tuple[str, ...]:
+    """A non-empty list of distinct item ids (numbers read as their text)."""
+    if not isinstance(raw, list) or not raw:
+        raise BadInputError(f"{path}: {where} must be a non-empty list of item ids")
+    ids = tuple(str(value) for value in raw)
+    if len(set(ids)) != len(ids):
+        raise BadInputError(f"{path}: {where} names an item twice")
+    return ids
+
+
 def _data_source(raw: dict, path: Path) -> DataSource:
     _only(raw, {"hub", "hub_name", "revision", "package_file", "local", "local_description", "loader",
-                "loader_reason", "counts"}, path, "data")
+                "loader_reason", "counts", "leading"}, path, "data")
     local = _mapping(raw.get("local"), path, "data.local")
     source = DataSource(
         hub=raw.get("hub"),
@@ -318,6 +333,8 @@ def _data_source(raw: dict, path: Path) -> DataSource:
         loader=raw.get("loader"),
         loader_reason=raw.get("loader_reason"),
         counts={str(k): int(v) for k, v in _mapping(raw.get("counts"), path, "data.counts").items()},
+        leading={str(split): _ids(ids, path, f"data.leading.{split}")
+                 for split, ids in _mapping(raw.get("leading"), path, "data.leading").items()},
     )
     if source.loader and not source.loader_reason:
         raise BadInputError(f"{path}: a bespoke data.loader needs a one-line data.loader_reason")
@@ -407,6 +424,7 @@ def parse_declaration(path: Path) -> Benchmark:
                 id_field=str(external["id_field"]), text_field=str(external.get("text_field", "completion")),
                 repeats=external.get("repeats", False) is True,
             ) if external else None,
+            fixed_protocol=dict(_mapping(raw.get("protocol"), path, "protocol")),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BadInputError(f"{path}: incomplete benchmark declaration ({err})") from err

@@ -111,6 +111,20 @@ def test_a_new_benchmark_is_one_file(tmp_path):
     assert benchmark.item_id == "{{doc_id}}" and benchmark.demo_limit == 5
 
 
+def test_leading_rows_open_the_split_in_the_declared_order(tmp_path):
+    import datasets
+
+    from evalsuite.data.loader import put_leading_rows_first
+
+    text = MINIMAL.replace("  hub: org/toy\n", "  hub: org/toy\n  leading: {test: [c, a]}\n") + "items: {id: '{{q}}'}\n"
+    benchmark = parse_declaration(_declare(tmp_path, "toy", text))
+    rows = datasets.Dataset.from_dict({"q": ["a", "b", "c", "d"], "label": [0, 1, 0, 1]})
+    ordered = put_leading_rows_first(benchmark, datasets.DatasetDict({"test": rows}))
+    assert ordered["test"]["q"] == ["c", "a", "b", "d"]  # the rest keep the source's order
+    with pytest.raises(BadInputError, match="lacks leading item"):
+        put_leading_rows_first(benchmark, datasets.DatasetDict({"test": rows.select([0, 1])}))
+
+
 def test_include_merges_shared_settings(tmp_path):
     (tmp_path / "_shared").write_text(MINIMAL.replace("name: toy\n", ""), encoding="utf-8")
     path = _declare(tmp_path, "toy2", "include: _shared\nname: toy2\ntitle: Toy 2\nscore: {decimals: 2}\n")
@@ -130,6 +144,9 @@ def test_include_merges_shared_settings(tmp_path):
         (lambda t: t.replace("lm_eval_task: es_toy\n", ""), "needs lm_eval_task"),
         (lambda t: t.replace("  hub: org/toy\n", "  hub: org/toy\n  loader: m:f\n"), "loader_reason"),
         (lambda t: t + "  - broken: [\n", "malformed YAML"),
+        (lambda t: t.replace("  hub: org/toy\n", "  hub: org/toy\n  leading: {test: 3}\n"), "data.leading.test must be"),
+        (lambda t: t.replace("  hub: org/toy\n", "  hub: org/toy\n  leading: {test: [1, '1']}\n"), "names an item twice"),
+        (lambda t: t + "protocol: [1]\n", "'protocol' must be a mapping"),
     ],
 )
 def test_bad_declarations_are_one_line_errors(tmp_path, edit, message):

@@ -85,3 +85,43 @@ def test_score_cli_reproduces_the_official_accuracies(tmp_path):
     assert result["score"] == pytest.approx(100 * (prompt_strict + inst_strict) / 2)  # the leaderboard's score
     assert result["protocol"]["generated"] == "external" and result["n"] == len(OFFICIAL)
     assert f"{result['score']:.1f}" in done.stdout
+
+
+# "MY OK PUEDE" is detected as English about half the time by an unseeded langdetect (found by trial)
+AMBIGUOUS = "MY OK PUEDE"
+
+
+def _english_capital_verdicts(script_head: str) -> set[bool]:
+    """The change_case:english_capital verdicts of 40 fresh checks of one response, in a fresh process."""
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(IFEVAL_TASK)!r})\n"
+        f"{script_head}\n"
+        "doc = {'key': 1, 'prompt': 'p', 'instruction_id_list': ['change_case:english_capital'], 'kwargs': '[{}]'}\n"
+        f"print(json.dumps(sorted({{utils.process_results(doc, [{AMBIGUOUS!r}])['prompt_level_strict_acc'] for _ in range(40)}})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_language_detection_is_seeded_so_verdicts_repeat():
+    import yaml
+
+    # the same response always gets the same verdict ...
+    assert len(_english_capital_verdicts("import utils")) == 1
+    # ... where the checker left unseeded does not (so the check above can fail): 40 draws at ~50%
+    unseeded = _english_capital_verdicts("import utils\nfrom langdetect import DetectorFactory\nDetectorFactory.seed = None")
+    assert unseeded == {True, False}
+    declared = yaml.safe_load((IFEVAL_TASK / "ifeval.benchmark.yaml").read_text())
+    assert declared["protocol"] == {"langdetect_seed": _utils().LANGDETECT_SEED}
+
+
+def test_protocol_records_the_langdetect_seed():
+    from evalsuite.declarations import get_benchmark
+    from evalsuite.runner.options import RunOptions
+    from evalsuite.runner.protocol import lm_eval_protocol
+
+    protocol = lm_eval_protocol(get_benchmark("ifeval"), RunOptions(model="hf"), chat_template=True)
+    assert protocol["langdetect_seed"] == 0

@@ -68,27 +68,41 @@ def test_prompts_equal_the_official_script_on_the_real_data(shared_data):
 
 
 @pytest.mark.parametrize(
-    "text, letter",
+    "text, letter, rule",
     [
-        ("so the answer is (C).", "C"),
-        ("The answer is D because", "D"),
-        ("the answer is (B) ... the answer is (E)", "B"),  # the first "answer is"
-        ("Answer: B; later Answer: F", "F"),  # the last "Answer:" of the line (greedy .*)
-        ("Answer: B\nlater Answer: F", "B"),  # ... of the first line holding one (no DOTALL)
-        ("I choose between A and DNA", "A"),  # the last capital A-J anywhere, as the official regex
-        ("no capitals at all", None),
-        ("The Answer is (C)", "C"),  # the first regex is case-sensitive; the last letter wins
+        ("so the answer is (C).", "C", "answer is"),
+        ("The answer is D because", "D", "answer is"),
+        ("the answer is (B) ... the answer is (E)", "B", "answer is"),  # the first "answer is"
+        ("Answer: B; later Answer: F", "F", "Answer:"),  # the last "Answer:" of the line (greedy .*)
+        ("Answer: B\nlater Answer: F", "B", "Answer:"),  # ... of the first line holding one (no DOTALL)
+        ("I choose between A and DNA", "A", "last letter"),  # letters inside words do not count
+        # the case: the last standalone letter is D, the last capital A-J inside a word C
+        ("The stages are D. Appetitive behavior, Consummatory act, Quiescence.", "D", "last letter"),
+        ("(B) or\n(C) then Fine", "C", "last letter"),  # searched across lines
+        ("no capitals at all", None, "none"),
+        ("Because Of Everything", None, "none"),  # capitals A-J, none standing alone
+        ("The Answer is (C)", "C", "last letter"),  # the first regex is case-sensitive; the last letter wins
     ],
 )
-def test_extraction_follows_the_official_three_steps(text, letter):
+def test_extraction_follows_the_official_three_steps(text, letter, rule):
+    assert _cot().extract(text) == (letter, rule)
     assert _cot().extract_answer(text) == letter
 
 
-def test_no_answer_is_the_official_seeded_guess():
+def test_filters_give_the_letter_and_the_rule_per_response():
+    cot = _cot()
+    resps = [["the answer is (A)"], ["nothing"]]
+    assert cot.extract_filter(resps, [{}, {}]) == [["A"], ["[invalid]"]]
+    assert cot.rule_filter(resps, [{}, {}]) == [["answer is"], ["none"]]
+
+
+def test_no_answer_is_the_official_seeded_guess_or_wrong():
     import random
 
     cot = _cot()
     doc = {"options": ["a", "b", "c", "N/A"], "answer": "B", "answer_index": 1}
     expected = float(random.Random(12345).randint(0, 2) == 1)  # three options once N/A is dropped
-    assert cot.process_results(doc, ["[invalid]"]) == {"exact_match": expected}
-    assert cot.process_results(doc, ["B"]) == {"exact_match": 1.0}
+    assert cot.process_results(doc, ["[invalid]"]) == {"exact_match": expected, "exact_match_no_guess": 0.0}
+    assert cot.process_results(doc, ["B"]) == {"exact_match": 1.0, "exact_match_no_guess": 1.0}
+    assert cot.process_results(doc, ["C"]) == {"exact_match": 0.0, "exact_match_no_guess": 0.0}
+    assert cot.process_results(doc, ["answer is"]) == {}  # the extraction-rule filter is logged, not scored

@@ -71,8 +71,17 @@ def test_mmlu_pro_cot_extracts_as_the_official_script(tmp_path):
     result = _result(tmp_path, "mmlu_pro_cot")
     assert result["score"] == pytest.approx(100 * (3 + (guess == 1) + len(others)) / (4 + len(others)))
     assert len(result["subscores"]) == 14
-    preds = {row["item"]: row["pred"] for row in read_jsonl(tmp_path / "out" / "model-x" / result["samples"])}
-    assert {item: preds[item] for item in ("70", "71", "72", "3983")} == {"70": "B", "71": "C", "72": "[invalid]", "3983": "C"}
+    samples = {row["item"]: row for row in read_jsonl(tmp_path / "out" / "model-x" / result["samples"])}
+    assert {item: samples[item]["pred"] for item in ("70", "71", "72", "3983")} == \
+        {"70": "B", "71": "C", "72": "[invalid]", "3983": "C"}
+    # which extraction step gave each letter, per item; the unextracted count and the score without
+    # the official random guess beside the headline
+    assert {item: samples[item]["extracted_extraction-rule"] for item in ("70", "71", "72", "3983")} == \
+        {"70": "answer is", "71": "Answer:", "72": "none", "3983": "answer is"}
+    assert "exact_match_extraction-rule" not in samples["70"]
+    assert result["metrics"]["unextracted"] == 1 == result["failures"]["parse"]
+    assert result["metrics"]["exact_match_no_guess_official-extract"] == pytest.approx((3 + len(others)) / (4 + len(others)))
+    assert "exact_match_no_guess_official-extract" in get_benchmark("mmlu_pro_cot").score.also
 
 
 @pytest.mark.parametrize(
@@ -100,6 +109,22 @@ def test_bad_completion_files_are_one_line_exit_2(tmp_path, capsys, rows, messag
 def test_unknown_own_id_is_named(tmp_path, capsys):
     assert _score(tmp_path, "mmlu_pro_cot", [{"question_id": 999999, "completion": "A"}]) == 2
     assert "unknown mmlu_pro_cot item question_id=999999" in capsys.readouterr().err
+
+
+def test_a_row_may_give_its_own_id_and_doc_id_when_they_agree(tmp_path):
+    rows = [{"key": 1000, "doc_id": 0, "completion": "a"}, {"key": 1005, "doc_id": 2, "completion": "b"}]
+    assert _score(tmp_path, "ifeval", rows, "--allow_missing") == 0
+    scored = read_jsonl(tmp_path / "out" / "model-x" / _result(tmp_path, "ifeval")["samples"])
+    assert [(row["item"], row["response"]) for row in scored] == [("1000", "a"), ("1005", "b")]
+
+
+def test_a_row_whose_own_id_and_doc_id_disagree_is_refused(tmp_path, capsys):
+    # neither wins: doc_id depends on the data's row order, the key does not, and a row that names
+    # two items is a broken file
+    assert _score(tmp_path, "ifeval", [{"key": 1005, "doc_id": 0, "completion": "a"}], "--allow_missing") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "line 1: key=1005 is doc_id 2, not doc_id 0" in err, err
+    assert not (tmp_path / "out" / "model-x").exists()
 
 
 def test_a_subset_needs_allow_missing_and_is_flagged_not_comparable(tmp_path):

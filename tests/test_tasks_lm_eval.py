@@ -109,26 +109,18 @@ def _literal_return(path: Path, function: str):
 
 def _builtin_twin(relative: str, ours):
     """lm-eval's own task config, unchanged except that it reads our loader's dataset."""
+    from evalsuite.runner.lm_eval_twin import builtin_twin
+
+    if relative not in UNIMPORTABLE_UTILS:
+        return builtin_twin(relative, ours)
     import lm_eval.tasks
-    from lm_eval.api.task import ConfigurableTask
     from lm_eval.tasks._yaml_loader import load_yaml
 
     path = Path(lm_eval.tasks.__file__).parent / relative
-    config = load_yaml(path, resolve_func=relative not in UNIMPORTABLE_UTILS)
-    if relative in UNIMPORTABLE_UTILS:
-        config["fewshot_config"]["samples"] = _literal_return(path.parent / "utils.py", "list_fewshot_samples")
-        config["metric_list"] = ours.config.metric_list
-        config["process_results"] = ours.config.process_results
-    for key in ("dataset_path", "dataset_name", "tag"):
-        config.pop(key, None)
-    config.update(
-        task=f"builtin_{ours.config.task}",
-        custom_dataset=ours.config.custom_dataset,
-        dataset_kwargs=ours.config.dataset_kwargs,
-        metadata=dict(ours.config.metadata),
-        num_fewshot=ours.config.num_fewshot,
-    )
-    return ConfigurableTask(config=config)
+    fewshot_config = load_yaml(path, resolve_func=False)["fewshot_config"]
+    fewshot_config["samples"] = _literal_return(path.parent / "utils.py", "list_fewshot_samples")
+    return builtin_twin(relative, ours, resolve_functions=False, fewshot_config=fewshot_config,
+                        metric_list=ours.config.metric_list, process_results=ours.config.process_results)
 
 
 @pytest.mark.parametrize("name", sorted(OURS_TO_BUILTIN))

@@ -79,12 +79,34 @@ def load_declared_dataset(benchmark: str, data_dir: str | None = None, **task_kw
     kwargs = {k: v for k, v in task_kwargs.items() if k not in ("version", "pretrained")}
     source = declared.data.for_task(kwargs)
     if source.loader:
-        return _bespoke(source.loader, declared.path.parent)(source, data_dir=data_dir, **kwargs)
-    if chosen_source(declared, data_dir) == "local":
-        return load_local(source.local, resolve_data_dir(data_dir))  # type: ignore[arg-type]
-    if source.hub is None:
+        dataset = _bespoke(source.loader, declared.path.parent)(source, data_dir=data_dir, **kwargs)
+    elif chosen_source(declared, data_dir) == "local":
+        dataset = load_local(source.local, resolve_data_dir(data_dir))  # type: ignore[arg-type]
+    elif source.hub is None:
         raise BadInputError(f"{benchmark}: no Hub dataset declared; pass --data_dir with {source.local_layout}")
-    return load_from_hub(source.hub, source.hub_name, source.local_layout, revision=source.revision)
+    else:
+        dataset = load_from_hub(source.hub, source.hub_name, source.local_layout, revision=source.revision)
+    return put_leading_rows_first(declared, dataset)
+
+
+def put_leading_rows_first(benchmark: Benchmark, dataset: "datasets.DatasetDict") -> "datasets.DatasetDict":
+    """Each split named in `data.leading` reordered: those items first, in the declared order, then the
+    rest in the source's order (so a copy whose rows lie in another order yields the same shots)."""
+    for split, ids in benchmark.data.leading.items():
+        if split not in dataset:
+            raise BadInputError(f"{benchmark.name}: data.leading names split {split!r}, which the data lacks")
+        position = {
+            benchmark.render_item_field(benchmark.item_id, row): index for index, row in enumerate(dataset[split])
+        }
+        missing = [item for item in ids if item not in position]
+        if missing:
+            raise BadInputError(f"{benchmark.name}: the {split} split lacks leading item(s) {', '.join(missing[:3])}")
+        first = [position[item] for item in ids]
+        chosen = set(first)
+        order = first + [index for index in range(len(dataset[split])) if index not in chosen]
+        if order != list(range(len(order))):
+            dataset[split] = dataset[split].select(order)
+    return dataset
 
 
 def check_local_data(benchmark: Benchmark, data_dir: str | Path | None) -> None:

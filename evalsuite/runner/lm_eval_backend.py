@@ -108,6 +108,9 @@ def evaluate_benchmark(
         for subtask, value in normalization.per_subtask.items():
             subscores[f"normalized/{subtask}"] = value * benchmark.score.scale
             metrics[f"chance/{subtask}"] = normalization.chance[subtask]
+    failures = {"parse": sample_rows.parse_failures(rows)}
+    if benchmark.output == "generate" and not benchmark.executes_code:
+        metrics["unextracted"] = failures["parse"]  # responses the headline filter found no answer in
     # where this identity's result goes: never over a result of another protocol or model arguments
     identity = result_identity(protocol, model.info)
     out_file, _ = locate_result(options.output_path, model.slug, benchmark.name, identity)
@@ -120,7 +123,7 @@ def evaluate_benchmark(
         metrics=metrics,
         subscores=subscores,
         n=len(rows),
-        failures={"parse": sample_rows.parse_failures(rows)},
+        failures=failures,
         provenance=build_provenance(
             data_provenance(benchmark, options.data_dir),
             started,

@@ -22,4 +22,5 @@ def lm_eval_protocol(benchmark: Benchmark, options: RunOptions, chat_template: b
         "judge": None,
         "limit": options.limit,
         **({"gen_kwargs": options.gen_kwargs} if options.gen_kwargs and benchmark.output == "generate" else {}),
+        **benchmark.fixed_protocol,
     }

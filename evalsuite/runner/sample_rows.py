@@ -115,8 +115,9 @@ def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], t
             },
         )
         filter_name = sample.get("filter", "none")
-        value = sample.get(metric)
-        row[f"{metric}_{filter_name}"] = None if value is None else float(_plain(value))
+        if metric in sample.get("metrics", [metric]):  # a filter that only logs (e.g. a rule name) scores nothing
+            value = sample.get(metric)
+            row[f"{metric}_{filter_name}"] = None if value is None else float(_plain(value))
         extracted = _first_text(sample.get("filtered_resps"))
         row[f"extracted_{filter_name}"] = extracted
         if filter_name == headline:

@@ -7,7 +7,8 @@ at the task's stop sequences, as lm-eval's models cut their output), so the task
 as `run`. One scorer per benchmark, shared by `run` and `score`, with no scoring code here.
 
 A samples row names its item by the benchmark's own id (the declaration's `external.id_field`) or by
-`doc_id` (its 0-based position in the official test split) and carries the model's text in
+`doc_id` (its 0-based position in the official test split), or by both when they name the same item
+(a row giving two different items is an error: neither wins), and carries the model's text in
 `completion` (`external.text_field`). Missing, duplicate or unknown items are one-line errors before
 any scoring; `--allow_missing` scores a subset instead, recorded as a limit (not comparable).
 """
@@ -40,6 +41,7 @@ class Completion:
     line: int
     key: str  # "id:<the benchmark's own id>" or "doc:<doc_id>"
     text: str
+    doc_key: str | None = None  # "doc:<doc_id>" when the row names its item both ways (must agree)
 
 
 def read_completions(path: str | Path, benchmark: Benchmark) -> list[Completion]:
@@ -63,25 +65,30 @@ def read_completions(path: str | Path, benchmark: Benchmark) -> list[Completion]
         text = row.get(text_field)
         if not isinstance(text, str):
             raise BadInputError(f"--samples {path} line {number}: '{text_field}' must be a string")
-        rows.append(Completion(number, _row_key(row, id_field, path, number), text))
+        key, doc_key = _row_keys(row, id_field, path, number)
+        rows.append(Completion(number, key, text, doc_key))
     if not rows:
         raise BadInputError(f"--samples {path} holds no completions")
     return rows
 
 
-def _row_key(row: dict, id_field: str, path: str | Path, number: int) -> str:
+def _row_keys(row: dict, id_field: str, path: str | Path, number: int) -> tuple[str, str | None]:
+    """The row's item key (its own id where given, else its doc_id) and, when it gives both, the doc_id key."""
     has_id, has_doc = id_field in row and id_field != "doc_id", "doc_id" in row
-    if has_id == has_doc:
-        raise BadInputError(f"--samples {path} line {number}: name the item by '{id_field}' or by 'doc_id' (one of them)")
+    if not has_id and not has_doc:
+        raise BadInputError(f"--samples {path} line {number}: name the item by '{id_field}' or by 'doc_id'")
+    doc_key = None
     if has_doc:
         doc_id = row["doc_id"]
         if isinstance(doc_id, bool) or not isinstance(doc_id, int) or doc_id < 0:
             raise BadInputError(f"--samples {path} line {number}: doc_id must be a non-negative integer")
-        return f"doc:{doc_id}"
+        doc_key = f"doc:{doc_id}"
+        if not has_id:
+            return doc_key, None
     value = row[id_field]
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise BadInputError(f"--samples {path} line {number}: '{id_field}' must be a string or an integer")
-    return f"id:{value}"
+    return f"id:{value}", doc_key
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class ItemIndex:
 
     locations: dict[str, tuple[str, int]]  # row key -> (task name, doc_id)
     total: int  # items in the benchmark's test split(s)
+    tasks: tuple[str, ...] = ()  # the lm-eval task names indexed
 
 
 def item_index(benchmark: Benchmark, tasks: dict[str, Any]) -> ItemIndex:
@@ -111,7 +119,7 @@ def item_index(benchmark: Benchmark, tasks: dict[str, Any]) -> ItemIndex:
                 if key in locations:
                     raise BadInputError(f"{benchmark.name}: item id {doc[id_field]!r} is not unique in the data")
                 locations[key] = (task_name, doc_id)
-    return ItemIndex(locations, total)
+    return ItemIndex(locations, total, tuple(sorted(tasks)))
 
 
 def match_completions(
@@ -127,6 +135,14 @@ def match_completions(
             kind, _, value = row.key.partition(":")
             name = "doc_id" if kind == "doc" else benchmark.external.id_field  # type: ignore[union-attr]
             raise BadInputError(f"--samples line {row.line}: unknown {benchmark.name} item {name}={value}")
+        if row.doc_key is not None and index.locations.get(row.doc_key) != location:
+            _, _, given = row.doc_key.partition(":")
+            id_value = row.key.partition(":")[2]
+            actual = f"doc_id {location[1]}" if len(index.tasks) == 1 else f"task {location[0]}"
+            raise BadInputError(
+                f"--samples line {row.line}: {benchmark.external.id_field}={id_value} is {actual}, "  # type: ignore[union-attr]
+                f"not doc_id {given}; give one of them, or both naming the same item"
+            )
         if location in matched:
             raise BadInputError(
                 f"--samples line {row.line}: duplicate {benchmark.name} item (also on line {first_line[location]})"

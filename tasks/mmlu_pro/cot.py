@@ -32,31 +32,59 @@ def fewshot_to_target(doc: dict) -> str:
     return doc["cot_content"].replace("A: Let's think step by step.", "Answer: Let's think step by step.")
 
 
+# The three steps of the official extraction (`extract_answer`, `extract_again`, `extract_final`), in order,
+# each the script's own pattern and call: the first "answer is X" (case-sensitive, anywhere); the last
+# "Answer: X" of the first line that holds one (`.` stops at a newline, `.*` is greedy); the last letter
+# A-J standing alone (`\b` on both sides, searched across lines).
+RULES = (
+    ("answer is", re.compile(r"answer is \(?([A-J])\)?"), False),
+    ("Answer:", re.compile(r".*[aA]nswer:\s*([A-J])"), False),
+    ("last letter", re.compile(r"\b[A-J]\b(?!.*\b[A-J]\b)", re.DOTALL), True),
+)
+UNEXTRACTED = "none"  # no step matched
+RULE_NAMES = frozenset(name for name, _, _ in RULES) | {UNEXTRACTED}
+
+
+def extract(text: str) -> tuple[str | None, str]:
+    """The official extraction: the letter (None when no step matched) and the step that gave it."""
+    for name, pattern, whole in RULES:
+        match = pattern.search(text)
+        if match:
+            return match.group(0 if whole else 1), name
+    return None, UNEXTRACTED
+
+
 def extract_answer(text: str) -> str | None:
-    """The official extraction: "answer is (X)", else the last "Answer: X", else the last letter A-J."""
-    match = re.search(r"answer is \(?([A-J])\)?", text)
-    if match:
-        return match.group(1)
-    match = re.search(r".*[aA]nswer:\s*([A-J])", text)
-    if match:
-        return match.group(1)
-    match = re.search(r"[A-J](?=[^A-J]*$)", text)
-    return match.group(0) if match else None
+    """The extracted letter alone."""
+    return extract(text)[0]
 
 
 def extract_filter(resps: list[list[str]], docs: list[dict]) -> list[list[str]]:
-    """lm-eval custom filter: each response's extracted letter ([invalid] when none)."""
+    """lm-eval custom filter `official-extract`: each response's letter ([invalid] when none)."""
     return [[extract_answer(text) or NO_ANSWER for text in responses] for responses in resps]
+
+
+def rule_filter(resps: list[list[str]], docs: list[dict]) -> list[list[str]]:
+    """lm-eval custom filter `extraction-rule`: which step gave each response's letter (logged per item)."""
+    return [[extract(text)[1] for text in responses] for responses in resps]
 
 
 def process_results(doc: dict, results: list[Any]) -> dict[str, float]:
     """Accuracy as the official `save_res`: an extracted letter is compared with `answer`; without one,
-    `random.seed(12345); random.randint(0, len(options) - 1)` is compared with `answer_index`."""
+    a seeded random option index is compared with `answer_index` (`exact_match`), or the answer
+    counts as wrong (`exact_match_no_guess`). The official script draws that index from one
+    module-level stream seeded once (`random.seed(12345)`), so its guess for an item depends on how
+    many unextracted answers came before it in the same run; here every unextracted answer draws
+    the first number of a fresh `random.Random(12345)`, the same for a given option count in any
+    order or subset. The `extraction-rule` filter's values are logged, not scored."""
     pred = results[0]
+    if pred in RULE_NAMES:
+        return {}
     if pred in (None, "", NO_ANSWER):
         guess = random.Random(12345).randint(0, len(options(doc)) - 1)
-        return {"exact_match": float(guess == doc["answer_index"])}
-    return {"exact_match": float(pred == doc["answer"])}
+        return {"exact_match": float(guess == doc["answer_index"]), "exact_match_no_guess": 0.0}
+    correct = float(pred == doc["answer"])
+    return {"exact_match": correct, "exact_match_no_guess": correct}
 
 
 def _only(category: str):
