@@ -15,7 +15,8 @@ from evalsuite.errors import BadInputError
 from evalsuite.models.loader import LoadedModel
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
-from evalsuite.results.store import result_path, samples_path, write_json_atomic, write_jsonl_atomic
+from evalsuite.results.samples import write_samples
+from evalsuite.results.store import result_path, samples_path, write_json_atomic
 from evalsuite.runner import sample_rows
 from evalsuite.runner.normalization import normalize
 from evalsuite.runner.options import RunOptions
@@ -103,7 +104,7 @@ def evaluate_benchmark(
             subscores[f"normalized/{subtask}"] = value * benchmark.score.scale
             metrics[f"chance/{subtask}"] = normalization.chance[subtask]
     relative_samples = f"samples/{benchmark.name}.jsonl"
-    write_jsonl_atomic(samples_path(options.output_path, model.slug, benchmark.name), rows)
+    write_samples(samples_path(options.output_path, model.slug, benchmark.name), rows)
     result = build_result(
         benchmark=benchmark.name,
         model=model.info,
