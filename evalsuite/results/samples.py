@@ -40,6 +40,7 @@ LIST_CAP = 200  # entries of any list (requests, choices, replies, judge calls)
 TRUNCATION_MARK = "\u2026[truncated]"
 SEGMENT_MIN_CHARS = 24  # shorter repeated lines stay inline: a reference would save little
 MAX_SAMPLES_BYTES = 512 * 1024 * 1024
+PARSE_FAILURE_PRED = "[invalid]"  # lm-eval's filters' value when no answer could be extracted
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
 
 
@@ -108,7 +109,7 @@ def _contexts(row: dict) -> Iterable[tuple[list, int]]:
             yield request, 0
 
 
-def _pack(rows: list[dict]) -> tuple[list[str], list[dict]]:
+def pack_rows(rows: list[dict]) -> tuple[list[str], list[dict]]:
     """Store each long line repeated across request contexts once: (segments, rows with contexts as
     part lists where that saves space)."""
     counts: Counter[str] = Counter()
@@ -139,7 +140,7 @@ def dumps_samples(rows: Iterable[dict]) -> str:
     """The samples file's text: the header line (only when lines are shared), then one bounded row per
     line."""
     bounded = [bound_row(row) for row in rows]
-    segments, packed = _pack(bounded)
+    segments, packed = pack_rows(bounded)
     header = {"samples_format": SAMPLES_FORMAT, "segments": segments}
     lines = [json.dumps(header, ensure_ascii=False)] if segments else []
     lines += [json.dumps(row, ensure_ascii=False, default=str) for row in packed]

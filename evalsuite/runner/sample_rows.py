@@ -7,10 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalsuite.declarations import Benchmark
-from evalsuite.results.samples import lm_eval_evidence, plain as _plain
-
-INVALID = "[invalid]"
-
+from evalsuite.results.samples import PARSE_FAILURE_PRED as INVALID, lm_eval_evidence, plain as _plain
 
 def _subtask_label(benchmark: Benchmark, task_name: str) -> str | None:
     """Sub-task part of an lm-eval task name (es_kmmlu_accounting -> accounting), or None."""
