@@ -40,22 +40,13 @@ COMPARISON_HEADER = ["A", "B", "Items", "A − B [95% CI]", "Test", "p", "Signif
 
 
 def chunk_script(key: str, payload: Any) -> str:
-    """A data chunk: one call `ES.receive(key, <JSON>)`, the JSON unable to close a script or open markup."""
-    text = json.dumps(_finite(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """A data chunk: one call `ES.receive(key, <JSON>)`, the JSON unable to close a script or open markup
+    (NaN and Infinity, which JSON lacks, are JavaScript literals here)."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)
     return f"ES.receive({json.dumps(key)},{text});\n"
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def shell(root: str, page: str, **attrs: str) -> str:

@@ -41,7 +41,8 @@ TRUNCATION_MARK = "\u2026[truncated]"
 SEGMENT_MIN_CHARS = 24  # shorter repeated lines stay inline: a reference would save little
 MAX_SAMPLES_BYTES = 512 * 1024 * 1024
 PARSE_FAILURE_PRED = "[invalid]"  # lm-eval's filters' value when no answer could be extracted
-_LINE = re.compile(r"[^\n]*\n|[^\n]+")
+_LINE_END = re.compile(r"(?<=\n)")
+_PARAGRAPH_END = re.compile(r"(?<=\n\n)(?!\n)")
 
 
 def plain(value: Any) -> Any:
@@ -102,37 +103,61 @@ def bound_row(row: dict) -> dict:
     return bounded
 
 
-def _contexts(row: dict) -> Iterable[tuple[list, int]]:
-    """(request arguments, 0) for each request whose first argument is a string (its context)."""
+def _contexts(row: dict) -> Iterable[list]:
+    """The requests of a row whose first argument is a string (their context)."""
     for request in row.get("arguments") or []:
         if isinstance(request, list) and request and isinstance(request[0], str):
-            yield request, 0
+            yield request
+
+
+def _pieces(text: str, shared_paragraphs: set[str] | None) -> list[str]:
+    """A context cut into paragraphs (each ending in a blank line); with `shared_paragraphs`, the
+    paragraphs not in it are cut further into lines."""
+    paragraphs = [p for p in _PARAGRAPH_END.split(text) if p]
+    if shared_paragraphs is None:
+        return paragraphs
+    return [piece for p in paragraphs
+            for piece in ([p] if p in shared_paragraphs else [line for line in _LINE_END.split(p) if line])]
 
 
 def pack_rows(rows: list[dict]) -> tuple[list[str], list[dict]]:
-    """Store each long line repeated across request contexts once: (segments, rows with contexts as
-    part lists where that saves space)."""
-    counts: Counter[str] = Counter()
+    """Store repeated context text once: a request whose context is that of the row's first request
+    becomes {"as": 0}; paragraphs (few-shot examples), else lines, of SEGMENT_MIN_CHARS or more that
+    occur twice or more become segments, referenced by index from a list of parts. Returns (segments,
+    rows) with the rows changed in place."""
     for row in rows:
-        for request, index in _contexts(row):
-            counts.update(line for line in _LINE.findall(request[index]) if len(line) >= SEGMENT_MIN_CHARS)
-    shared = {line: None for line, n in counts.items() if n >= 2}
+        requests = list(_contexts(row))
+        for request in requests[1:]:
+            if request[0] == requests[0][0]:
+                request[0] = {"as": 0}
+    paragraphs: Counter[str] = Counter()
+    for row in rows:
+        for request in _contexts(row):
+            paragraphs.update(p for p in _pieces(request[0], None) if len(p) >= SEGMENT_MIN_CHARS)
+    shared_paragraphs = {p for p, n in paragraphs.items() if n >= 2}
+    lines: Counter[str] = Counter()
+    for row in rows:
+        for request in _contexts(row):
+            lines.update(p for p in _pieces(request[0], shared_paragraphs)
+                         if p not in shared_paragraphs and len(p) >= SEGMENT_MIN_CHARS)
+    shared: dict[str, int | None] = {p: None for p in shared_paragraphs}
+    shared.update((line, None) for line, n in lines.items() if n >= 2)
     segments: list[str] = []
     for row in rows:
-        for request, index in _contexts(row):
+        for request in _contexts(row):
             parts: list[str | int] = []
-            for line in _LINE.findall(request[index]):
-                if line in shared:
-                    if shared[line] is None:
-                        shared[line] = len(segments)
-                        segments.append(line)
-                    parts.append(shared[line])
+            for piece in _pieces(request[0], shared_paragraphs):
+                if piece in shared:
+                    if shared[piece] is None:
+                        shared[piece] = len(segments)
+                        segments.append(piece)
+                    parts.append(shared[piece])
                 elif parts and isinstance(parts[-1], str):
-                    parts[-1] += line
+                    parts[-1] += piece
                 else:
-                    parts.append(line)
+                    parts.append(piece)
             if any(isinstance(p, int) for p in parts):
-                request[index] = parts
+                request[0] = parts
     return segments, rows
 
 
@@ -153,12 +178,20 @@ def write_samples(path: str | Path, rows: Iterable[dict]) -> None:
 
 
 def _unpack(row: dict, segments: list[str]) -> None:
-    for request in row.get("arguments") or []:
-        if isinstance(request, list) and request and isinstance(request[0], list):
-            try:
-                request[0] = "".join(p if isinstance(p, str) else segments[p] for p in request[0])
-            except (IndexError, TypeError) as err:
-                raise UnreadableFile(f"item {str(row.get('item'))[:40]!r} names a missing segment") from err
+    requests = row.get("arguments") or []
+    for request in requests:
+        if not (isinstance(request, list) and request):
+            continue
+        context = request[0]
+        try:
+            if isinstance(context, list):
+                request[0] = "".join(p if isinstance(p, str) else segments[p] for p in context)
+            elif isinstance(context, dict) and set(context) == {"as"}:
+                request[0] = requests[context["as"]][0]
+                if not isinstance(request[0], str):
+                    raise TypeError("a reference to a request without context")
+        except (IndexError, TypeError, KeyError) as err:
+            raise UnreadableFile(f"item {str(row.get('item'))[:40]!r} names a missing segment or request") from err
 
 
 def parse_samples(data: bytes) -> list[dict]:

@@ -173,10 +173,11 @@
   // ---------------------------------------------------------------- item details
   function unpack(detail) {
     for (const row of detail.rows) {
-      for (const request of row.arguments || []) {
-        if (Array.isArray(request) && Array.isArray(request[0])) {
-          request[0] = request[0].map((p) => (typeof p === "number" ? detail.segments[p] : p)).join("");
-        }
+      const requests = Array.isArray(row.arguments) ? row.arguments : [];
+      for (const request of requests) {
+        if (!Array.isArray(request)) continue;
+        if (Array.isArray(request[0])) request[0] = request[0].map((p) => (typeof p === "number" ? text(detail.segments[p]) : p)).join("");
+        else if (request[0] && typeof request[0] === "object" && "as" in request[0]) request[0] = text((requests[request[0].as] || [])[0]);
       }
     }
     return detail;
