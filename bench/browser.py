@@ -107,6 +107,9 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/evalsuite-browser-bench")
     args = parser.parse_args()
     data, out = Path(args.data_dir), Path(args.out)
+    if not (data / "kmmlu" / "data").is_dir() or not (data / "mmlu_pro" / "test.jsonl").is_file():
+        print(f"bench/browser.py: KMMLU and MMLU-Pro are not under {data} (pass --data_dir): skipped")
+        return
     shutil.rmtree(out, ignore_errors=True)
     rng = random.Random(0)
     for benchmark, build in (("kmmlu", kmmlu_rows), ("mmlu_pro", mmlu_pro_rows)):

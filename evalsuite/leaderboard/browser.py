@@ -151,16 +151,18 @@ def _status(score: Any, binary: bool) -> str:
 
 
 def listing(result: MeasuredResult, rows: list[dict]) -> dict:
-    """The (model, benchmark) listing: one short line per item, in the samples file's order."""
+    """The (model, benchmark) listing: one short line per item, in the samples file's order (its group
+    as an index into `groups`; a multiple-choice answer is its `pred` column)."""
     scores = [r.get("score") for r in rows]
     binary = all(s in (0, 1, None) or s is True or s is False for s in scores)
     groups = sorted({_text(r.get("group")) for r in rows if r.get("group") is not None})
-    lines = [[_text(r.get("item")), _text(r.get("group")) if r.get("group") is not None else "",
+    group_index = {g: i for i, g in enumerate(groups)}
+    lines = [[_text(r.get("item")), group_index[_text(r.get("group"))] if r.get("group") is not None else -1,
               r.get("score") if isinstance(r.get("score"), (int, float)) else None,
               _status(r.get("score"), binary), _flags(r),
               _choice(r, r.get("pred")) if "choice_texts" in r else _text(r.get("extracted", r.get("pred")))[:PREVIEW_CHARS],
               _choice(r, r.get("label")) if "choice_texts" in r else _text(r.get("label", r.get("target")))[:PREVIEW_CHARS],
-              _question(r), _answer(r)]
+              _question(r), "" if "choice_texts" in r and "response" not in r else _answer(r)]
              for r in rows]
     return {"benchmark": result.benchmark, "title": result.info.title, "model": result.display_name,
             "n": len(rows), "binary": binary, "groups": groups, "chunk": CHUNK_ROWS,

@@ -282,7 +282,7 @@
         el("table", { class: "data items" }, el("thead", {}, el("tr", {}, ...["#", "item", "group", "result", "score", "answer", "gold", "question (end)", "reply"].map((h) => el("th", {}, h)))), list));
       function matches(i) {
         const r = rows[i];
-        if (state.group && r[1] !== state.group) return false;
+        if (state.group && data.groups[r[1]] !== state.group) return false;
         if (state.status && r[3] !== state.status) return false;
         if (state.flag === "none" && !(r[4] & 1)) return false;
         if (state.flag === "parse" && !(r[4] & 2)) return false;
@@ -305,7 +305,7 @@
       function itemRow(i) {
         const r = rows[i];
         const tr = el("tr", { class: "item " + r[3], "data-item": r[0] },
-          el("td", {}, String(i + 1)), el("td", {}, el("button", { type: "button", class: "open" }, r[0])), el("td", {}, r[1]),
+          el("td", {}, String(i + 1)), el("td", {}, el("button", { type: "button", class: "open" }, r[0])), el("td", {}, data.groups[r[1]] || ""),
           el("td", {}, r[3] + (r[4] & 2 ? " · parse failure" : r[4] & 1 ? " · extraction none" : "")), el("td", {}, r[2] === null ? "—" : String(Math.round(r[2] * 1000) / 1000)),
           el("td", { class: "clip" }, r[5]), el("td", { class: "clip" }, r[6]), el("td", { class: "clip" }, r[7]), el("td", { class: "clip" }, r[8]));
         const toggle = () => {
@@ -358,7 +358,7 @@
         list.replaceChildren(...shown.slice(pg.start, pg.end).map(([i, j]) => {
           const x = A.rows[i], y = B.rows[j];
           const tr = el("tr", { class: "item" + (differs([i, j]) ? " differs" : ""), "data-item": x[0] },
-            el("td", {}, el("button", { type: "button", class: "open" }, x[0])), el("td", {}, x[1]), el("td", {}, x[3]), el("td", { class: "clip" }, x[5] || x[8]),
+            el("td", {}, el("button", { type: "button", class: "open" }, x[0])), el("td", {}, A.groups[x[1]] || ""), el("td", {}, x[3]), el("td", { class: "clip" }, x[5] || x[8]),
             el("td", {}, y[3]), el("td", { class: "clip" }, y[5] || y[8]), el("td", { class: "clip" }, x[6]));
           tr.querySelector("button.open").addEventListener("click", () => {
             const next = tr.nextSibling;
