@@ -62,6 +62,12 @@ def test_gsm8k_completions_score_as_run_would(tmp_path, capsys):
     assert first["resps"] == [["He has 2 + 3 = 5 pets.\n#### 5"]] and first["response"] == first["resps"][0][0]
     assert (first["extracted"], first["extraction_rule"]) == ("5", "flexible-extract")
     assert first["metrics"] == {"exact_match,strict-match": 1.0, "exact_match,flexible-extract": 1.0}
+    # `score` reads a samples file back as completions: the same replies, the same score
+    again = main(["score", "gsm8k", "--samples", str(tmp_path / "out" / "model-x" / result["samples"]),
+                  "--model_name", "again", "--data_dir", str(FIXTURE_DATA), "--output_path", str(tmp_path / "out")])
+    assert again == 0
+    rescored = json.loads((tmp_path / "out" / "again" / "gsm8k.json").read_text())
+    assert rescored["score"] == result["score"] and rescored["metrics"] == result["metrics"]
     assert "gsm8k: 50.0" in capsys.readouterr().out
 
 
