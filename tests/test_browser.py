@@ -15,6 +15,8 @@ from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.samples import read_samples
 from browser_support import body_attrs, chromium_binary, dom_elements, dom_tables, dump_dom, write_run
 
+pytestmark = pytest.mark.browser
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 NAMES = {"org/Beta-7B-Instruct": "Beta 7B"}
 MARK = "data-pwned"
@@ -151,9 +153,28 @@ def hostile_site(tmp_path_factory):
     write_run(root / "results", "evil" + HOSTILE, "gsm8k", _hostile_rows(), score=33.3, protocol=protocol)
     write_run(root / "results", "plain-model", "gsm8k", _hostile_rows()[1:] + [{"item": "h1", "score": 1.0}],
               score=50.0, protocol=protocol)
+    judged = {"num_fewshot": 0, "output": "two_turn_chat", "chat_template": True, "fewshot_as_multiturn": False,
+              "metric": "judge_score", "aggregation": "judge_mean", "judge": {"model": "gpt-4-0613"}, "limit": None}
+    call = {"turn": 1, "repeat": 0, "prompt_name": "single-v1", "reasks": 1, "verdict": -1, "status": "parse_failure",
+            "request": [{"role": "system", "content": HOSTILE}, {"role": "user", "content": "Rate: " + HOSTILE}],
+            "replies": [HOSTILE, "Rating: [[x]] " + HOSTILE], "failure": None, "detail": ""}
+    write_run(root / "results", "evil" + HOSTILE, "mt_bench",
+              [{"item": "81/turn1", "score": None, "group": "writing", "turn": 1, "question_id": 81,
+                "status": "parse_failure", "turns": [HOSTILE, "second " + HOSTILE], "answers": [HOSTILE, HOSTILE],
+                "judge": [call]}], score=5.0, protocol=judged)
     out = root / "leaderboards"
     render_leaderboard(root / "results", out, ("md", "html"))
     return root, out
+
+
+def test_judge_conversation_is_shown_as_text(hostile_site):
+    _, out = hostile_site
+    page = next((out / "site" / "items" / "mt_bench").glob("*.html"))
+    dom, _ = dump_dom(_url(page, open="81/turn1"))
+    assert MARK not in body_attrs(dom)
+    assert "Judge call · turn 1 · repeat 0 · verdict -1 · parse_failure · 1 re-ask(s)" in dom
+    assert "Rating: [[x]] &lt;img src=x onerror=" in dom and "Turn 2: question" in dom
+    assert not [e for e in dom_elements(dom[dom.index("<body"):]) if e[0] in ("img", "svg", "script")]
 
 
 def test_hostile_texts_are_shown_as_text_and_run_nothing(hostile_site):
@@ -236,3 +257,29 @@ def test_a_35030_item_page_is_interactive_within_2_seconds(tmp_path):
     count, dom = _shown(page, q=searched, open=searched)
     assert count == 1 and "log-likelihood" in dom and "정답" in dom
     assert f"{rows[34_999]['loglikelihoods'][0]:.4f}" in dom
+
+
+def test_pages_work_from_a_static_web_server(site):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    _, out = site
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        dom, _ = dump_dom(f"{base}/site/items/kmmlu/Alpha-7B-Instruct.html#status=wrong")
+        attrs = body_attrs(dom)
+        assert attrs.get("data-ready", "error") != "error" and 0 < int(attrs["data-shown"]) < 72
+        dom, _ = dump_dom(f"{base}/index.html")
+        assert len(dom_tables(dom)) >= 8
+    finally:
+        server.shutdown()
+        server.server_close()
