@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -253,7 +254,15 @@ def test_a_35030_item_page_is_interactive_within_2_seconds(tmp_path):
     dom, _ = dump_dom(_url(page), budget_ms=None)  # real time (no virtual clock)
     ready_ms = int(body_attrs(dom)["data-ready"])
     assert ready_ms < 2000, f"interactive after {ready_ms} ms"
+    from cdp import Browser
+
     searched = rows[34_999]["item"]
+    with Browser(chromium_binary()) as browser:  # interactive: typing a search re-lists 35,030 items at once
+        browser.open(_url(page))
+        started = time.perf_counter()
+        browser.type("#search", searched)
+        browser.wait_for("document.body.dataset.shown === '1'")
+        assert time.perf_counter() - started < 1.0
     count, dom = _shown(page, q=searched, open=searched)
     assert count == 1 and "log-likelihood" in dom and "정답" in dom
     assert f"{rows[34_999]['loglikelihoods'][0]:.4f}" in dom
@@ -283,3 +292,36 @@ def test_pages_work_from_a_static_web_server(site):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_typing_choosing_and_clicking_change_the_listed_items(site):
+    from cdp import Browser
+
+    root, out = site
+    rows = read_samples(root / "results" / "Alpha-7B-Instruct" / "samples" / "kmmlu.jsonl")
+    shown = "Number(document.body.dataset.shown)"
+    with Browser(chromium_binary()) as browser:
+        browser.open(_url(out / "site" / "items" / "kmmlu" / "Alpha-7B-Instruct.html"))
+        assert browser.evaluate(shown) == 72
+        browser.type("#search", "accounting/1")
+        expected = sum(1 for r in rows if "accounting/1" in r["item"].lower())
+        assert browser.wait_for(f"{shown} === {expected}") and "#q=accounting%2F1" in browser.evaluate("location.hash")
+        browser.evaluate("(() => { const s = document.getElementById('search'); s.value = '';"
+                         " s.dispatchEvent(new Event('input')); })()")
+        browser.choose("#status", "wrong")
+        assert browser.wait_for(f"{shown} === {sum(1 for r in rows if r['score'] == 0)}")
+        browser.choose("#status", "")
+        browser.choose("#size", "25")
+        first = browser.evaluate("document.querySelector('tr.item').dataset.item")
+        browser.click("#next")
+        assert browser.wait_for(f"document.querySelector('tr.item').dataset.item !== {first!r}")
+        assert browser.evaluate("document.querySelector('tr.item td').textContent") == "26"
+        browser.click("tr.item button.open")
+        assert browser.wait_for("document.querySelector('tr.detail-row .detail') !== null")
+        # the index: clicking a header sorts the table by that column
+        browser.open(_url(out / "index.html"))
+        column = "Array.from(document.querySelectorAll('table.data')[0].querySelectorAll('tbody tr td:nth-child(3)')).map(td => td.textContent)"
+        before = browser.evaluate(column)
+        browser.click("table.data th:nth-child(3)")
+        after = browser.evaluate(column)
+        assert sorted(before) == sorted(after) and after != before and after[0] == "58.3 [47.2, 68.1]"
