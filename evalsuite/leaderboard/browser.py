@@ -170,6 +170,14 @@ def listing(result: MeasuredResult, rows: list[dict]) -> dict:
             "rows": lines}
 
 
+def _requests_copied(row: dict) -> dict:
+    """The row with its requests copied (packing rewrites their contexts; the result's rows stay whole)."""
+    arguments = row.get("arguments")
+    if not isinstance(arguments, list):
+        return dict(row)
+    return {**row, "arguments": [list(a) if isinstance(a, list) else a for a in arguments]}
+
+
 def _write(path: Path, text: str, written: list[Path]) -> None:
     write_text_atomic(path, text)
     written.append(path)
@@ -180,7 +188,7 @@ def _write_run(result: MeasuredResult, rid: str, site: Path, written: list[Path]
     data = site / "data" / result.benchmark / rid
     _write(data / "items.js", chunk_script(f"items/{result.benchmark}/{rid}", listing(result, rows)), written)
     for index in range(0, len(rows), CHUNK_ROWS):
-        segments, packed = pack_rows([dict(r) for r in rows[index:index + CHUNK_ROWS]])
+        segments, packed = pack_rows([_requests_copied(r) for r in rows[index:index + CHUNK_ROWS]])
         key = f"detail/{result.benchmark}/{rid}/{index // CHUNK_ROWS}"
         _write(data / f"d{index // CHUNK_ROWS}.js", chunk_script(key, {"segments": segments, "rows": packed}), written)
     page = output_path(site / "items" / result.benchmark, None, rid, ".html")
