@@ -60,3 +60,26 @@ def test_leaderboard_charts_draw_korean_and_radars_show_categories_only(hangul, 
     assert sorted(radar) == sorted(CATEGORIES)  # single_turn / multi_turn are turns, not categories
     assert _missing_glyphs(lambda: render_leaderboard(tmp_path / "results", tmp_path / "out", ("md", "html"))) == []
     assert (tmp_path / "out" / "charts" / "logickor_categories.png").is_file()
+
+
+def test_intervals_are_drawn_within_the_scores_range(tmp_path, monkeypatch):
+    from matplotlib.axes import Axes
+
+    drawn = []
+    original = Axes.bar
+
+    def recording_bar(self, x, height, *args, **kwargs):
+        if kwargs.get("yerr") is not None:
+            drawn.append((list(height), kwargs["yerr"].tolist()))
+        return original(self, x, height, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "bar", recording_bar)
+    rows = [{"item": str(i), "score": float(i == 0)} for i in range(50)]
+    write_run(tmp_path / "results", "weak-model", "belebele", rows, score=2.0)  # acc 0.02, stderr 0.01 -> [0.04, 3.96]
+    path = tmp_path / "results" / "weak-model" / "belebele.json"
+    path.write_text(path.read_text(encoding="utf-8").replace('"acc_stderr": 0.01', '"acc_stderr": 0.05'), encoding="utf-8")
+    render_leaderboard(tmp_path / "results", tmp_path / "out", ("md",))
+    (heights, (below, above)), = [d for d in drawn if any(h == h and h == 2.0 for h in d[0])]
+    column = heights.index(2.0)
+    assert heights[column] - below[column] >= 0.0 and below[column] == 2.0  # the interval stops at 0, not -7.8
+    assert above[column] > 0
