@@ -14,9 +14,9 @@ DATA_DIR ?=
 HAS_AVX2 := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null && echo yes)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF $(if $(HAS_AVX2),-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
 
-.PHONY: setup bubblewrap demo test test-fast bench clean
+.PHONY: setup bubblewrap browser-deps demo test test-fast bench clean
 
-setup: $(STAMP) bubblewrap
+setup: $(STAMP) bubblewrap browser-deps
 
 # HumanEval's generated code runs under bubblewrap; without it, only with --allow_unisolated_execution
 # (the demo opts in for its own model's output and says so). Installed here where root and apt can.
@@ -29,6 +29,21 @@ bubblewrap:
 		echo "setup: WARNING: could not install bubblewrap: HumanEval code runs only with --allow_unisolated_execution (no OS-level isolation)"; \
 	else \
 		echo "setup: WARNING: bubblewrap is missing and cannot be installed here (needs root and apt-get; run: sudo apt-get install bubblewrap): HumanEval code runs only with --allow_unisolated_execution (no OS-level isolation)"; \
+	fi
+
+# The results browser's tests load the pages in headless Chromium, and charts draw Korean labels with a
+# Hangul font (fonts-nanum): installed here where root and apt can; elsewhere those tests skip.
+browser-deps:
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	fc-list 2>/dev/null | grep -qi -e nanum -e "noto sans cjk" || missing="$$missing fonts-nanum"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "setup: installing$$missing (results browser tests, Korean chart labels)"; \
+		( apt-get install -y $$missing >/dev/null 2>&1 || \
+		  ( apt-get update >/dev/null 2>&1 && apt-get install -y $$missing >/dev/null 2>&1 ) ) || \
+		echo "setup: WARNING: could not install$$missing: the browser tests skip, Korean chart labels may draw as boxes"; \
+	else \
+		echo "setup: WARNING:$$missing missing and not installable here (needs root and apt-get; run: sudo apt-get install$$missing): the browser tests skip, Korean chart labels may draw as boxes"; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -54,6 +69,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) bench/overhead.py
+	$(PY) bench/browser.py
 	$(PY) bench/sandbox.py
 	$(PY) bench/judge_throughput.py
 	$(PY) bench/loglikelihood.py

@@ -75,6 +75,14 @@ def test_reproduces_fastchat_score_from_replayed_judgments(tmp_path, monkeypatch
     assert [s["item"] for s in samples][:2] == ["81/turn1", "81/turn2"]
     failed = [s for s in samples if s["score"] is None]
     assert [(s["item"], s["status"]) for s in failed] == [("101/turn2", "parse_failure")]
+    # the evidence: both turns, the answers, every judge request as sent and its reply as received
+    sent = {json.dumps(req["messages"], sort_keys=True) for req in server.requests}
+    for sample in samples:
+        assert len(sample["turns"]) == 2 and len(sample["answers"]) == 2
+        (call,) = sample["judge"]
+        assert json.dumps(call["request"], sort_keys=True) in sent and call["turn"] == sample["turn"]
+        assert len(call["replies"]) == 1 and call["reasks"] == 0
+    assert failed[0]["judge"][0]["status"] == "parse_failure" and failed[0]["judge"][0]["verdict"] == -1
     judgments = _rows(folder / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
     assert sorted((j["question_id"], j["turn"], j["score"]) for j in judgments) == \
         sorted((r["question_id"], r["turn"], r["score"]) for r in fastchat)

@@ -17,6 +17,7 @@ from evalsuite.cli import main
 from evalsuite.data.loader import load_declared_dataset, load_local
 from evalsuite.declarations import parse_declaration
 from evalsuite.errors import BadInputError
+from evalsuite.results.samples import read_samples
 from evalsuite.sandbox import allow_unisolated, os_isolation_available
 from evalsuite.scoring.code import code_problem, extract_program, score_completions
 from test_sandbox_adversarial import mode  # noqa: F401  (the fixture: both isolation modes)
@@ -206,7 +207,7 @@ def test_score_by_task_id_or_doc_id_writes_the_result(tmp_path, capsys):
     assert result["score"] == pytest.approx(200 / 3) and result["n"] == 3
     assert result["protocol"]["generated"] == "external"
     assert result["provenance"]["isolation"] == ("bwrap" if not SANDBOX_FLAGS else "subprocess")
-    rows = [json.loads(line) for line in (tmp_path / "out" / "by_doc" / result["samples"]).read_text().splitlines()]
+    rows = read_samples(tmp_path / "out" / "by_doc" / result["samples"])
     assert [(r["item"], r["score"]) for r in rows] == [("11", 0.0), ("12", 1.0), ("126", 1.0)]
     assert rows[2]["completion"] == references["126"] + "\n"  # cut at the task's stop sequence
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import FIXTURE_DATA, run_cli
 from evalsuite.results.schema import validate_result
-from evalsuite.data.local import read_jsonl
+from evalsuite.results.samples import read_samples
 from evalsuite.sandbox import os_isolation_available
 
 pytestmark = pytest.mark.real_model
@@ -30,7 +30,7 @@ def test_run_writes_one_valid_result_per_benchmark(first_run):
         result = json.loads((out / SLUG / f"{name}.json").read_text())
         assert validate_result(result) == [], name
         assert result["protocol"]["limit"] == 2 and result["protocol"]["chat_template"] is True
-        rows = read_jsonl(out / SLUG / result["samples"])
+        rows = read_samples(out / SLUG / result["samples"])
         assert len(rows) == result["n"] > 0
         assert all({"item", "score", "group"} <= set(row) for row in rows)
         assert 0 <= result["score"] <= 100
@@ -39,7 +39,7 @@ def test_run_writes_one_valid_result_per_benchmark(first_run):
     copa = json.loads((out / SLUG / "kobest_copa.json").read_text())
     assert copa["protocol"]["num_fewshot"] == 5 and copa["protocol"]["metric"] == "f1"
     assert copa["score"] == pytest.approx(copa["metrics"]["f1"] * 100)
-    assert all(row["pred"] is not None and row["label"] is not None for row in read_jsonl(out / SLUG / copa["samples"]))
+    assert all(row["pred"] is not None and row["label"] is not None for row in read_samples(out / SLUG / copa["samples"]))
     kmmlu = json.loads((out / SLUG / "kmmlu.json").read_text())
     subjects = kmmlu["subscores"]
     assert len(subjects) >= 2
@@ -50,7 +50,7 @@ def test_run_writes_one_valid_result_per_benchmark(first_run):
     assert humaneval["provenance"]["isolation"] == ("bwrap" if os_isolation_available() else "subprocess")
     assert humaneval["provenance"]["unisolated_opt_in"] is (not os_isolation_available())
     assert humaneval["protocol"]["gen_kwargs"] == "max_gen_toks=96"
-    assert {row["item"] for row in read_jsonl(out / SLUG / humaneval["samples"])} <= {f"HumanEval/{i}" for i in range(164)}
+    assert {row["item"] for row in read_samples(out / SLUG / humaneval["samples"])} <= {f"HumanEval/{i}" for i in range(164)}
     mmlu_pro = json.loads((out / SLUG / "mmlu_pro.json").read_text())
     assert mmlu_pro["metrics"]["acc_normalized"] == pytest.approx(max(0.0, (mmlu_pro["metrics"]["acc"] - 0.1) / 0.9))
     belebele = json.loads((out / SLUG / "belebele.json").read_text())

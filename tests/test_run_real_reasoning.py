@@ -8,7 +8,7 @@ import pytest
 from conftest import FIXTURE_DATA, run_cli
 from evalsuite.declarations import discover
 from evalsuite.results.schema import validate_result
-from evalsuite.data.local import read_jsonl
+from evalsuite.results.samples import read_samples
 
 pytestmark = pytest.mark.real_model
 SLUG = "SmolLM2-135M-Instruct"
@@ -32,7 +32,7 @@ def results(tmp_path_factory):
 
 def _rows(entry):
     result, out = entry
-    return read_jsonl(out / SLUG / result["samples"])
+    return read_samples(out / SLUG / result["samples"])
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,6 +15,7 @@ from evalsuite.leaderboard.flags import protocol_differences
 from evalsuite.leaderboard.reference import ColumnProtocol
 from evalsuite.results.schema import validate_result
 from evalsuite.data.local import read_jsonl
+from evalsuite.results.samples import read_samples
 from evalsuite.scoring.external import cut_at_stop_sequences
 
 
@@ -52,8 +53,21 @@ def test_gsm8k_completions_score_as_run_would(tmp_path, capsys):
     assert result["score"] == 50.0 and result["metrics"]["exact_match_strict-match"] == 0.5
     assert result["protocol"]["generated"] == "external" and result["protocol"]["limit"] is None
     assert result["model"]["type"] == "external" and len(result["model"]["args"]["sha256"]) == 64
-    samples = read_jsonl(tmp_path / "out" / "model-x" / result["samples"])
+    samples = read_samples(tmp_path / "out" / "model-x" / result["samples"])
     assert [row["pred"] for row in samples] == ["5", "999."]  # lm-eval's flexible-extract keeps the dot
+    # the evidence: the exact request (5-shot prompt ending in the question), raw reply, extraction
+    first = samples[0]
+    assert first["arguments"][0][0].endswith(first["doc"]["question"] + "\nAnswer:")
+    assert first["arguments"][0][0].count("Question:") == 6
+    assert first["resps"] == [["He has 2 + 3 = 5 pets.\n#### 5"]] and first["response"] == first["resps"][0][0]
+    assert (first["extracted"], first["extraction_rule"]) == ("5", "flexible-extract")
+    assert first["metrics"] == {"exact_match,strict-match": 1.0, "exact_match,flexible-extract": 1.0}
+    # `score` reads a samples file back as completions: the same replies, the same score
+    again = main(["score", "gsm8k", "--samples", str(tmp_path / "out" / "model-x" / result["samples"]),
+                  "--model_name", "again", "--data_dir", str(FIXTURE_DATA), "--output_path", str(tmp_path / "out")])
+    assert again == 0
+    rescored = json.loads((tmp_path / "out" / "again" / "gsm8k.json").read_text())
+    assert rescored["score"] == result["score"] and rescored["metrics"] == result["metrics"]
     assert "gsm8k: 50.0" in capsys.readouterr().out
 
 
@@ -71,7 +85,7 @@ def test_mmlu_pro_cot_extracts_as_the_official_script(tmp_path):
     result = _result(tmp_path, "mmlu_pro_cot")
     assert result["score"] == pytest.approx(100 * (3 + (guess == 1) + len(others)) / (4 + len(others)))
     assert len(result["subscores"]) == 14
-    samples = {row["item"]: row for row in read_jsonl(tmp_path / "out" / "model-x" / result["samples"])}
+    samples = {row["item"]: row for row in read_samples(tmp_path / "out" / "model-x" / result["samples"])}
     assert {item: samples[item]["pred"] for item in ("70", "71", "72", "3983")} == \
         {"70": "B", "71": "C", "72": "[invalid]", "3983": "C"}
     # which extraction step gave each letter, per item; the unextracted count and the score without
@@ -131,7 +145,7 @@ def test_a_subset_needs_allow_missing_and_is_flagged_not_comparable(tmp_path):
     assert _score(tmp_path, "gsm8k", [{"doc_id": 1, "completion": "#### 1,000"}], "--allow_missing") == 0
     result = _result(tmp_path, "gsm8k")
     assert result["n"] == 1 and result["score"] == 100.0 and result["protocol"]["limit"] == 1
-    rows = read_jsonl(tmp_path / "out" / "model-x" / result["samples"])
+    rows = read_samples(tmp_path / "out" / "model-x" / result["samples"])
     assert [(row["doc_id"], row["item"]) for row in rows] == [(1, "1")]  # lm-eval renumbers a selection from 0 for the model only
     flags = protocol_differences(result["protocol"], ColumnProtocol(stated={}, inferred={}))
     assert any("not comparable" in flag for flag in flags)

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURE_DATA, run_cli
 from evalsuite.declarations import get_benchmark
-from evalsuite.data.local import read_jsonl
+from evalsuite.results.samples import read_samples
 from evalsuite.sandbox import os_isolation_available
 
 pytestmark = pytest.mark.real_model
@@ -37,7 +37,7 @@ def _completions(name: str, rows: list[dict]) -> list[dict]:
 @pytest.mark.parametrize("name", GENERATIVE)
 def test_rescoring_a_runs_samples_gives_the_runs_score(run_output, tmp_path, name):
     ran = json.loads((run_output / SLUG / f"{name}.json").read_text())
-    ran_rows = read_jsonl(run_output / SLUG / ran["samples"])
+    ran_rows = read_samples(run_output / SLUG / ran["samples"])
     samples = tmp_path / "rescored.jsonl"
     samples.write_text("".join(json.dumps(row) + "\n" for row in _completions(name, ran_rows)))
     done = run_cli("score", name, "--samples", str(samples), "--data_dir", str(FIXTURE_DATA),
@@ -47,7 +47,7 @@ def test_rescoring_a_runs_samples_gives_the_runs_score(run_output, tmp_path, nam
     assert scored["score"] == ran["score"] and scored["n"] == ran["n"]
     assert {k: v for k, v in scored["metrics"].items() if not k.endswith("_stderr")} == \
         {k: v for k, v in ran["metrics"].items() if not k.endswith("_stderr")}
-    scored_rows = read_jsonl(tmp_path / "out" / "rescored" / scored["samples"])
+    scored_rows = read_samples(tmp_path / "out" / "rescored" / scored["samples"])
     assert [(r["item"], r["score"], r["pred"]) for r in scored_rows] == [(r["item"], r["score"], r["pred"]) for r in ran_rows]
     assert scored["protocol"]["generated"] == "external"
 
@@ -61,7 +61,7 @@ def test_rescoring_a_code_runs_samples_gives_the_runs_score(tmp_path):
                    *sandbox, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     ran = json.loads((ran_dir / SLUG / "mbpp.json").read_text())
-    ran_rows = read_jsonl(ran_dir / SLUG / ran["samples"])
+    ran_rows = read_samples(ran_dir / SLUG / ran["samples"])
     samples = tmp_path / "rescored.jsonl"
     samples.write_text("".join(json.dumps({"task_id": int(r["item"]), "completion": r["completion"]}) + "\n"
                                for r in ran_rows))
@@ -70,7 +70,7 @@ def test_rescoring_a_code_runs_samples_gives_the_runs_score(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     scored = json.loads((tmp_path / "out" / "rescored" / "mbpp.json").read_text())
     assert scored["score"] == ran["score"] and scored["n"] == ran["n"] == 2
-    scored_rows = read_jsonl(tmp_path / "out" / "rescored" / scored["samples"])
+    scored_rows = read_samples(tmp_path / "out" / "rescored" / scored["samples"])
     keys = ("item", "score", "completion", "extracted_code", "outcome")
     assert [[r[k] for k in keys] for r in scored_rows] == [[r[k] for k in keys] for r in ran_rows]
     assert scored["protocol"]["generated"] == "external"

@@ -3,7 +3,7 @@
 Files of results/<slug>/ for benchmark B (another protocol's: B.<identity>.json, samples/B.<identity>.jsonl
 and B.<identity>/, evalsuite/results/identity.py):
     B.json                                   the result (docs/architecture.md schema)
-    samples/B.jsonl                          per-item rows ("81/turn1")
+    samples/B.jsonl                          per-item rows ("81/turn1") with the judge conversation
     B/model_answer/...                       answers, in the official format of B's judged format
     B/model_judgment/...                     judgments, in that format's official file layout
     B/cache/{answers,judgments}.jsonl        resume caches (append-only, fsynced)
@@ -36,15 +36,17 @@ from evalsuite.judging.client import (
 from evalsuite.declarations import get_benchmark
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
+from evalsuite.judging.evidence import with_evidence
 from evalsuite.judging.formats import JudgeFormat, Languages, get_format
 from evalsuite.judging.language import Detector, detectors_for
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.models.embedded import embedded_gguf_path
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.identity import locate_result, result_identity, samples_file, work_folder
+from evalsuite.results.samples import write_samples
 from evalsuite.results.schema import build_result
 from evalsuite.results.store import (
-    WORK_FOLDER_MARK, model_slug, write_bytes_atomic, write_json_atomic, write_jsonl_atomic,
+    WORK_FOLDER_MARK, model_slug, write_bytes_atomic, write_json_atomic,
 )
 
 LOCK_NAME = WORK_FOLDER_MARK
@@ -300,7 +302,7 @@ def run_judge_benchmark(
         if summary.metrics.get("score_metric") not in (None, protocol["metric"]):
             # the format scored another metric than the declared one (a missing input): the protocol says so
             protocol = {**protocol, "metric": summary.metrics["score_metric"]}
-        write_jsonl_atomic(samples_file(out_file), summary.samples)
+        write_samples(samples_file(out_file), with_evidence(summary.samples, questions, answers, outcomes))
         finished = time.time()
         base = out_file.parent
         provenance = build_provenance(

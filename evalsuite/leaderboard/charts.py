@@ -1,9 +1,13 @@
 """PNG charts (matplotlib, Agg backend): a grouped bar chart per report table, paper and measured
-models together, and a per-category radar for judged benchmarks."""
+models together, and a per-category radar for judged benchmarks. Labels may be Korean: every chart
+draws with DejaVu Sans and a Hangul font as fallback (Debian's fonts-nanum, installed by `make setup`,
+or Noto Sans CJK)."""
 
 from __future__ import annotations
 
 import io
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -11,11 +15,39 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 
 from evalsuite.leaderboard.tables import MEASURED, VALUE, BuiltTable  # noqa: E402
 from evalsuite.results.store import write_bytes_atomic  # noqa: E402
 
+HANGUL_FAMILIES = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "NanumBarunGothic", "UnDotum")
+HANGUL_FILES = ("NanumGothic", "NotoSansCJK", "NotoSansKR", "NanumBarunGothic", "UnDotum")
+SCORE_RANGE = (0.0, 100.0)  # every charted value is on a 0-100 scale (judge scores x10)
 PAPER_COLORS = plt.get_cmap("Blues")
+
+
+@lru_cache(maxsize=1)
+def hangul_family() -> str | None:
+    """An installed font family with Hangul glyphs (fonts installed after matplotlib cached its font
+    list are added from the system's font folders); None, with one line on stderr, when there is none."""
+    def installed() -> str | None:
+        names = {font.name for font in font_manager.fontManager.ttflist}
+        return next((name for name in HANGUL_FAMILIES if name in names), None)
+
+    if installed() is None:
+        for path in font_manager.findSystemFonts():
+            if any(Path(path).name.startswith(prefix) for prefix in HANGUL_FILES):
+                font_manager.fontManager.addfont(path)
+    family = installed()
+    if family is None:
+        print("charts: no Hangul font installed (apt-get install fonts-nanum): Korean labels draw as boxes",
+              file=sys.stderr)
+    return family
+
+
+def font_settings() -> dict:
+    """matplotlib settings of every chart: DejaVu Sans, then the Hangul font for glyphs it lacks."""
+    return {"font.family": ["DejaVu Sans", *filter(None, [hangul_family()])]}
 MEASURED_COLORS = plt.get_cmap("Oranges")
 
 
@@ -32,7 +64,12 @@ def _shades(cmap, count: int) -> list:
 
 def table_chart(table: BuiltTable, path: Path) -> Path:
     """Grouped bars: one group per column (on the average's scale, e.g. a 10-point judge score x10), one bar
-    per model; measured bars hatched, with their 95% interval as error bars."""
+    per model; measured bars hatched, with their 95% interval as error bars (clipped to the score's range)."""
+    with plt.rc_context(font_settings()):
+        return _table_chart(table, path)
+
+
+def _table_chart(table: BuiltTable, path: Path) -> Path:
     columns = table.spec.columns
     rows = [r for r in table.rows if any(c.state == VALUE for c in r.cells.values())]
     paper_rows = [r for r in rows if r.source != MEASURED]
@@ -50,8 +87,10 @@ def table_chart(table: BuiltTable, path: Path) -> Path:
             value = cell.value * column.average_scale if cell.state == VALUE else np.nan
             heights.append(value)
             has_ci = measured and cell.low is not None and cell.state == VALUE
-            errors[0].append(value - cell.low * column.average_scale if has_ci else 0)
-            errors[1].append(cell.high * column.average_scale - value if has_ci else 0)
+            low = max(cell.low * column.average_scale, min(SCORE_RANGE[0], value)) if has_ci else value
+            high = min(cell.high * column.average_scale, max(SCORE_RANGE[1], value)) if has_ci else value
+            errors[0].append(max(0.0, value - low) if has_ci else 0)
+            errors[1].append(max(0.0, high - value) if has_ci else 0)
         label = f"{row.model} ({'measured' if measured else 'paper'})"
         axes.bar(x + (i - (len(rows) - 1) / 2) * width, heights, width, label=label,
                  color=colors[row.model + ("\0m" if measured else "")],
@@ -70,6 +109,11 @@ def table_chart(table: BuiltTable, path: Path) -> Path:
 
 def radar_chart(title: str, data: dict[str, dict[str, float]], path: Path, maximum: float = 10.0) -> Path:
     """One polygon per model over the categories (axes sorted by name), scale 0..maximum."""
+    with plt.rc_context(font_settings()):
+        return _radar_chart(title, data, path, maximum)
+
+
+def _radar_chart(title: str, data: dict[str, dict[str, float]], path: Path, maximum: float) -> Path:
     categories = sorted({c for values in data.values() for c in values})
     angles = np.linspace(0, 2 * np.pi, len(categories), endpoint=False).tolist()
     figure, axes = plt.subplots(figsize=(5.5, 5.5), subplot_kw={"projection": "polar"})

@@ -5,7 +5,6 @@ inside the results folder, and benchmark names that are plain file names."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -17,11 +16,11 @@ from typing import Callable, Sequence
 from evalsuite.errors import BadInputError
 from evalsuite.leaderboard.benchmarks import BenchmarkInfo, benchmark_info
 from evalsuite.leaderboard.names import is_plain_name
+from evalsuite.results.samples import MAX_SAMPLES_BYTES, read_samples
 from evalsuite.results.schema import validate_result
 from evalsuite.results.store import WORK_FOLDER_MARK, UnreadableFile, loads_bounded, read_regular_file
 
 MAX_RESULT_BYTES = 16 * 1024 * 1024
-MAX_SAMPLES_BYTES = 512 * 1024 * 1024
 MAX_MAGNITUDE = 1e6  # no score, metric or subscore of a benchmark comes near this
 
 
@@ -103,21 +102,7 @@ def _inside(path: Path, root: Path) -> bool:
 def _read_samples(path: Path, root: Path) -> list[dict]:
     if not _inside(path, root):
         raise UnreadableFile("outside the results folder")
-    if not path.exists():
-        return []  # the run wrote no per-sample log
-    rows = []
-    for line in read_regular_file(path, MAX_SAMPLES_BYTES).splitlines():
-        if not line.strip():
-            continue
-        try:
-            row = loads_bounded(line)
-        except UnreadableFile as err:
-            if isinstance(err.__cause__, json.JSONDecodeError):
-                continue  # a torn line left by a killed writer
-            raise
-        if isinstance(row, dict) and "item" in row and "score" in row:
-            rows.append(row)
-    return rows
+    return read_samples(path, MAX_SAMPLES_BYTES)
 
 
 def _numbers_are_sane(values: dict, where: str) -> None:

@@ -13,6 +13,7 @@ from evalsuite.leaderboard.benchmarks import BenchmarkInfo
 from evalsuite.leaderboard.collect import MeasuredResult, is_number
 _RAW = re.compile(r"^(raw[/_.:])|([/_.:]raw)$")
 _TURN = re.compile(r"^turn[ _-]?(\d+)$")
+_TURN_NAME = re.compile(r"^(turn[ _-]?\d+|single[ _-]?turn|multi[ _-]?turn)$")
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,18 @@ def breakdowns(info: BenchmarkInfo, results: list[MeasuredResult]) -> list[Break
 
 
 def radar_data(results: list[MeasuredResult]) -> dict[str, dict[str, float]]:
-    """Per-category scores of each model (penalized where both exist) for a radar chart."""
+    """Per-category scores of each model (penalized where both exist) for a radar chart: categories only,
+    i.e. the groups of the result's samples (turn scores such as single_turn/multi_turn left out), or
+    without samples every subscore that does not name a turn."""
     data: dict[str, dict[str, float]] = {}
     for result in results:
+        groups = {str(row["group"]) for row in result.samples() if row.get("group") is not None}
         values = {}
         for key, value in result.data["subscores"].items():
             variant, name = split_variant(key)
-            if variant == "penalized" and not _TURN.match(name.lower()) and is_number(value):
+            if variant != "penalized" or not is_number(value):
+                continue
+            if (name in groups) if groups else not _TURN_NAME.match(name.lower()):
                 values[name] = float(value)
         if values:
             data[result.display_name] = values

@@ -12,6 +12,7 @@ import pandas as pd
 
 from evalsuite.errors import BadInputError
 from evalsuite.leaderboard.benchmarks import BenchmarkInfo, benchmark_info
+from evalsuite.leaderboard.browser import plain_cell, write_site
 from evalsuite.leaderboard.charts import radar_chart, table_chart
 from evalsuite.leaderboard.collect import (
     MeasuredResult,
@@ -44,7 +45,8 @@ from evalsuite.leaderboard.tables import (
 )
 from evalsuite.results.store import write_text_atomic
 
-FORMATS = ("md", "csv", "json")
+FORMATS = ("md", "csv", "json", "html")
+DEFAULT_FORMATS = ("md", "html")
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
     trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
@@ -84,7 +86,7 @@ def _average(row: TableRow, table: BuiltTable) -> str:
     return shown
 
 
-def _table_context(table: BuiltTable, chart: str | None, detail_pages: dict[str, str],
+def table_context(table: BuiltTable, chart: str | None, detail_pages: dict[str, str],
                    reference: Reference) -> dict:
     spec = table.spec
     header = ["Model", "Source"] + [c.title for c in spec.columns] + ["Average", "Report's avg."]
@@ -198,9 +200,11 @@ def _frame_rows(frame, decimals: int) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _benchmark_page(benchmark: str, results: list[MeasuredResult], reference: Reference,
-                    comparisons: list[Comparison], cache: dict[tuple[str, str | None], Measurement], out_dir: Path,
-                    write_charts: bool) -> str:
+def benchmark_context(benchmark: str, results: list[MeasuredResult], reference: Reference,
+                      comparisons: list[Comparison], cache: dict[tuple[str, str | None], Measurement], out_dir: Path,
+                      write_charts: bool) -> dict:
+    """What a benchmark's detail page shows (markdown-escaped texts): paper lines, protocol, per-model
+    summary, charts, breakdowns and paired comparisons."""
     info = _info(benchmark, results)
     d = info.decimals
     paper = reference.protocol_of(benchmark)
@@ -230,7 +234,7 @@ def _benchmark_page(benchmark: str, results: list[MeasuredResult], reference: Re
     for breakdown in breakdowns(info, results):
         header, rows = _frame_rows(breakdown.frame, d)
         tables.append({"title": breakdown.title, "header": header, "rows": rows})
-    return _TEMPLATES.get_template("benchmark.md.j2").render(
+    return dict(
         title=_md(info.title),
         paper_lines=_paper_lines(benchmark, reference),
         protocol_lines=[_md(line) for line in _protocol_lines(benchmark, reference)],
@@ -238,6 +242,13 @@ def _benchmark_page(benchmark: str, results: list[MeasuredResult], reference: Re
         summary=summary, charts=charts, breakdowns=tables,
         comparisons=[_comparison_row(c, False, info) for c in comparisons if c.benchmark == benchmark],
     )
+
+
+def _benchmark_page(benchmark: str, results: list[MeasuredResult], reference: Reference,
+                    comparisons: list[Comparison], cache: dict[tuple[str, str | None], Measurement], out_dir: Path,
+                    write_charts: bool) -> str:
+    context = benchmark_context(benchmark, results, reference, comparisons, cache, out_dir, write_charts)
+    return _TEMPLATES.get_template("benchmark.md.j2").render(**context)
 
 
 def _json_ready(value):
@@ -272,7 +283,8 @@ def render_leaderboard(results_dir: Path | Sequence[Path], out_dir: Path, format
                        reference_path: Path = DEFAULT_REFERENCE) -> list[Path]:
     """Read every result file under results_dir (one folder or several: runs from several machines)
     plus the report's numbers and write the leaderboard into out_dir: README.md, benchmarks/<name>.md
-    and charts/*.png (md), tables/<table>.csv (csv), leaderboard.json (json). Returns the written paths."""
+    and charts/*.png (md), tables/<table>.csv (csv), leaderboard.json (json), index.html and site/
+    (html: the results browser, evalsuite/leaderboard/browser.py). Returns the written paths."""
     out_dir = Path(out_dir)
     formats = parse_formats(formats)
     reference = load_reference(reference_path)
@@ -287,6 +299,9 @@ def render_leaderboard(results_dir: Path | Sequence[Path], out_dir: Path, format
     written: list[Path] = []
     if "md" in formats:
         written += _write_markdown(out_dir, reference, results, skipped, tables, comparisons, cache, infos)
+    if "html" in formats:
+        written += _write_html(out_dir, reference, results, skipped, tables, comparisons, cache, infos,
+                               charts_written="md" in formats)
     if "csv" in formats:
         for table in tables:
             path = output_path(out_dir, "tables", table.spec.id, ".csv")
@@ -331,7 +346,7 @@ def _write_markdown(out_dir: Path, reference: Reference, results: list[MeasuredR
         chart = output_path(out_dir, "charts", table.spec.id, ".png")
         table_chart(table, chart)
         written.append(chart)
-        table_contexts.append(_table_context(table, f"charts/{chart.name}", detail_pages, reference))
+        table_contexts.append(table_context(table, f"charts/{chart.name}", detail_pages, reference))
     runs = [_run_row(r, _measurement(r, cache))
             for r in sorted(results, key=lambda r: (r.display_name, r.benchmark))]
     readme = _TEMPLATES.get_template("README.md.j2").render(
@@ -343,3 +358,49 @@ def _write_markdown(out_dir: Path, reference: Reference, results: list[MeasuredR
     write_text_atomic(path, readme.rstrip("\n") + "\n")
     written.append(path)
     return written
+
+
+def _write_html(out_dir: Path, reference: Reference, results: list[MeasuredResult],
+                skipped: list[str], tables: list[BuiltTable], comparisons: list[Comparison],
+                cache: dict[tuple[str, str | None], Measurement], infos: dict[str, BenchmarkInfo],
+                charts_written: bool) -> list[Path]:
+    """The results browser from the same contexts as the markdown (so its cells are the markdown's)."""
+    written: list[Path] = []
+    contexts = {}
+    for benchmark in sorted(infos):
+        contexts[benchmark] = benchmark_context(benchmark, [r for r in results if r.benchmark == benchmark],
+                                                reference, comparisons, cache, out_dir, write_charts=not charts_written)
+    table_contexts = []
+    for table in tables:
+        chart = output_path(out_dir, "charts", table.spec.id, ".png")
+        if not charts_written:
+            table_chart(table, chart)
+            written.append(chart)
+        context = table_context(table, f"charts/{chart.name}", {}, reference)
+        context["benchmarks"] = [c.benchmark for c in table.spec.measured_columns if c.benchmark in infos]
+        table_contexts.append(context)
+    index = {
+        "report": reference.report, "provenance": reference.provenance, "n_results": len(results),
+        "tables": table_contexts,
+        "runs": [_run_row(r, _measurement(r, cache))
+                 for r in sorted(results, key=lambda r: (r.display_name, r.benchmark))],
+        "comparisons": [_comparison_row(c, True, infos[c.benchmark]) for c in comparisons],
+        "skipped": [_md(s) for s in skipped],
+    }
+    return written + write_site(out_dir, _plain_index(index), contexts, results)
+
+
+def _plain_index(index: dict) -> dict:
+    """The index's markdown texts as the browser shows them (evalsuite.leaderboard.browser.plain_cell)."""
+    def rows(values):
+        return [[plain_cell(cell) for cell in row] for row in values]
+
+    tables = [{
+        "title": t["title"], "report_table": t["report_table"], "provenance": t["provenance"],
+        "average_rule": t["average_rule"], "header": [plain_cell(h) for h in t["header"]], "rows": rows(t["rows"]),
+        "chart": t["chart"], "notes": [[letter, plain_cell(text)] for letter, text in t["notes"]],
+        "mismatches": t["mismatches"], "inferred": [plain_cell(x) for x in t["inferred"]],
+        "benchmarks": t["benchmarks"],
+    } for t in index["tables"]]
+    return {**index, "tables": tables, "runs": rows(index["runs"]), "comparisons": rows(index["comparisons"]),
+            "skipped": [plain_cell(s) for s in index["skipped"]]}

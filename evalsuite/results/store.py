@@ -162,6 +162,6 @@ def loads_bounded(text: str | bytes) -> Any:
         raise UnreadableFile(f"not JSON ({err.msg}, line {err.lineno})") from err
     except ValueError as err:
         raise UnreadableFile(str(err).splitlines()[0]) from err
-    if _depth(value) > MAX_JSON_DEPTH:
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
         raise UnreadableFile(f"nested deeper than {MAX_JSON_DEPTH} levels")
     return value

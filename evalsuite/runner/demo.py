@@ -13,6 +13,7 @@ from evalsuite.declarations import Benchmark, resolve_benchmarks
 from evalsuite.errors import BadInputError
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.leaderboard import render_leaderboard
+from evalsuite.leaderboard.render import DEFAULT_FORMATS
 from evalsuite.models.loader import load_model
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.report import print_summary
@@ -67,7 +68,10 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         outcomes += run_isolated(benchmark, options, model)
     print_summary(outcomes)
-    pages = render_leaderboard(Path(args.output_path), Path(args.leaderboard_out))
+    out = Path(args.leaderboard_out)
+    pages = render_leaderboard(Path(args.output_path), out, DEFAULT_FORMATS)
     readme = next((p for p in pages if p.name == "README.md"), pages[0] if pages else None)
     print(f"\nleaderboard: {readme} ({len(pages)} files; {time.time() - started:.0f} s in all)")
+    if out / "index.html" in pages:
+        print(f"results browser: {(out / 'index.html').resolve()} (open it in a browser; no network needed)")
     return 1 if any(o.status == "failed" for o in outcomes) else 0

@@ -16,7 +16,8 @@ from evalsuite.models.loader import LoadedModel
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.schema import build_result
 from evalsuite.results.identity import locate_result, output_args, result_identity, samples_file
-from evalsuite.results.store import write_json_atomic, write_jsonl_atomic
+from evalsuite.results.samples import write_samples
+from evalsuite.results.store import write_json_atomic
 from evalsuite.runner import sample_rows
 from evalsuite.runner.cache_report import CacheHitReport
 from evalsuite.runner.normalization import normalize
@@ -114,7 +115,7 @@ def evaluate_benchmark(
     # where this identity's result goes: never over a result of another protocol or model arguments
     identity = result_identity(protocol, model.info)
     out_file, _ = locate_result(options.output_path, model.slug, benchmark.name, identity)
-    write_jsonl_atomic(samples_file(out_file), rows)
+    write_samples(samples_file(out_file), rows)
     result = build_result(
         benchmark=benchmark.name,
         model=model.info,

@@ -1,25 +1,13 @@
-"""Turn lm-eval's logged samples into evalsuite's per-sample rows (item, score, group, pred, label)."""
+"""Turn lm-eval's logged samples into evalsuite's per-sample rows: item, score, group, pred, label and
+the evidence of evalsuite/results/samples.py (lm-eval's own fields, per-choice log-likelihoods, the
+extracted answer and its rule)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from evalsuite.declarations import Benchmark
-
-INVALID = "[invalid]"
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly copy of numpy/torch scalars and tuples."""
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
-            return value.item()
-        except (TypeError, ValueError):
-            return str(value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
+from evalsuite.results.samples import PARSE_FAILURE_PRED as INVALID, lm_eval_evidence, plain as _plain
 
 def _subtask_label(benchmark: Benchmark, task_name: str) -> str | None:
     """Sub-task part of an lm-eval task name (es_kmmlu_accounting -> accounting), or None."""
@@ -78,6 +66,7 @@ def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwar
         correct = sample.get(metric) if metric in ("acc", "acc_norm") else sample.get("acc")
         if correct is None and pred is not None:
             correct = float(pred == label)
+        choice_texts = [str(args[1]) if len(args) > 1 else "" for args in sample.get("arguments") or []]
         rows.append(
             {
                 "item": item,
@@ -90,9 +79,24 @@ def mc_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwar
                 "metric": metric,
                 "acc_norm": _plain(sample.get("acc_norm")),
                 "choices": len(sample.get("arguments") or []) or None,
+                "loglikelihoods": _loglikelihoods(sample),
+                "choice_texts": choice_texts,
+                **lm_eval_evidence(sample),
             }
         )
     return rows
+
+
+def _loglikelihoods(sample: dict) -> list[float | None]:
+    """The log-likelihood of each choice (lm-eval's filtered (loglikelihood, is_greedy) pairs)."""
+    values = []
+    for response in sample.get("filtered_resps") or []:
+        first = response[0] if isinstance(response, (list, tuple)) and response else response
+        try:
+            values.append(float(first))
+        except (TypeError, ValueError):
+            values.append(None)
+    return values
 
 
 def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_kwargs: dict) -> list[dict]:
@@ -112,6 +116,10 @@ def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], t
                 "label": _plain(sample.get("target")),
                 "doc_id": key,
                 "response": _first_text(sample.get("resps")),
+                "extracted": None,
+                "extraction_rule": "none",
+                **lm_eval_evidence(sample),
+                "metrics": {},
             },
         )
         filter_name = sample.get("filter", "none")
@@ -120,10 +128,23 @@ def generation_rows(benchmark: Benchmark, task_name: str, samples: list[dict], t
             row[f"{metric}_{filter_name}"] = None if value is None else float(_plain(value))
         extracted = _first_text(sample.get("filtered_resps"))
         row[f"extracted_{filter_name}"] = extracted
+        row["metrics"].update(lm_eval_evidence(sample, filter_name)["metrics"])
         if filter_name == headline:
             row["score"] = row[f"{metric}_{filter_name}"]
             row["pred"] = extracted
+            row["extracted"] = extracted
+            row["filtered_resps"] = _plain(sample.get("filtered_resps") or [])
+            row["extraction_rule"] = extraction_rule(sample, filter_name, extracted)
     return list(by_doc.values())
+
+
+def extraction_rule(sample: dict, filter_name: str, extracted: Any) -> str:
+    """Which rule extracted the answer: the one the task logs (an `extraction_rule` key of its
+    process_results), else the filter's name; "none" when nothing was extracted."""
+    if extracted in (None, INVALID, ""):
+        return "none"
+    logged = sample.get("extraction_rule")
+    return str(logged) if isinstance(logged, str) and logged else filter_name
 
 
 def _first_text(value: Any) -> Any:

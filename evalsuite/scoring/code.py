@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 from evalsuite.data.loader import shipped_files
 from evalsuite.declarations import discover
 from evalsuite.errors import BadInputError
+from evalsuite.results.samples import lm_eval_evidence
 from evalsuite.sandbox import (
     CheckJob, CheckResult, SandboxLimits, allow_unisolated, current_isolation, hide_from_programs, isolation_level,
     run_checks,
@@ -294,13 +295,14 @@ def sample_rows(logged_samples: list[dict], workers: int | None = None, timeout_
     group=None, plus completion, extracted_code and outcome (lists when n>1). Outcomes already
     computed by the aggregation in this process are reused; anything else runs again.
     """
-    samples, problems = [], {}
+    samples, problems, evidence = [], {}, {}
     for logged in logged_samples:
         doc = logged.get("doc") or {}
         if "task_id" not in doc:
             raise BadInputError("a code-execution task logged a sample without doc.task_id")
         problem = code_problem(doc)
         problems[problem["task_id"]] = problem
+        evidence[problem["task_id"]] = lm_eval_evidence(logged)
         for completion in _completions(logged):
             samples.append({"task_id": problem["task_id"], "completion": completion})
     report = score_completions(samples, problems, workers, timeout_s)
@@ -319,6 +321,10 @@ def sample_rows(logged_samples: list[dict], workers: int | None = None, timeout_
             "outcome": results[0].outcome_line() if single else [r.outcome_line() for r in results],
             "isolation": report.isolation,
             "unisolated_opt_in": report.unisolated_opt_in,
+            "program": results[0].extracted_code if single else [r.extracted_code for r in results],
+            "verdict": results[0].outcome if single else [r.outcome for r in results],
+            "reason": results[0].reason if single else [r.reason for r in results],
+            **evidence.get(task_id, {}),
         })
     return rows
 

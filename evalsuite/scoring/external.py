@@ -24,6 +24,7 @@ from typing import Any
 from evalsuite.declarations import Benchmark, check_task_yamls
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.models.loader import LoadedModel
+from evalsuite.results.samples import parse_samples
 from evalsuite.results.store import (
     UnreadableFile, check_output_folder, loads_bounded, model_slug, read_regular_file,
 )
@@ -52,6 +53,8 @@ def read_completions(path: str | Path, benchmark: Benchmark) -> list[Completion]
         data = read_regular_file(path, MAX_SAMPLES_BYTES)
     except UnreadableFile as err:
         raise BadInputError(f"--samples {path}: {err}") from err
+    if _is_samples_file(data):
+        return _completions_of_samples(data, benchmark, path)
     rows: list[Completion] = []
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
@@ -70,6 +73,37 @@ def read_completions(path: str | Path, benchmark: Benchmark) -> list[Completion]
     if not rows:
         raise BadInputError(f"--samples {path} holds no completions")
     return rows
+
+
+def _is_samples_file(data: bytes) -> bool:
+    """True for an evalsuite samples file (its header, or rows with `item`, `score` and a reply)."""
+    first = data.split(b"\n", 1)[0]
+    try:
+        row = loads_bounded(first)
+    except UnreadableFile:
+        return False
+    return isinstance(row, dict) and ("samples_format" in row or (
+        "item" in row and "score" in row and ("response" in row or "completion" in row)))
+
+
+def _completions_of_samples(data: bytes, benchmark: Benchmark, path: str | Path) -> list[Completion]:
+    """The replies of a run's samples file (evalsuite/results/samples.py), to score them again: each
+    row's `response` (or `completion`), named by `doc_id` or by its item id."""
+    try:
+        rows = parse_samples(data)
+    except UnreadableFile as err:
+        raise BadInputError(f"--samples {path}: {err}") from err
+    by_doc = benchmark.external is not None and benchmark.external.id_field == "doc_id"
+    completions = []
+    for number, row in enumerate(rows, start=1):
+        text = row.get("response", row.get("completion"))
+        if not isinstance(text, str):
+            raise BadInputError(f"--samples {path}: item {str(row.get('item'))[:40]!r} has no text reply to score")
+        key = f"doc:{row.get('doc_id')}" if by_doc else f"id:{row.get('item')}"
+        completions.append(Completion(number, key, text))
+    if not completions:
+        raise BadInputError(f"--samples {path} holds no completions")
+    return completions
 
 
 def _row_keys(row: dict, id_field: str, path: str | Path, number: int) -> tuple[str, str | None]:
