@@ -37,3 +37,26 @@ def humaneval_problems(data_dir=None) -> dict[str, dict]:
     from evalsuite.declarations import get_benchmark
 
     return read_items(get_benchmark("humaneval"), "test", data_dir)
+
+
+def assert_judge_evidence(samples_file: Path, calls_per_row: int | None = None) -> list[dict]:
+    """Every samples row of a judged benchmark carries its evidence (evalsuite/judging/evidence.py):
+    the question's turns, the model's answers and each judge call as sent (its messages) and answered
+    (its replies, verdict and status); a scored row has a reply, unless the format decided it without
+    the judge and says so in its status (AlpacaEval's identical outputs). Returns the rows."""
+    from evalsuite.results.samples import read_samples
+
+    rows = read_samples(samples_file)
+    assert rows, samples_file
+    for row in rows:
+        assert row["turns"] and row["answers"], row.get("item")
+        assert row["judge"] or row.get("status") not in (None, "ok"), row["item"]
+        if calls_per_row is not None and row["judge"]:
+            assert len(row["judge"]) == calls_per_row, row["item"]
+        for call in row["judge"]:
+            assert call["request"] and all(m["role"] in ("system", "user", "assistant") and isinstance(m["content"], str)
+                                           for m in call["request"]), row["item"]
+            assert call["status"] and isinstance(call["replies"], list), row["item"]
+        if row.get("score") is not None and row["judge"]:
+            assert any(call["replies"] for call in row["judge"]), row["item"]
+    return rows

@@ -31,7 +31,7 @@ from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer, logprob_reply
 
-from conftest import run_cli
+from conftest import assert_judge_evidence, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "fixtures" / "data"
@@ -135,6 +135,7 @@ def test_run_reproduces_the_official_annotations_and_win_rate(tmp_path, monkeypa
     assert metrics["length_controlled_winrate"] is None and "df_gamed.csv" in metrics["length_controlled_missing"]
     assert result["protocol"]["metric"] == "win_rate"
     assert result["protocol"]["judge"]["annotator"] == "weighted_alpaca_eval_gpt4_turbo"
+    assert_judge_evidence(tmp_path / "FuseChat-Llama-3.2-1B-Instruct" / "samples" / f"{BENCH}.jsonl", calls_per_row=1)
 
     folder = tmp_path / "FuseChat-Llama-3.2-1B-Instruct" / BENCH
     written = json.loads((folder / "results" / "FuseChat-Llama-3.2-1B-Instruct" / "weighted_alpaca_eval_gpt4_turbo" /

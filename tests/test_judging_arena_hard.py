@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import assert_judge_evidence
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.client import JudgeOutcome, JudgeTask, RenderedPrompt
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -126,7 +127,8 @@ def test_replayed_run_writes_the_official_files_and_show_results_score(tmp_path)
     assert (metrics["n_multiple_verdicts"], metrics["n_no_verdict"], metrics["n_unknown_verdict"]) == (3, 1, 1)
     assert metrics["n_games"] == 18 and metrics["n_valid_games"] == 13 and metrics["followups"] == 5
     assert metrics["n_battles"] == _golden_case("gpt-4-0613 replayed")["full_precision"]["battles"] == 23
-    samples = _rows(tmp_path / "gpt-4-0613" / "samples" / "arena_hard.jsonl")
+    samples = assert_judge_evidence(tmp_path / "gpt-4-0613" / "samples" / "arena_hard.jsonl")
+    assert all(call["prompt_name"] for s in samples for call in s["judge"])
     scored = [s["score"] for s in samples if s["score"] is not None]
     assert len(scored) == 23 and sum(scored) / len(scored) == pytest.approx(result["score"])
     assert sorted(s["status"] for s in samples if s["score"] is None) == [

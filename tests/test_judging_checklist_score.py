@@ -15,6 +15,7 @@ import pyarrow
 import pyarrow.parquet
 import pytest
 
+from conftest import assert_judge_evidence
 from evalsuite.declarations import get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -167,7 +168,7 @@ def test_end_to_end_equals_the_official_pipeline_and_renders(tmp_path, definitio
     assert sorted((r["session_id"], r["status"]) for r in failed) == [
         ("d4c3f6b5a4e74b43", STATUS_NOT_JSON), ("e5b4a5c6d3f84c54", STATUS_NO_SCORE)]
     assert (bench / "result_dirs" / "wild_bench_v2" / f"{MODEL}.json").read_bytes() == ANSWERS.read_bytes()
-    samples = _rows(tmp_path / "results" / MODEL / "samples" / "wildbench.jsonl")
+    samples = assert_judge_evidence(tmp_path / "results" / MODEL / "samples" / "wildbench.jsonl", calls_per_row=1)
     assert len(samples) == 6 and sum(s["score"] is None for s in samples) == 2
 
     capsys.readouterr()

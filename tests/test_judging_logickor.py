@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import assert_judge_evidence, run_cli
 from evalsuite.errors import BadInputError
 from evalsuite.judging.client import JudgeOutcome
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -142,6 +142,8 @@ def test_official_overall_reproduced_end_to_end(tmp_path):
     assert result["score"] == pytest.approx((OFFICIAL_SINGLE + OFFICIAL_MULTI) / 2)
     assert result["protocol"]["judge"]["prompt_strategy"] == "default"
     assert result["failures"] == {"parse": 0, "api": 0, "timeout": 0}
+    rows = assert_judge_evidence(out / "Qwen2-7B-Instruct" / "samples" / "logickor.jsonl")
+    assert sum(len(row["judge"]) for row in rows) == 16  # every call the server answered, once
     evaluated = out / "Qwen2-7B-Instruct" / "logickor" / "evaluated" / "Qwen2-7B-Instruct" / "default.jsonl"
     assert evaluated.read_bytes().startswith("\ufeff".encode("utf-8"))  # upstream writes utf-8-sig
     written = {r["id"]: r for r in _rows(evaluated)}
