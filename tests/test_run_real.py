@@ -96,7 +96,7 @@ def test_another_limit_keeps_the_first_result_and_the_leaderboard_shows_the_larg
     [keyed] = (out / SLUG).glob("kobest_copa.*.json")
     third = json.loads(keyed.read_text())
     assert third["protocol"]["limit"] == 3 and keyed.name == f"kobest_copa.{third['identity']}.json"
-    assert len(read_jsonl(out / SLUG / third["samples"])) == third["n"]
+    assert len(read_samples(out / SLUG / third["samples"])) == third["n"]
     assert "skipped" in run_cli(*args).stdout  # found again: resumed, not rerun
     board = run_cli("leaderboard", "--results", str(out), "--out", str(tmp_path / "board"), "--format", "md")
     assert board.returncode == 0, board.stderr[-2000:]
