@@ -8,7 +8,7 @@ import json
 import pytest
 
 from evalsuite.results.samples import (
-    LIST_CAP, TEXT_CAP, TRUNCATION_MARK, dumps_samples, parse_samples, read_samples, write_samples,
+    CONTEXT_CAP, LIST_CAP, TEXT_CAP, TRUNCATION_MARK, dumps_samples, parse_samples, read_samples, write_samples,
 )
 from evalsuite.results.store import UnreadableFile
 
@@ -55,6 +55,20 @@ def test_hostile_segment_reference_is_one_line_error():
         parse_samples(data)
     with pytest.raises(UnreadableFile, match="segments"):
         parse_samples(b'{"samples_format": 2, "segments": [1]}\n')
+
+
+def test_a_few_bytes_naming_one_long_segment_many_times_are_refused_before_they_are_built():
+    """A 2 MB file whose rows name a 1 MB segment 100,000 times each would rebuild 100 GB: a request
+    longer than the writer's cap is refused, and one at the cap (a cut, marked context) still reads."""
+    segment = "y" * 1_000_000
+    references = ",".join(["0"] * 100_000)
+    data = (json.dumps({"samples_format": 2, "segments": [segment]}) + "\n"
+            + '{"item": "a", "score": 1, "arguments": [[[' + references + '], " A"]]}\n').encode()
+    with pytest.raises(UnreadableFile, match="longer than"):
+        parse_samples(data)
+    at_cap = "z" * CONTEXT_CAP + TRUNCATION_MARK
+    (row,) = parse_samples(dumps_samples([{"item": "b", "score": 0.0, "arguments": [[at_cap, " B"]]}]).encode())
+    assert row["arguments"][0][0] == at_cap
 
 
 def test_missing_file_is_no_rows(tmp_path):

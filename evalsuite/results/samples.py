@@ -178,6 +178,8 @@ def write_samples(path: str | Path, rows: Iterable[dict]) -> None:
 
 
 def _unpack(row: dict, segments: list[str]) -> None:
+    """Rebuild the row's request contexts from their pieces; a context longer than the writer's cap
+    (a file whose few bytes name one long segment many times) is refused before it is built."""
     requests = row.get("arguments") or []
     for request in requests:
         if not (isinstance(request, list) and request):
@@ -185,7 +187,11 @@ def _unpack(row: dict, segments: list[str]) -> None:
         context = request[0]
         try:
             if isinstance(context, list):
-                request[0] = "".join(p if isinstance(p, str) else segments[p] for p in context)
+                pieces = [p if isinstance(p, str) else segments[p] for p in context]
+                if sum(map(len, pieces)) > CONTEXT_CAP + len(TRUNCATION_MARK):
+                    raise UnreadableFile(f"item {str(row.get('item'))[:40]!r} has a request longer than "
+                                         f"{CONTEXT_CAP} characters")
+                request[0] = "".join(pieces)
             elif isinstance(context, dict) and set(context) == {"as"}:
                 request[0] = requests[context["as"]][0]
                 if not isinstance(request[0], str):

@@ -4,8 +4,8 @@ Two levels, chosen once per process (override with EVALSUITE_SANDBOX=auto|bwrap|
 
 - "bwrap": bubblewrap showing only the system folders (/usr, /etc, ...) and the interpreter's own
   (its prefix and virtualenv, wherever they live, /tmp included) read-only, with the files given to
-  hide_from_programs masked, a private size-limited /tmp, no network (a down loopback only), own pid, ipc and uts namespaces, the whole sandbox
-  killed with its pid namespace. As root the IPC namespace's kernel limits bound SysV shared memory
+  hide_from_programs masked, a private size-limited /tmp, no network (a down loopback only), own
+  pid, ipc and uts namespaces, the whole sandbox killed with its pid namespace. As root the IPC namespace's kernel limits bound SysV shared memory
   (ipc_sysctls), then the fork server keeps only CAP_SETUID/SETGID/KILL and runs each program as its
   own unprivileged uid (the kernel never enforces RLIMIT_NPROC for uid 0, and a different uid cannot
   reach the server); as a normal user bwrap's user namespace holds it.
