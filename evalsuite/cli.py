@@ -14,7 +14,7 @@ from evalsuite import __version__
 from evalsuite.data.local import resolve_data_dir
 from evalsuite.declarations import resolve_benchmarks
 from evalsuite.argparsing import EvalsuiteParser, output_folder
-from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.errors import BadInputError, EvalsuiteError, printable
 from evalsuite.judging.estimate import load_prices
 from evalsuite.judging.options import JudgeOptions, add_judge_arguments
 from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     except EvalsuiteError as err:
         if debug:
             traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted: results written so far are kept; run the same command again to resume",
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - the one place that turns surprises into one line
         if debug:
             traceback.print_exc()
-        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        message = printable(str(err).strip().splitlines()[0]) if str(err).strip() else ""
         print(f"error: {type(err).__name__}: {message} (rerun with --debug for the traceback)",
               file=sys.stderr)
         return 1

@@ -261,3 +261,12 @@ def test_model_name_names_the_run_of_run_and_demo(tmp_path):
                               "--model_name", "b-step-100", "--tasks", "gsm8k"])
     assert run_slug(_run_options(args, judge_needed=False)) == "b-step-100"
     assert parser.parse_args(["demo", "--model_name", "smol-demo"]).model_name == "smol-demo"
+
+
+def test_control_characters_in_an_error_never_reach_the_terminal(capsys):
+    """An error message quotes what the user, a file, a server or a judge wrote: an ANSI escape or a
+    carriage return in it is printed as "?", so it cannot clear the screen or rewrite the line."""
+    code = main(["run", "--tasks", "gsm8k\x1b[2J\rzz\x07", "--output_path", "/tmp"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert not any(ch in err for ch in "\x1b\r\x07") and "gsm8k?[2J?zz?" in err

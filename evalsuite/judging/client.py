@@ -22,7 +22,7 @@ from typing import Awaitable, Callable, Iterable
 import openai
 from tqdm import tqdm
 
-from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.errors import BadInputError, EvalsuiteError, exception_chain
 from evalsuite.data.local import read_jsonl
 from evalsuite.judging.replies import (
     MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrub_secrets, scrubbed_detail,
@@ -345,10 +345,7 @@ async def _probe(base_url: str | None, api_key: str | None, timeout_s: float) ->
 def _connection_failure(error: BaseException) -> str:
     """Why a connection failed, from the innermost cause ("Connection refused", not the HTTP
     library's "All connection attempts failed")."""
-    seen = []
-    while error is not None and error not in seen:
-        seen.append(error)
-        error = error.__cause__ or error.__context__
+    seen = list(exception_chain(error))
     for cause in reversed(seen):
         if isinstance(cause, OSError) and cause.errno:
             return os.strerror(cause.errno)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalsuite.declarations import Benchmark, check_task_yamls
-from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.errors import BadInputError, EvalsuiteError, printable
 from evalsuite.data.loader import check_local_data
 from evalsuite.judging.estimate import EstimateLine, PriceTable, estimate_judge_benchmark
 from evalsuite.judging.runner import (
@@ -152,7 +152,7 @@ def run_benchmarks(
             if isinstance(err, BadInputError):
                 raise
             outcomes.append(Outcome(benchmark.name, "failed", message=str(err)))
-            print(f"error: {benchmark.name}: {err}", file=sys.stderr)
+            print(f"error: {benchmark.name}: {printable(err)}", file=sys.stderr)
             continue
         # judged from an answers file: the result lives under the file's model id, not --model's
         slug_now = model.slug if model is not None else model_slug(str(result["model"]["name"]))

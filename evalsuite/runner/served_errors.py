@@ -10,7 +10,7 @@ import os
 import re
 from typing import Iterator
 
-from evalsuite.errors import EvalsuiteError
+from evalsuite.errors import EvalsuiteError, exception_chain
 from evalsuite.judging.client import scrub_secrets
 from evalsuite.models.loader import LoadedModel
 from evalsuite.models.served import is_api_model
@@ -50,15 +50,6 @@ def _one_line(text: str, secrets: list[str]) -> str:
     return line if len(line) <= MAX_REPLY_CHARS else line[:MAX_REPLY_CHARS] + "..."
 
 
-def _chain(err: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def _status_hint(status: int, output: str) -> str:
     if status == 404:
         return ENDPOINT_HINT
@@ -74,7 +65,7 @@ def explain(err: BaseException, reply: str | None, base_url: str, output: str, s
     import aiohttp  # heavy: lm-eval's API extra
     import requests
 
-    for cause in _chain(err):
+    for cause in exception_chain(err):
         status = None
         if isinstance(cause, requests.HTTPError) and cause.response is not None:
             status, reply = cause.response.status_code, reply or cause.response.text
