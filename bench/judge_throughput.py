@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evalsuite.judging.client import (  # noqa: E402
     JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RenderedPrompt, RetryPolicy, judge_all,
 )
+from evalsuite.judging.core import JudgeRun, judge_one  # noqa: E402
 from evalsuite.judging.definitions import load_definition  # noqa: E402
 from evalsuite.judging.formats import get_format  # noqa: E402
 
@@ -43,8 +44,8 @@ async def _judge(base_url: str, tasks: list[JudgeTask], concurrency: int, cache_
     cache = JsonlCache(cache_dir / f"judgments-{concurrency}.jsonl", JUDGMENT_KEY)
     try:
         definition = load_definition("mt_bench")
-        judge_one = get_format(definition.format).judge_one(definition, reasks=0)
-        outcomes = await judge_all(tasks, client, judge_one, cache, progress=False)
+        run = JudgeRun(definition, None, [], {}, "bench-model", client.model)
+        outcomes = await judge_all(tasks, client, judge_one(get_format(definition.format), run), cache, progress=False)
     finally:
         await client.close()
     assert all(o.row is not None and o.row["score"] == 8.0 for o in outcomes)

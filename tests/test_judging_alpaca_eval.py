@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from evalsuite.judging.core import JudgeRun
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.client import JudgeClient, RetryPolicy
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -26,7 +27,7 @@ from evalsuite.judging.formats.logprob_preference import (
     is_switched, length_controlled, preference_of, render_template, win_rate_of,
 )
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.benchmark import run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer, logprob_reply
@@ -80,7 +81,7 @@ def _run(server, out, data_dir=DATA, answers=ANSWERS, limit=None, **options):
 
 def test_prompts_are_byte_identical_to_the_official_rendering(prepared):
     definition, data, judge_format, model_id, answers = prepared
-    tasks = judge_format.build_tasks(definition, data, data.questions, answers, model_id, 1)
+    tasks = judge_format.build_tasks(JudgeRun(definition, data, data.questions, answers, model_id))
     official = _json("official_requests.json")
     # the row whose answer equals the reference is not sent (upstream: preference 1.5, no call)
     assert [INDICES[t.question_id] for t in tasks] == [r["index"] for r in official]
@@ -301,7 +302,7 @@ def test_real_reference_file_renders_as_upstream_and_judges_itself(shared_data, 
     by_instruction = {row["instruction"]: row["output"] for row in fixture}
     subset = [q for q in data.questions if q["question_id"] in INDICES]
     answers = {q["question_id"]: [by_instruction[q["turns"][0]]] for q in subset}
-    tasks = judge_format.build_tasks(definition, data, subset, answers, "m", 1)
+    tasks = judge_format.build_tasks(JudgeRun(definition, data, subset, answers, "m"))
     official = {r["index"]: r["messages"] for r in _json("official_requests.json")}
     assert {t.question_id: t.prompt.messages for t in tasks} == official
     reference = shared_data / BENCH / "results" / "gpt4_1106_preview" / "model_outputs.json"

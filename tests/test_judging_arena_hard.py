@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_judge_evidence
+from evalsuite.judging.core import JudgeRun
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.client import JudgeOutcome, JudgeTask, RenderedPrompt
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -25,7 +26,7 @@ from evalsuite.judging.formats.arena_hard_v01 import read_verdict, verdict_statu
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.pairwise_scores import BASELINE_WINS, MODEL_WINS, TIE, percentile, win_rate
 from evalsuite.judging.estimate import estimate_judge_benchmark
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.benchmark import run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer
@@ -85,8 +86,8 @@ def test_judge_requests_are_the_official_rendering_on_real_rows():
     arena = get_format(definition.format)
     model_id, answers = arena.read_answers(ANSWERS, data.questions)
     assert model_id == "gpt-4-0613"
-    tasks = {(t.question_id, t.turn): t for t in arena.build_tasks(definition, data, data.questions, answers,
-                                                                    model_id, 1)}
+    tasks = {(t.question_id, t.part): t for t in arena.build_tasks(JudgeRun(definition, data, data.questions,
+                                                                             answers, model_id))}
     assert len(tasks) == 2 * len(data.questions) == 18
     for record in _golden_calls():
         for game, calls in zip((1, 2), _calls_by_game(record)):
@@ -180,7 +181,7 @@ def test_score_and_interval_equal_show_result(case, model):
                       else f"judgments/model_judgment/{JUDGE}/{model}.jsonl")
     questions, outcomes = _outcomes_of(_rows(source))
     definition = load_definition("arena_hard")
-    summary = get_format(definition.format).summarize(definition, None, questions, {}, outcomes, {})
+    summary = get_format(definition.format).summarize(JudgeRun(definition, None, questions, {}, model), outcomes)
     golden = _golden_case(case)
     official = _csv_row(golden, model)
     precise = golden["full_precision"]["models"][model]
@@ -200,7 +201,7 @@ def test_point_scores_equal_show_result_with_two_models():
     definition = load_definition("arena_hard")
     for model in ("model-x", "model-y"):
         questions, outcomes = _outcomes_of(_rows(ARENA / f"judgments/model_judgment/{JUDGE}/{model}.jsonl"))
-        summary = get_format(definition.format).summarize(definition, None, questions, {}, outcomes, {})
+        summary = get_format(definition.format).summarize(JudgeRun(definition, None, questions, {}, model), outcomes)
         assert round(summary.score, 2) == float(_csv_row(golden, model)["score"])
         assert summary.score == pytest.approx(golden["full_precision"]["models"][model]["win_rate"], abs=1e-5)
 
@@ -263,7 +264,7 @@ import sys
 from pathlib import Path
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.estimate import estimate_judge_benchmark
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.benchmark import run_judge_benchmark
 base_url, out, data, answers = sys.argv[1:5]
 options = JudgeOptions(judge_model="gpt-4-1106-preview", judge_base_url=base_url, answers_file=Path(answers),
                        concurrency=1, progress=False)
@@ -402,8 +403,8 @@ def test_real_data_loads_and_renders_as_the_fixture_rows(tmp_path):
     _, answers = arena.read_answers(ANSWERS, fixture.questions)
     picked = [q for q in real.questions if q["question_id"] in answers]
     assert [q["question_id"] for q in picked] == [q["question_id"] for q in fixture.questions]
-    real_tasks = arena.build_tasks(definition, real, picked, answers, "gpt-4-0613", 1)
-    fixture_tasks = arena.build_tasks(definition, fixture, fixture.questions, answers, "gpt-4-0613", 1)
+    real_tasks = arena.build_tasks(JudgeRun(definition, real, picked, answers, "gpt-4-0613"))
+    fixture_tasks = arena.build_tasks(JudgeRun(definition, fixture, fixture.questions, answers, "gpt-4-0613"))
     assert [t.prompt for t in real_tasks] == [t.prompt for t in fixture_tasks]
     # the whole benchmark: 1,000 judge calls (the baseline's own answers stand in for a model's)
     estimate = estimate_judge_benchmark("arena_hard", options=JudgeOptions(answers_file=SHARED / BASELINE),

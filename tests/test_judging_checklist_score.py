@@ -16,6 +16,7 @@ import pyarrow.parquet
 import pytest
 
 from conftest import assert_judge_evidence
+from evalsuite.judging.core import JudgeRun
 from evalsuite.declarations import get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -24,7 +25,7 @@ from evalsuite.judging.formats.checklist_score import (
     STATUS_BAD_SCORE, STATUS_NO_SCORE, STATUS_NOT_JSON, STATUS_OK, STATUS_TWO_SCORES, aggregate, parse_reply,
 )
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import build_protocol, resolve_endpoint, run_judge_benchmark
+from evalsuite.judging.benchmark import build_protocol, resolve_endpoint, run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from evalsuite.runner.demo import run_isolated
@@ -80,7 +81,7 @@ def test_tasks_parquet_holds_the_fixture_rows():
 def test_prompts_are_byte_equal_to_the_official_rendering(definition, data):
     judge_format = get_format(definition.format)
     model_id, answers = judge_format.read_answers(ANSWERS, data.questions)
-    tasks = judge_format.build_tasks(definition, data, data.questions, answers, model_id, 1)
+    tasks = judge_format.build_tasks(JudgeRun(definition, data, data.questions, answers, model_id))
     official = _json("rendered_prompts.json")
     assert [t.question_id for t in tasks] == [r["session_id"] for r in official]
     for task, rendered in zip(tasks, official):
@@ -338,7 +339,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.benchmark import run_judge_benchmark
 base_url, out, data, answers = sys.argv[1:5]
 options = JudgeOptions(judge_base_url=base_url, answers_file=Path(answers), concurrency=1, progress=False)
 run_judge_benchmark("wildbench", model=None, options=options, output_path=Path(out), data_dir=Path(data),

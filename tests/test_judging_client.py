@@ -7,6 +7,7 @@ import pytest
 
 from replay_server import ReplayJudgeServer
 
+from evalsuite.judging.core import JudgeRun, judge_one
 from evalsuite.judging.client import (
     JUDGMENT_KEY, JsonlCache, JudgeCallFailed, JudgeClient, JudgeEndpointRefused, JudgeTask, RenderedPrompt,
     RetryPolicy, judge_all,
@@ -21,6 +22,10 @@ def _client(server, *, retries=4, timeout=5.0, concurrency=4):
     return JudgeClient("judge-x", base_url=server.base_url, api_key="k", concurrency=concurrency,
                        temperature=0.0, max_tokens=64, timeout_s=timeout,
                        retry=RetryPolicy(max_retries=retries, base_s=0.01, cap_s=0.05))
+
+
+def _run(definition, reasks=0):
+    return JudgeRun(definition, None, [], {}, "m", "judge-x", reasks=reasks)
 
 
 async def _complete(server, **kwargs):
@@ -84,7 +89,7 @@ def test_no_reask_by_default_as_fastchat(tmp_path):
     async def go(server):
         client = _client(server)
         try:
-            return await judge_all(_tasks(2), client, FORMAT.judge_one(definition, 0), cache, progress=False)
+            return await judge_all(_tasks(2), client, judge_one(FORMAT, _run(definition)), cache, progress=False)
         finally:
             await client.close()
 
@@ -115,7 +120,7 @@ def test_explicit_reasks_then_parse_failure_is_recorded(tmp_path):
     async def go():
         client = _client(server)
         try:
-            return await judge_all(_tasks(3), client, FORMAT.judge_one(definition, reasks), cache, progress=False)
+            return await judge_all(_tasks(3), client, judge_one(FORMAT, _run(definition, reasks)), cache, progress=False)
         finally:
             await client.close()
 
@@ -140,7 +145,7 @@ def test_concurrency_is_bounded_and_used(tmp_path):
     async def go(server):
         client = _client(server, concurrency=4)
         try:
-            return await judge_all(_tasks(12), client, FORMAT.judge_one(definition, 0), cache, progress=False)
+            return await judge_all(_tasks(12), client, judge_one(FORMAT, _run(definition)), cache, progress=False)
         finally:
             await client.close()
 

@@ -24,13 +24,14 @@ from evalsuite.judging.client import (
 )
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
-from evalsuite.judging.formats.fastchat_single import FORMAT, check_template
+from evalsuite.judging.core import check_template
+from evalsuite.judging.formats.fastchat_single import FORMAT
 from evalsuite.judging.formats.checklist_score import STATUS_BAD_SCORE as CHECKLIST_BAD_SCORE
 from evalsuite.judging.formats.checklist_score import parse_reply as checklist_reply
 from evalsuite.judging.formats.logickor_v2 import parse_reply
 from evalsuite.judging.formats.logprob_preference import preference_of
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import output_lock, run_judge_benchmark
+from evalsuite.judging.benchmark import output_lock, run_judge_benchmark
 
 MT_ANSWERS = FIXTURE_DATA / "mt_bench" / "model_answer" / "tiny-model.jsonl"
 SECRET = "sk-proj-echoed-secret-0123456789abcdef"

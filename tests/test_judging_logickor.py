@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_judge_evidence, run_cli
+from evalsuite.judging.core import JudgeRun, judge_one
 from evalsuite.errors import BadInputError
 from evalsuite.judging.client import JudgeOutcome
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -38,9 +39,9 @@ def test_prompts_are_byte_equal_to_the_official_evaluator():
     definition, fmt, data = _prepared()
     model_id, answers = fmt.read_answers(EVALUATED, data.questions)
     assert model_id == "Qwen2-7B-Instruct"
-    tasks = fmt.build_tasks(definition, data, data.questions, answers, model_id, repeats=1)
+    tasks = fmt.build_tasks(JudgeRun(definition, data, data.questions, answers, model_id))
     official = json.loads((JUDGING / "official_renders.json").read_text(encoding="utf-8"))["renders"]
-    ours = {(t.question_id, t.turn): t.prompt.messages for t in tasks}
+    ours = {(t.question_id, t.part): t.prompt.messages for t in tasks}
     assert len(official) == len(ours) == 16
     for render in official:
         assert ours[(render["id"], render["turn"])] == render["messages"]
@@ -63,7 +64,8 @@ def test_reply_parsing(reply, expected):
 def test_a_reply_without_score_is_asked_five_times_then_scores_zero_and_counts_as_failure():
     definition, fmt, data = _prepared()
     _, answers = fmt.read_answers(EVALUATED, data.questions)
-    tasks = fmt.build_tasks(definition, data, data.questions[:1], answers, "m", repeats=1)
+    run = JudgeRun(definition, data, data.questions[:1], answers, "m")
+    tasks = fmt.build_tasks(run)
 
     class Garbage:
         model = "judge"
@@ -74,12 +76,12 @@ def test_a_reply_without_score_is_asked_five_times_then_scores_zero_and_counts_a
             return "I refuse to grade this." if self.calls < 99 else ""
 
     client = Garbage()
-    row = asyncio.run(fmt.judge_one(definition, reasks=0)(tasks[0], client))
+    row = asyncio.run(judge_one(fmt, run)(tasks[0], client))
     assert client.calls == 5 and row["attempts"] == 5
     assert row["judge_score"] == 0.0 and row["status"] == "parse_failure"
     outcomes = [JudgeOutcome(tasks[0], row), JudgeOutcome(tasks[1], {**row, "judge_score": 6.0, "status": "ok"})]
-    summary = fmt.summarize(definition, data, data.questions[:1], answers, outcomes, {})
-    assert summary.failures["parse"] == 1
+    summary = fmt.summarize(run, outcomes)
+    assert summary.failures.parse == 1
     assert summary.score == 3.0  # upstream averages the 0.0 in: (0 + 6) / 2
 
 

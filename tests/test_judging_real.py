@@ -7,7 +7,7 @@ import pytest
 
 from evalsuite.judging.options import JudgeOptions
 from replay_server import ReplayJudgeServer
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.benchmark import run_judge_benchmark
 from evalsuite.results.schema import validate_result
 
 ROOT = Path(__file__).resolve().parents[1]

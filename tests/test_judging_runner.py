@@ -16,7 +16,7 @@ from evalsuite.cli import build_parser
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.options import JudgeOptions
 from replay_server import ReplayJudgeServer, replay_responder
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.benchmark import run_judge_benchmark
 from evalsuite.results.schema import validate_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,7 +210,7 @@ def test_unreachable_judge_fails_in_seconds_before_the_model_loads(tmp_path):
 
 
 def test_judge_that_refuses_the_key_is_bad_input_before_any_work(tmp_path, monkeypatch):
-    from evalsuite.judging.runner import check_judge_ready
+    from evalsuite.judging.benchmark import check_judge_ready
 
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     with ReplayJudgeServer(lambda m: "[[5]]", models_status=401, lifetime_s=30) as server:
@@ -252,7 +252,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import run_judge_benchmark
+from evalsuite.judging.benchmark import run_judge_benchmark
 base_url, out, data, answers = sys.argv[1:5]
 options = JudgeOptions(judge_model="gpt-4", judge_base_url=base_url, answers_file=Path(answers),
                        concurrency=1, progress=False)

@@ -385,21 +385,27 @@ class RenderedPrompt:
 
 @dataclass(frozen=True)
 class JudgeTask:
-    """One judge request: question, turn, repeat index and the rendered prompt."""
+    """One judge request: the question, the part of it judged (`part`: a turn of a multi-turn answer,
+    or a game of a pairwise comparison; the cache key's "turn"), the repeat index and the rendered prompt."""
 
     question_id: int | str
-    turn: int
+    part: int
     repeat: int
     model_id: str
     prompt: RenderedPrompt
     input_hash: str
 
     @classmethod
-    def repeated(cls, question_id: int | str, turn: int, model_id: str, prompt: RenderedPrompt,
+    def of(cls, question_id: int | str, part: int, repeat: int, model_id: str, prompt: RenderedPrompt) -> "JudgeTask":
+        """A task whose input hash covers the prompt's messages."""
+        return cls(question_id, part, repeat, model_id, prompt, stable_hash(prompt.messages))
+
+    @classmethod
+    def repeated(cls, question_id: int | str, part: int, model_id: str, prompt: RenderedPrompt,
                  repeats: int) -> list["JudgeTask"]:
-        """One task per repeat of the same rendered prompt; the input hash covers its messages."""
+        """One task per repeat of the same rendered prompt."""
         input_hash = stable_hash(prompt.messages)
-        return [cls(question_id, turn, repeat, model_id, prompt, input_hash) for repeat in range(repeats)]
+        return [cls(question_id, part, repeat, model_id, prompt, input_hash) for repeat in range(repeats)]
 
 
 @dataclass
@@ -432,7 +438,7 @@ def resume_line(what: str, cached: int, total: int, unit: str) -> str:
 
 def judgment_key(judge_model: str, task: JudgeTask) -> tuple:
     """Cache key of a task (see JUDGMENT_KEY)."""
-    return (judge_model, task.prompt.prompt_name, task.question_id, task.turn, task.input_hash, task.repeat)
+    return (judge_model, task.prompt.prompt_name, task.question_id, task.part, task.input_hash, task.repeat)
 
 
 async def judge_all(

@@ -22,7 +22,8 @@ from evalsuite.errors import BadInputError
 from evalsuite.judging.client import ANSWER_KEY, JUDGMENT_KEY, JsonlCache, judgment_key
 from evalsuite.judging.definitions import JudgeDefinition
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.runner import judge_model_name, limited_questions, prepare_judge_benchmark, read_answers_file
+from evalsuite.judging.core import JudgeRun
+from evalsuite.judging.benchmark import judge_model_name, limited_questions, prepare_judge_benchmark, read_answers_file
 from evalsuite.results.store import model_slug, result_path
 
 DEFAULT_PRICES = REPO_ROOT / "judges" / "prices.yaml"
@@ -135,7 +136,8 @@ def estimate_judge_benchmark(benchmark: str, *, options: JudgeOptions, slug: str
     def prompt_tokens(answer_tokens: int | None) -> tuple[int, int, int]:
         """(calls to send, calls cached, prompt tokens) with the answers as they are, or all of one length."""
         texts = answers if answer_tokens is None else _placeholder_answers(questions, answer_tokens)
-        tasks = judge_format.build_tasks(definition, data, questions, texts, model_id, options.repeats)
+        tasks = judge_format.build_tasks(JudgeRun(definition, data, questions, texts, model_id, judge_model,
+                                                  options.repeats, options.reasks))
         todo = [t for t in tasks if cache is None or cache.get(judgment_key(judge_model, t)) is None]
         return len(todo), len(tasks) - len(todo), sum(estimate_tokens(m["content"]) for t in todo
                                                        for m in t.prompt.messages)
@@ -143,7 +145,8 @@ def estimate_judge_benchmark(benchmark: str, *, options: JudgeOptions, slug: str
     generated = answers_source in ("file", "cached")
     calls, cached, expected = prompt_tokens(None if generated else min(prices.answer_tokens, max_new_tokens))
     _, _, largest = prompt_tokens(None if generated else max_new_tokens)
-    asks = getattr(definition.settings, "attempts", 1) + options.reasks  # asks per call at most
+    asks = judge_format.attempts(JudgeRun(definition, data, questions, answers, model_id, judge_model,
+                                          options.repeats, options.reasks))  # asks per call at most
     max_tokens = _judge_max_tokens(definition, options)
     reply_tokens, basis = _reply_length(cache, judge_model, definition, prices, max_tokens)
     return JudgeEstimate(

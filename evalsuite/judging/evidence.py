@@ -20,7 +20,7 @@ def judge_call(outcome: JudgeOutcome) -> dict:
         replies = [row["judgment"]] if "judgment" in row else []
     attempts = row.get("attempts", len(replies))
     return {
-        "turn": outcome.task.turn,
+        "turn": outcome.task.part,
         "repeat": outcome.task.repeat,
         "prompt_name": outcome.task.prompt.prompt_name,
         "request": list(outcome.task.prompt.messages),
@@ -51,11 +51,11 @@ def with_evidence(samples: list[dict], questions: list[dict], answers: dict[Any,
     for row in samples:
         question, turn = _item_key(row)
         asked = by_question.get(str(question), {})
-        mine = [o for o in calls.get(str(question), []) if turn is None or o.task.turn == turn]
+        mine = [o for o in calls.get(str(question), []) if turn is None or o.task.part == turn]
         rows.append({
             **row,
             "turns": list(asked.get("turns") or []),
             "answers": list(answers.get(asked.get("question_id"), []) if asked else []),
-            "judge": [judge_call(o) for o in sorted(mine, key=lambda o: (o.task.turn, o.task.repeat))],
+            "judge": [judge_call(o) for o in sorted(mine, key=lambda o: (o.task.part, o.task.repeat))],
         })
     return rows

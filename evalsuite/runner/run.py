@@ -10,7 +10,7 @@ from evalsuite.declarations import Benchmark, check_task_yamls
 from evalsuite.errors import BadInputError, EvalsuiteError, printable
 from evalsuite.data.loader import check_local_data
 from evalsuite.judging.estimate import EstimateLine, PriceTable, estimate_judge_benchmark
-from evalsuite.judging.runner import (
+from evalsuite.judging.benchmark import (
     check_answers_file, check_judge_ready, prepare_judge_benchmark, run_judge_benchmark,
 )
 from evalsuite.models.loader import (

@@ -31,17 +31,15 @@ import yaml
 
 from evalsuite.data.local import read_jsonl
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import JudgeClient, JudgeOne, JudgeOutcome, JudgeTask, RenderedPrompt, stable_hash
+from evalsuite.judging.client import STATUS_OK, JudgeOutcome, JudgeTask, RenderedPrompt, stable_hash
+from evalsuite.judging.core import JudgeFormat, JudgeRun, Judgment, Summary, check_template, missing_answers
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
-from evalsuite.judging.formats import JudgeFormat, Languages, Summary
-from evalsuite.judging.formats.fastchat_single import check_template
 from evalsuite.judging.pairwise_scores import BASELINE_WINS, MODEL_WINS, TIE, win_rate, win_share
 from evalsuite.results.store import model_slug, write_bytes_atomic
 
 GAMES = (1, 2)
 TEMPLATE_FIELDS = {"question_1", "answer_1", "answer_2"}
 API_ERROR_OUTPUT = "$ERROR$"  # utils.API_ERROR_OUTPUT: what upstream records for a failed judge call
-STATUS_OK = "ok"
 STATUS_NO_VERDICT = "no_verdict"
 STATUS_MULTIPLE = "multiple_verdicts"
 STATUS_UNKNOWN = "unknown_verdict"  # a label the regex admits that show_result.py ignores (A>>>B)
@@ -239,9 +237,7 @@ class ArenaHard(JudgeFormat):
         model_ids, by_id = read_answer_rows(path)
         if len(model_ids) != 1:
             raise BadInputError(f"{path}: expected the answers of one model, found model_id {sorted(model_ids)}")
-        missing = [q["question_id"] for q in questions if q["question_id"] not in by_id]
-        if missing:
-            raise BadInputError(f"{path}: no answer for {len(missing)} question(s), e.g. {missing[:3]}")
+        missing_answers(path, questions, by_id, shown=3)
         return model_ids.pop(), {q["question_id"]: [by_id[q["question_id"]]] for q in questions}
 
     def answers_path(self, folder: Path, model_id: str, data: BenchmarkData) -> Path:
@@ -268,51 +264,47 @@ class ArenaHard(JudgeFormat):
                 "baseline": settings.baseline_model, "games": len(GAMES), "attempts": settings.attempts,
                 "strong_weight": settings.strong_weight, "bootstrap_rounds": settings.bootstrap_rounds}
 
-    def build_tasks(self, definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:
-        config: JudgeConfig = data.files["config"]
+    def build_tasks(self, run: JudgeRun) -> list[JudgeTask]:
+        config: JudgeConfig = run.data.files["config"]
         tasks = []
-        for question in questions:
+        for question in run.questions:
             qid = question["question_id"]
-            baseline, answer = data.files["baseline"][qid], answers[qid][0]
-            for repeat in range(repeats):
+            baseline, answer = run.data.files["baseline"][qid], run.answers[qid][0]
+            for repeat in range(run.repeats):
                 for game in GAMES:
                     first, second = (baseline, answer) if game == 1 else (answer, baseline)
-                    prompt = render_judge_prompt(config, question, first, second, game)
-                    tasks.append(JudgeTask(qid, game, repeat, model_id, prompt, stable_hash(prompt.messages)))
+                    tasks.append(JudgeTask.of(qid, game, repeat, run.model_id,
+                                              render_judge_prompt(config, question, first, second, game)))
         return tasks
 
-    def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:
-        settings: PairwiseSettings = definition.settings
+    def attempts(self, run: JudgeRun) -> int:
+        return run.settings.attempts + run.reasks
 
-        async def judge(task: JudgeTask, client: JudgeClient) -> dict:
-            """Ask; without a label, follow up in the same conversation (as gen_judgment.judgment)."""
-            messages = list(task.prompt.messages)
-            replies: list[str] = []
-            judgment, label, ask_again = "", None, True
-            for attempt in range(settings.attempts + reasks):
-                reply = await client.complete(messages, reask=attempt > 0)
-                replies.append(reply)
-                judgment += "\n" + reply
-                label, ask_again = read_verdict(judgment, settings.verdict_pattern)
-                messages = messages + [{"role": "assistant", "content": reply}]
-                if not ask_again:
-                    break
-                messages.append({"role": "user", "content": settings.followup_prompt})
-            return {
-                "question_id": task.question_id, "model": task.model_id, "judge": client.model,
-                "game": task.turn, "user_prompt": task.prompt.user_prompt, "judgment": judgment, "score": label,
-                "tstamp": time.time(),
-                # evalsuite's fields (the cache key, and how the verdict was reached)
-                "judge_model": client.model, "prompt_name": task.prompt.prompt_name, "turn": task.turn,
-                "input_hash": task.input_hash, "repeat": task.repeat,
-                "status": verdict_status(label, ask_again), "attempts": len(replies), "replies": replies,
-            }
+    def parse(self, run: JudgeRun, replies: list[str]) -> tuple[str | None, bool]:
+        """The replies are read together (gen_judgment.judgment joins them)."""
+        return read_verdict(_joined(replies), run.settings.verdict_pattern)
 
-        return judge
+    def accepted(self, parsed: tuple[str | None, bool]) -> bool:
+        return not parsed[1]
 
-    def summarize(self, definition, data, questions, answers, outcomes, languages: Languages) -> Summary:
-        settings: PairwiseSettings = definition.settings
-        failures = {"parse": 0, "api": 0, "timeout": 0}
+    def follow_up(self, run: JudgeRun, messages: list[dict], reply: str) -> list[dict]:
+        """Without a label, follow up in the same conversation (as gen_judgment.judgment)."""
+        return messages + [{"role": "assistant", "content": reply},
+                           {"role": "user", "content": run.settings.followup_prompt}]
+
+    def judgment(self, run: JudgeRun, task: JudgeTask, judge_model: str, replies: list[str],
+                 parsed: tuple[str | None, bool] | None) -> Judgment:
+        label, ask_again = parsed or (None, True)
+        return Judgment({
+            "question_id": task.question_id, "model": task.model_id, "judge": judge_model, "game": task.part,
+            "user_prompt": task.prompt.user_prompt, "judgment": _joined(replies), "score": label,
+            "tstamp": time.time(),
+        }, verdict_status(label, ask_again))
+
+    def summarize(self, run: JudgeRun, outcomes: list[JudgeOutcome]) -> Summary:
+        settings: PairwiseSettings = run.settings
+        questions = run.questions
+        failures = self.failures()
         statuses = {status: 0 for status in (STATUS_OK, *PARSE_STATUSES)}
         labels: dict[str, int] = {label: 0 for label in VERDICTS}
         battles: list[int] = []
@@ -327,14 +319,14 @@ class ArenaHard(JudgeFormat):
                 base = {"group": question.get("cluster") or question["category"], "question_id": qid,
                         "game": game, "repeat": repeat, "verdict": played.score, "status": played.status}
                 if outcome.row is None:
-                    failures[outcome.failure or "api"] += 1
+                    failures.call_failed(outcome)
                     samples.append({"item": item, "score": None, **base})
                     continue
                 followups += max(0, int(outcome.row.get("attempts", 1)) - 1)
                 statuses[played.status] = statuses.get(played.status, 0) + 1
                 battle = battle_of(played.score, game)
                 if battle is None:
-                    failures["parse"] += 1
+                    failures.add("parse")
                     samples.append({"item": item, "score": None, **base})
                     continue
                 labels[played.score] += 1
@@ -359,12 +351,12 @@ class ArenaHard(JudgeFormat):
         subscores = {f"game{game}": (100.0 * win_share(wins) if wins else None) for game, wins in by_game.items()}
         return Summary(score, metrics, subscores, failures, samples, len(outcomes))
 
-    def write_judgments(self, definition, data, questions, answers, folder: Path, judge_model: str,
-                        model_id: str, outcomes, languages) -> Path:
+    def write_judgments(self, run: JudgeRun, outcomes: list[JudgeOutcome], folder: Path) -> Path:
         """gen_judgment.py's model_judgment/<judge>/<model>.jsonl: one row per question (and repeat)
         with its two games; a failed judge call is written as upstream records one ("$ERROR$", no score)."""
+        judge_model, model_id = run.judge_model, run.model_id
         lines = []
-        for question, _repeat, games in judged_games(questions, outcomes):
+        for question, _repeat, games in judged_games(run.questions, outcomes):
             lines.append(json.dumps({
                 "question_id": question["question_id"], "model": model_id, "judge": judge_model,
                 "games": [{"user_prompt": g.user_prompt, "judgment": g.judgment, "score": g.score} for g, _ in games],
@@ -377,7 +369,7 @@ class ArenaHard(JudgeFormat):
 def judged_games(questions: list[dict], outcomes: list[JudgeOutcome]) -> list[tuple[dict, int, list[tuple[Game, JudgeOutcome]]]]:
     """(question, repeat, [(game 1, its outcome), (game 2, ...)]) in question and repeat order: the rows
     of the judgment file, and the order of the battles show_result.py bootstraps."""
-    by_key = {(o.task.question_id, o.task.repeat, o.task.turn): o for o in outcomes}
+    by_key = {(o.task.question_id, o.task.repeat, o.task.part): o for o in outcomes}
     repeats = sorted({o.task.repeat for o in outcomes})
     rows = []
     for question in questions:
@@ -387,6 +379,11 @@ def judged_games(questions: list[dict], outcomes: list[JudgeOutcome]) -> list[tu
                 continue
             rows.append((question, repeat, [(game_of(outcome), outcome) for outcome in pair]))
     return rows
+
+
+def _joined(replies: list[str]) -> str:
+    """The judgment text of a game: its replies, each after a newline (gen_judgment.judgment)."""
+    return "".join("\n" + reply for reply in replies)
 
 
 def game_of(outcome: JudgeOutcome) -> Game:

@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import JudgeClient, JudgeOne, JudgeTask, RenderedPrompt
+from evalsuite.judging.client import STATUS_OK, JudgeClient, JudgeOutcome, JudgeTask, RenderedPrompt
+from evalsuite.judging.core import (
+    JudgeFormat, JudgeRun, Judgment, Summary, by_item, mean, missing_answers, reasks_of, stderr,
+)
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
-from evalsuite.judging.formats import JudgeFormat, Languages, Summary
 from evalsuite.results.store import model_slug, write_bytes_atomic
 
 # eval.py fills these in this order, each a str.replace of "{$name}" over the whole prompt so far.
@@ -40,7 +42,6 @@ RESPONSE_START, RESPONSE_END = "<|begin_of_response|>\n", "<|end_of_response|>\n
 PROMPT_NAME = "score"
 TURN = 1
 
-STATUS_OK = "ok"
 STATUS_NOT_JSON = "not_json"
 STATUS_NO_SCORE = "no_score"
 STATUS_BAD_SCORE = "bad_score"
@@ -160,18 +161,18 @@ def aggregate(rows: list[tuple[str, float, str]], tags: dict[str, list[str]], se
         lengths.append(len(model_output))
         for group in dict.fromkeys(settings.groups[tag] for tag in tags[session_id]):
             by_group.setdefault(group, []).append(score)
-    group_scores = {g: (sum(v) / len(v) - settings.center) * settings.factor for g, v in by_group.items()}
-    mean = sum(scores) / len(scores) if scores else None
+    group_scores = {g: (mean(v) - settings.center) * settings.factor for g, v in by_group.items()}
+    average = mean(scores)
     macro = (sum(group_scores[g] * settings.weights[g] for g in group_scores) / sum(settings.weights.values())
              if scores else None)
     return {
-        "score": mean,
-        "adjusted_score": None if mean is None else (mean - settings.center) * settings.factor,
+        "score": average,
+        "adjusted_score": None if average is None else (average - settings.center) * settings.factor,
         "task_macro_score": macro,
         "adjusted_task_macro_score": macro,
         "task_categorized_scores": group_scores,
         "total": len(rows),
-        "avg_len": sum(lengths) / len(lengths) if lengths else None,
+        "avg_len": mean(lengths),
     }
 
 
@@ -304,9 +305,7 @@ class ChecklistScore(JudgeFormat):
             by_id[row["session_id"]] = output
         if len(generators) > 1:
             raise BadInputError(f"{path}: expected the answers of one model, found generators {sorted(generators)[:5]}")
-        missing = [q["question_id"] for q in questions if q["question_id"] not in by_id]
-        if missing:
-            raise BadInputError(f"{path}: no answer for {len(missing)} task(s), e.g. {missing[:5]}")
+        missing_answers(path, questions, by_id, what="task(s)")
         model_id = generators.pop() if generators else path.stem
         return model_id, {q["question_id"]: [by_id[q["question_id"]]] for q in questions}
 
@@ -339,98 +338,88 @@ class ChecklistScore(JudgeFormat):
                 "max_words_to_eval": settings.max_words,
                 "aggregation": "weighted macro over task groups " + json.dumps(settings.weights)}
 
-    def build_tasks(self, definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:
-        settings: ChecklistSettings = definition.settings
+    def build_tasks(self, run: JudgeRun) -> list[JudgeTask]:
+        settings: ChecklistSettings = run.settings
         tasks = []
-        for question in questions:
+        for question in run.questions:
             qid = question["question_id"]
-            task = data.files["tasks"][qid]
-            prompt = render_prompt(data.files["template"], task["conversation"], task["checklist"],
-                                   answers[qid][0], settings.max_words)
+            task = run.data.files["tasks"][qid]
+            prompt = render_prompt(run.data.files["template"], task["conversation"], task["checklist"],
+                                   run.answers[qid][0], settings.max_words)
             rendered = RenderedPrompt(PROMPT_NAME, prompt, [{"role": "user", "content": prompt}])
-            tasks += JudgeTask.repeated(qid, TURN, model_id, rendered, repeats)
+            tasks += JudgeTask.repeated(qid, TURN, run.model_id, rendered, run.repeats)
         return tasks
 
-    def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:
-        settings: ChecklistSettings = definition.settings
+    async def send(self, run: JudgeRun, client: JudgeClient, messages: list[dict], attempt: int) -> str:
+        """The reply, with the definition's request fields (response_format)."""
+        return await client.complete(messages, reask=attempt > 0, extra_body=run.settings.request)
 
-        async def judge(task: JudgeTask, client: JudgeClient) -> dict:
-            """Ask (again only when `reasks` > 0: the official code never re-asks); the official judgment
-            row (batch_results_format.py) plus evalsuite's fields."""
-            replies: list[str] = []
-            parsed = ParsedReply(STATUS_NOT_JSON, None, None, None)
-            for attempt in range(reasks + 1):
-                reply = await client.complete(list(task.prompt.messages), reask=attempt > 0,
-                                              extra_body=settings.request)
-                replies.append(reply)
-                parsed = parse_reply(reply, settings)
-                if parsed.status == STATUS_OK:
-                    break
-            return {
-                "session_id": task.question_id,
-                "parsed_result": parsed.parsed,
-                "meta_data": {"batch_req_id": None, "usage": None, "error": None},
-                "model_test": task.model_id,
-                "score": parsed.raw_score if parsed.status == STATUS_OK else None,
-                "model_output": response_in_prompt(task.prompt.user_prompt),
-                # evalsuite's fields (the official readers ignore them)
-                "question_id": task.question_id, "turn": task.turn, "judge_model": client.model,
-                "prompt_name": task.prompt.prompt_name, "input_hash": task.input_hash, "repeat": task.repeat,
-                "status": parsed.status, "value": parsed.score, "attempts": len(replies), "replies": replies,
-            }
+    def parse(self, run: JudgeRun, replies: list[str]) -> ParsedReply:
+        return parse_reply(replies[-1], run.settings)
 
-        return judge
+    def accepted(self, parsed: ParsedReply) -> bool:
+        """The official code never re-asks; with --judge_reask a reply without a usable score is."""
+        return parsed.status == STATUS_OK
 
-    def summarize(self, definition, data, questions, answers, outcomes, languages: Languages) -> Summary:
-        settings: ChecklistSettings = definition.settings
-        by_item: dict[str, list] = {}
-        for outcome in outcomes:
-            by_item.setdefault(outcome.task.question_id, []).append(outcome)
-        failures: dict[str, int] = {"parse": 0, "api": 0, "timeout": 0}
+    def judgment(self, run: JudgeRun, task: JudgeTask, judge_model: str, replies: list[str],
+                 parsed: ParsedReply | None) -> Judgment:
+        """The official judgment row (batch_results_format.py); evalsuite's fields follow it."""
+        parsed = parsed or ParsedReply(STATUS_NOT_JSON, None, None, None)
+        return Judgment({
+            "session_id": task.question_id,
+            "parsed_result": parsed.parsed,
+            "meta_data": {"batch_req_id": None, "usage": None, "error": None},
+            "model_test": task.model_id,
+            "score": parsed.raw_score if parsed.status == STATUS_OK else None,
+            "model_output": response_in_prompt(task.prompt.user_prompt),
+        }, parsed.status, {"value": parsed.score})
+
+    def summarize(self, run: JudgeRun, outcomes: list[JudgeOutcome]) -> Summary:
+        settings: ChecklistSettings = run.settings
+        tasks = run.data.files["tasks"]
+        items = by_item(outcomes, key=lambda task: task.question_id)
+        failures = self.failures()
         statuses = dict.fromkeys(PARSE_STATUSES, 0)
-        samples, rows, reasks = [], [], 0
-        for question in questions:
+        samples, rows = [], []
+        for question in run.questions:
             qid = question["question_id"]
             values, status_list, model_output = [], [], None
-            for outcome in sorted(by_item.get(qid, []), key=lambda o: o.task.repeat):
+            for outcome in items.get(qid, []):
                 if outcome.row is None:
-                    failures[outcome.failure or "api"] += 1
-                    status_list.append(outcome.failure or "api")
+                    status_list.append(failures.call_failed(outcome))
                     continue
                 status = outcome.row.get("status", STATUS_NOT_JSON)
-                reasks += max(0, int(outcome.row.get("attempts", 1)) - 1)
                 status_list.append(status)
                 model_output = outcome.row.get("model_output", "")
                 if status == STATUS_OK:
                     values.append(float(outcome.row["value"]))
                 else:
-                    failures["parse"] += 1
+                    failures.add("parse")
                     statuses[status] = statuses.get(status, 0) + 1
             score = statistics.median(values) if values else None
             if score is not None:
                 rows.append((qid, score, model_output or ""))
-            groups = list(dict.fromkeys(settings.groups[t] for t in data.files["tasks"][qid]["tags"]))
+            groups = list(dict.fromkeys(settings.groups[t] for t in tasks[qid]["tags"]))
             samples.append({
                 "item": qid, "score": score, "group": question["category"], "groups": groups,
                 "ratings": values, "status": STATUS_OK if score is not None else (status_list[0] if status_list else "missing"),
                 "in_groups": score is not None and bool(model_output) and not model_output.endswith(TRUNCATION_MARK),
             })
-        table = aggregate(rows, {qid: data.files["tasks"][qid]["tags"] for qid, _, _ in rows}, settings)
+        table = aggregate(rows, {qid: tasks[qid]["tags"] for qid, _, _ in rows}, settings)
         metrics: dict = {
             "wb_score_task_macro": table["adjusted_task_macro_score"],
             "wb_score": table["adjusted_score"],
             "judge_score_mean": table["score"],
-            "judge_score_stderr": (statistics.stdev([s for _, s, _ in rows]) / math.sqrt(len(rows))
-                                   if len(rows) > 1 else None),
+            "judge_score_stderr": stderr([s for _, s, _ in rows]),
             "avg_len": table["avg_len"],
-            "n_items": len(samples), "n_valid": len(rows), "n_questions": len(questions), "reasks": reasks,
+            "n_items": len(samples), "n_valid": len(rows), "n_questions": len(run.questions),
+            "reasks": reasks_of(outcomes),
             **{f"n_{status}": count for status, count in statuses.items()},
         }
         subscores = {group: table["task_categorized_scores"].get(group) for group in settings.weights}
         return Summary(table["adjusted_task_macro_score"], metrics, subscores, failures, samples, len(samples))
 
-    def write_judgments(self, definition, data, questions, answers, folder: Path, judge_model: str,
-                        model_id: str, outcomes, languages) -> Path:
+    def write_judgments(self, run: JudgeRun, outcomes: list[JudgeOutcome], folder: Path) -> Path:
         """batch_results_format.py's eval_results/<judgment_folder>/eval=<judge>/<model>.json: one row with a
         score per task (the first repeat that has one), in task order, as _create_tables.py reads them;
         the replies it would drop, and API failures, go to <model>.failed.json beside it (evalsuite's,
@@ -446,11 +435,11 @@ class ChecklistScore(JudgeFormat):
             else:
                 failed.append({"session_id": outcome.task.question_id, "repeat": outcome.task.repeat,
                                "status": outcome.failure, "error": outcome.detail})
-        rows = [kept[q["question_id"]] for q in questions if q["question_id"] in kept]
-        base = folder / "eval_results" / definition.settings.judgment_folder / f"eval={model_slug(judge_model)}"
-        path = base / f"{model_slug(model_id)}.json"
+        rows = [kept[q["question_id"]] for q in run.questions if q["question_id"] in kept]
+        base = folder / "eval_results" / run.settings.judgment_folder / f"eval={model_slug(run.judge_model)}"
+        path = base / f"{model_slug(run.model_id)}.json"
         write_bytes_atomic(path, json.dumps(rows, indent=2).encode("utf-8"))
-        write_bytes_atomic(base / f"{model_slug(model_id)}.failed.json",
+        write_bytes_atomic(base / f"{model_slug(run.model_id)}.failed.json",
                            json.dumps(failed, indent=2, ensure_ascii=False).encode("utf-8"))
         return path
 

@@ -13,26 +13,23 @@ mean `score_raw`.
 from __future__ import annotations
 
 import ast
-import math
 import re
 import statistics
-import string
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from evalsuite.data.local import read_jsonl
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import (
-    JudgeClient, JudgeOne, JudgeOutcome, JudgeTask, RenderedPrompt, stable_hash,
+from evalsuite.judging.client import STATUS_OK, JudgeOutcome, JudgeTask, RenderedPrompt, stable_hash
+from evalsuite.judging.core import (
+    STATUS_PARSE, JudgeFormat, JudgeRun, Judgment, Summary, by_item, check_template, mean, missing_answers,
+    reasks_of, stderr,
 )
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
-from evalsuite.judging.formats import JudgeFormat, Languages, Summary
 from evalsuite.judging.language import apply_language_rule, is_penalized
 from evalsuite.results.store import model_slug, write_jsonl_atomic
 
-STATUS_OK = "ok"
-STATUS_PARSE = "parse_failure"
 FASTCHAT_ERROR_OUTPUT = "$ERROR$"
 TURNS = (1, 2)
 # The placeholders FastChat fills in each prompt slot (gen_judgment / run_judge_single).
@@ -63,22 +60,6 @@ def prompt_slot(definition: JudgeDefinition, category: str, turn: int) -> str:
 def prompt_name_for(definition: JudgeDefinition, category: str, turn: int) -> str:
     """single-v1 / single-math-v1 (turn 1) or their -multi-turn variants (turn 2)."""
     return definition.settings.prompt_names[prompt_slot(definition, category, turn)]
-
-
-def check_template(template: str, allowed: set[str]) -> str | None:
-    """Why `template` cannot be rendered with the `allowed` placeholders, or None when it can."""
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as err:
-        return f"malformed template ({err})"
-    unknown = sorted({name for name in fields if name not in allowed})
-    if unknown:
-        return f"unknown placeholder(s) {', '.join('{' + (n or '') + '}' for n in unknown)}"
-    try:
-        template.format(**{name: "x" for name in allowed})
-    except (KeyError, IndexError, ValueError, AttributeError) as err:
-        return f"unusable template ({type(err).__name__}: {err})"
-    return None
 
 
 def render_judge_prompt(
@@ -136,14 +117,6 @@ def parse_rating(reply: str | None, definition: JudgeDefinition) -> float | None
             return None
         return float(value)
     return None
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def _stderr(values: list[float]) -> float | None:
-    return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else None
 
 
 class FastChatSingle(JudgeFormat):
@@ -213,9 +186,7 @@ class FastChatSingle(JudgeFormat):
             by_id[qid] = turns
         if len(model_ids) != 1:
             raise BadInputError(f"{path}: expected the answers of one model, found model_id {sorted(model_ids)}")
-        missing = [q["question_id"] for q in questions if q["question_id"] not in by_id]
-        if missing:
-            raise BadInputError(f"{path}: no answer for {len(missing)} question(s), e.g. {missing[:5]}")
+        missing_answers(path, questions, by_id)
         short = [q["question_id"] for q in questions if len(by_id[q["question_id"]]) < len(TURNS)]
         if short:
             raise BadInputError(f"{path}: answers need two turns; question(s) {short[:5]} have fewer")
@@ -243,82 +214,57 @@ class FastChatSingle(JudgeFormat):
         return {"format": self.name,
                 "prompts": f"{names['turn1']}/{names['turn1_reference']} (+multi-turn)"}
 
-    def build_tasks(self, definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:
+    def build_tasks(self, run: JudgeRun) -> list[JudgeTask]:
         tasks = []
-        for question in questions:
+        for question in run.questions:
             qid = question["question_id"]
             for turn in TURNS:
-                prompt = render_judge_prompt(definition, data.files["judge_prompts"], question, answers[qid],
-                                             turn, data.files["references"].get(qid))
-                tasks += JudgeTask.repeated(qid, turn, model_id, prompt, repeats)
+                prompt = render_judge_prompt(run.definition, run.data.files["judge_prompts"], question,
+                                             run.answers[qid], turn, run.data.files["references"].get(qid))
+                tasks += JudgeTask.repeated(qid, turn, run.model_id, prompt, run.repeats)
         return tasks
 
-    def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:
-        async def judge(task: JudgeTask, client: JudgeClient) -> dict:
-            """Ask, parse, re-ask (only when `reasks` > 0); the FastChat judgment row plus evalsuite's fields."""
-            messages = list(task.prompt.messages)
-            replies: list[str] = []
-            rating = None
-            for attempt in range(reasks + 1):
-                reply = await client.complete(messages, reask=attempt > 0)
-                replies.append(reply)
-                rating = parse_rating(reply, definition)
-                if rating is not None:
-                    break
-                messages = messages + [
-                    {"role": "assistant", "content": reply},
-                    {"role": "user", "content": definition.settings.reask_prompt},
-                ]
-            return {
-                "question_id": task.question_id,
-                "model": task.model_id,
-                "judge": [client.model, task.prompt.prompt_name],
-                "user_prompt": task.prompt.user_prompt,
-                "judgment": replies[-1],
-                "score": rating if rating is not None else -1,
-                "turn": task.turn,
-                "tstamp": time.time(),
-                # evalsuite's fields (FastChat readers ignore them)
-                "judge_model": client.model,
-                "prompt_name": task.prompt.prompt_name,
-                "input_hash": task.input_hash,
-                "repeat": task.repeat,
-                "status": STATUS_OK if rating is not None else STATUS_PARSE,
-                "attempts": len(replies),
-                "replies": replies,
-            }
+    def parse(self, run: JudgeRun, replies: list[str]) -> float | None:
+        return parse_rating(replies[-1], run.definition)
 
-        return judge
+    def follow_up(self, run: JudgeRun, messages: list[dict], reply: str) -> list[dict]:
+        """FastChat never re-asks; with --judge_reask the reply and the re-ask prompt continue the chat."""
+        return messages + [{"role": "assistant", "content": reply},
+                           {"role": "user", "content": run.settings.reask_prompt}]
 
-    def summarize(self, definition, data, questions, answers, outcomes, languages: Languages) -> Summary:
-        rule = definition.language_rule
+    def judgment(self, run: JudgeRun, task: JudgeTask, judge_model: str, replies: list[str],
+                 rating: float | None) -> Judgment:
+        """The FastChat judgment row (evalsuite's fields follow it; FastChat readers ignore them)."""
+        return Judgment({
+            "question_id": task.question_id, "model": task.model_id, "judge": [judge_model, task.prompt.prompt_name],
+            "user_prompt": task.prompt.user_prompt, "judgment": replies[-1] if replies else "",
+            "score": rating if rating is not None else -1, "turn": task.part, "tstamp": time.time(),
+        }, STATUS_OK if rating is not None else STATUS_PARSE)
+
+    def summarize(self, run: JudgeRun, outcomes: list[JudgeOutcome]) -> Summary:
+        rule, languages = run.definition.language_rule, run.languages
         scoring_detector = next(iter(languages), None)
-        by_item: dict[tuple[int, int], list[JudgeOutcome]] = {}
-        for outcome in outcomes:
-            by_item.setdefault((outcome.task.question_id, outcome.task.turn), []).append(outcome)
-        failures = {"parse": 0, "api": 0, "timeout": 0}
-        reasks = 0
+        items = by_item(outcomes)
+        failures = self.failures()
         samples, spreads, stdevs = [], [], []
         penalized_by = {detector: 0 for detector in languages}
-        for question in questions:
+        for question in run.questions:
             qid, category = question["question_id"], question["category"]
             for turn in TURNS:
-                item_outcomes = sorted(by_item.get((qid, turn), []), key=lambda o: o.task.repeat)
+                item_outcomes = items.get((qid, turn), [])
                 ratings: list[float | None] = []
                 statuses = []
                 for outcome in item_outcomes:
                     if outcome.row is None:
-                        failures[outcome.failure or "api"] += 1
+                        statuses.append(failures.call_failed(outcome))
                         ratings.append(None)
-                        statuses.append(outcome.failure or "api")
                         continue
-                    reasks += max(0, int(outcome.row.get("attempts", 1)) - 1)
                     score = outcome.row["score"]
                     valid = outcome.row.get("status", STATUS_OK) == STATUS_OK and score != -1
                     ratings.append(float(score) if valid else None)
                     statuses.append(STATUS_OK if valid else STATUS_PARSE)
                     if not valid:
-                        failures["parse"] += 1
+                        failures.add("parse")
                 valid_ratings = [r for r in ratings if r is not None]
                 raw = statistics.median(valid_ratings) if valid_ratings else None
                 if len(valid_ratings) > 1:
@@ -345,15 +291,15 @@ class FastChatSingle(JudgeFormat):
                         language=language,
                     )
                 samples.append(row)
-        summary = _aggregate(definition, questions, samples, failures, reasks, spreads, stdevs)
+        summary = _aggregate(run.definition, run.questions, samples, failures, reasks_of(outcomes), spreads, stdevs)
         for detector, count in penalized_by.items():
             summary.metrics[f"n_penalized_{detector}"] = count
         return summary
 
-    def write_judgments(self, definition, data, questions, answers, folder: Path, judge_model: str,
-                        model_id: str, outcomes, languages) -> Path:
+    def write_judgments(self, run: JudgeRun, outcomes: list[JudgeOutcome], folder: Path) -> Path:
         """FastChat's <judge>_single.jsonl (API failures as "$ERROR$" / -1, as FastChat writes them),
         and with a language rule LG's <judge>_single_final.jsonl (penalized scores and language)."""
+        judge_model, languages = run.judge_model, run.languages
         path = folder / "model_judgment" / f"{model_slug(judge_model)}_single.jsonl"
         rows = []
         for outcome in outcomes:
@@ -364,11 +310,11 @@ class FastChatSingle(JudgeFormat):
             rows.append({
                 "question_id": task.question_id, "model": task.model_id,
                 "judge": [judge_model, task.prompt.prompt_name], "user_prompt": task.prompt.user_prompt,
-                "judgment": FASTCHAT_ERROR_OUTPUT, "score": -1, "turn": task.turn, "tstamp": time.time(),
+                "judgment": FASTCHAT_ERROR_OUTPUT, "score": -1, "turn": task.part, "tstamp": time.time(),
                 "repeat": task.repeat, "status": outcome.failure, "error": outcome.detail,
             })
         write_jsonl_atomic(path, rows)
-        rule = definition.language_rule
+        rule = run.definition.language_rule
         if rule is None or not languages:
             return path
         detected = next(iter(languages.values()))
@@ -387,10 +333,10 @@ def _aggregate(definition, questions, samples, failures, reasks, spreads, stdevs
     valid = [s for s in samples if s["score"] is not None]
     scores = [s["score"] for s in valid]
     metrics: dict = {
-        "judge_score": _mean(scores),
-        "judge_score_stderr": _stderr(scores),
-        "turn1": _mean([s["score"] for s in valid if s["turn"] == 1]),
-        "turn2": _mean([s["score"] for s in valid if s["turn"] == 2]),
+        "judge_score": mean(scores),
+        "judge_score_stderr": stderr(scores),
+        "turn1": mean([s["score"] for s in valid if s["turn"] == 1]),
+        "turn2": mean([s["score"] for s in valid if s["turn"] == 2]),
         "n_items": len(samples),
         "n_valid": len(valid),
         "n_questions": len(questions),
@@ -399,20 +345,20 @@ def _aggregate(definition, questions, samples, failures, reasks, spreads, stdevs
     subscores: dict = {"turn1": metrics["turn1"], "turn2": metrics["turn2"]}
     categories = list(dict.fromkeys(q["category"] for q in questions))
     for category in categories:
-        subscores[category] = _mean([s["score"] for s in valid if s["group"] == category])
+        subscores[category] = mean([s["score"] for s in valid if s["group"] == category])
     if definition.language_rule is not None:
         raws = [s["raw_score"] for s in valid]
-        metrics["score_raw"] = _mean(raws)
-        metrics["score_raw_stderr"] = _stderr(raws)
+        metrics["score_raw"] = mean(raws)
+        metrics["score_raw_stderr"] = stderr(raws)
         metrics["n_penalized"] = sum(1 for s in valid if s["penalized"])
-        subscores["raw_turn1"] = _mean([s["raw_score"] for s in valid if s["turn"] == 1])
-        subscores["raw_turn2"] = _mean([s["raw_score"] for s in valid if s["turn"] == 2])
+        subscores["raw_turn1"] = mean([s["raw_score"] for s in valid if s["turn"] == 1])
+        subscores["raw_turn2"] = mean([s["raw_score"] for s in valid if s["turn"] == 2])
         for category in categories:
-            subscores[f"raw_{category}"] = _mean([s["raw_score"] for s in valid if s["group"] == category])
+            subscores[f"raw_{category}"] = mean([s["raw_score"] for s in valid if s["group"] == category])
     if spreads:
-        metrics["judge_spread_mean"] = _mean(spreads)
+        metrics["judge_spread_mean"] = mean(spreads)
         metrics["judge_spread_max"] = max(spreads)
-        metrics["judge_stdev_mean"] = _mean(stdevs)
+        metrics["judge_stdev_mean"] = mean(stdevs)
     return Summary(metrics["judge_score"], metrics, subscores, failures, samples, len(samples))
 
 

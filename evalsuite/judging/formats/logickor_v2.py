@@ -25,13 +25,13 @@ from typing import Any
 
 from evalsuite.data.local import read_jsonl
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import JudgeClient, JudgeOne, JudgeTask, RenderedPrompt
+from evalsuite.judging.client import STATUS_OK, JudgeOutcome, JudgeTask, RenderedPrompt
+from evalsuite.judging.core import (
+    STATUS_PARSE, JudgeFormat, JudgeRun, Judgment, Summary, by_item, mean, missing_answers,
+)
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
-from evalsuite.judging.formats import JudgeFormat, Languages, Summary
 from evalsuite.results.store import model_slug, write_bytes_atomic
 
-STATUS_OK = "ok"
-STATUS_PARSE = "parse_failure"
 SINGLE, MULTI = 1, 2
 JUDGE_TEMPLATE_KEYS = {SINGLE: "single_turn", MULTI: "multi_turn"}
 QUERY_KEYS = {SINGLE: "query_single", MULTI: "query_multi"}
@@ -157,9 +157,7 @@ class LogicKor(JudgeFormat):
             if qid in by_id:
                 raise BadInputError(f"{path}: duplicate id {qid}")
             by_id[qid] = outputs
-        missing = [q["question_id"] for q in questions if q["question_id"] not in by_id]
-        if missing:
-            raise BadInputError(f"{path}: no answer for {len(missing)} question(s), e.g. {missing[:5]}")
+        missing_answers(path, questions, by_id)
         model_id = path.parent.name if path.parent.name not in ("", ".", "..") else path.stem
         return model_id, {q["question_id"]: by_id[q["question_id"]] for q in questions}
 
@@ -182,59 +180,51 @@ class LogicKor(JudgeFormat):
         return {"format": self.name, "prompts": "JUDGE_TEMPLATE single_turn/multi_turn",
                 "attempts": settings.attempts}
 
-    def build_tasks(self, definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:
+    def build_tasks(self, run: JudgeRun) -> list[JudgeTask]:
         tasks = []
-        for question in questions:
+        for question in run.questions:
             qid = question["question_id"]
             for turn in (SINGLE, MULTI):
-                prompt = render_judge_prompt(definition.settings, data.files["judge_templates"], question,
-                                             data.files["references"][qid], answers[qid], turn)
-                tasks += JudgeTask.repeated(qid, turn, model_id, prompt, repeats)
+                prompt = render_judge_prompt(run.settings, run.data.files["judge_templates"], question,
+                                             run.data.files["references"][qid], run.answers[qid], turn)
+                tasks += JudgeTask.repeated(qid, turn, run.model_id, prompt, run.repeats)
         return tasks
 
-    def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:
-        settings: LogicKorSettings = definition.settings
+    def attempts(self, run: JudgeRun) -> int:
+        """evaluator.py sends the same request again until a score is found, five times in all."""
+        return run.settings.attempts + run.reasks
 
-        async def judge(task: JudgeTask, client: JudgeClient) -> dict:
-            """Ask until a score is found (evaluator.py sends the same request again, five times in all)."""
-            replies: list[str] = []
-            message, score = settings.failed_message, None
-            for attempt in range(settings.attempts + reasks):
-                reply = await client.complete(list(task.prompt.messages), reask=attempt > 0)
-                replies.append(reply)
-                message, score = parse_reply(reply, settings)
-                if score is not None:
-                    break
-            failed = score is None
-            return {
-                "question_id": task.question_id, "turn": task.turn, "model": task.model_id,
-                "judge_message": settings.failed_message if failed else message,
-                "judge_score": settings.failed_score if failed else score,
-                "tstamp": time.time(),
-                "judge_model": client.model, "prompt_name": task.prompt.prompt_name,
-                "input_hash": task.input_hash, "repeat": task.repeat,
-                "status": STATUS_PARSE if failed else STATUS_OK, "attempts": len(replies), "replies": replies,
-            }
+    def parse(self, run: JudgeRun, replies: list[str]) -> tuple[str, float | None]:
+        return parse_reply(replies[-1], run.settings)
 
-        return judge
+    def accepted(self, parsed: tuple[str, float | None]) -> bool:
+        return parsed[1] is not None
 
-    def summarize(self, definition, data, questions, answers, outcomes, languages: Languages) -> Summary:
-        by_item: dict[tuple, list] = {}
-        for outcome in outcomes:
-            by_item.setdefault((outcome.task.question_id, outcome.task.turn), []).append(outcome)
-        failures = {"parse": 0, "api": 0, "timeout": 0}
+    def judgment(self, run: JudgeRun, task: JudgeTask, judge_model: str, replies: list[str],
+                 parsed: tuple[str, float | None] | None) -> Judgment:
+        settings: LogicKorSettings = run.settings
+        failed = parsed is None or parsed[1] is None
+        return Judgment({
+            "question_id": task.question_id, "turn": task.part, "model": task.model_id,
+            "judge_message": settings.failed_message if failed else parsed[0],
+            "judge_score": settings.failed_score if failed else parsed[1],
+            "tstamp": time.time(),
+        }, STATUS_PARSE if failed else STATUS_OK)
+
+    def summarize(self, run: JudgeRun, outcomes: list[JudgeOutcome]) -> Summary:
+        items = by_item(outcomes)
+        failures = self.failures()
         samples = []
-        for question in questions:
+        for question in run.questions:
             qid = question["question_id"]
             for turn in (SINGLE, MULTI):
                 scores, statuses = [], []
-                for outcome in sorted(by_item.get((qid, turn), []), key=lambda o: o.task.repeat):
+                for outcome in items.get((qid, turn), []):
                     if outcome.row is None:
-                        failures[outcome.failure or "api"] += 1
-                        statuses.append(outcome.failure or "api")
+                        statuses.append(failures.call_failed(outcome))
                         continue
                     if outcome.row.get("status") != STATUS_OK:
-                        failures["parse"] += 1
+                        failures.add("parse")
                     statuses.append(outcome.row.get("status", STATUS_OK))
                     scores.append(float(outcome.row["judge_score"]))
                 samples.append({
@@ -242,47 +232,41 @@ class LogicKor(JudgeFormat):
                     "group": question["category"], "turn": turn, "question_id": qid,
                     "ratings": scores, "status": statuses[0] if statuses else "missing",
                 })
-        return _aggregate(questions, samples, failures)
+        return _aggregate(run.questions, samples, failures)
 
-    def write_judgments(self, definition, data, questions, answers, folder: Path, judge_model: str,
-                        model_id: str, outcomes, languages) -> Path:
+    def write_judgments(self, run: JudgeRun, outcomes: list[JudgeOutcome], folder: Path) -> Path:
         """evaluator.py's evaluated/<model>/<strategy>.jsonl (UTF-8 with BOM, as upstream writes it): the
-        generated row plus query_single / query_multi {judge_message, judge_score}."""
-        rows: dict[tuple, dict] = {}
-        for outcome in sorted(outcomes, key=lambda o: o.task.repeat, reverse=True):
-            if outcome.row is not None:
-                rows[(outcome.task.question_id, outcome.task.turn)] = outcome.row
+        generated row plus query_single / query_multi {judge_message, judge_score} (the first repeat's)."""
+        files = run.data.files
+        rows = {item: next((o.row for o in group if o.row is not None), None)
+                for item, group in by_item(outcomes).items()}
         lines = []
-        for question in questions:
+        for question in run.questions:
             qid = question["question_id"]
-            row = {"id": qid, "category": question["category"], "questions": data.files["questions"][qid],
-                   "outputs": answers[qid], "references": data.files["references"][qid]}
+            row = {"id": qid, "category": question["category"], "questions": files["questions"][qid],
+                   "outputs": run.answers[qid], "references": files["references"][qid]}
             for turn, key in QUERY_KEYS.items():
                 judged = rows.get((qid, turn))
                 row[key] = ({"judge_message": judged["judge_message"], "judge_score": judged["judge_score"]}
                             if judged else None)
             lines.append(json.dumps(row, ensure_ascii=False) + "\n")
-        path = folder / "evaluated" / model_slug(model_id) / f"{data.strategy}.jsonl"
+        path = folder / "evaluated" / model_slug(run.model_id) / f"{run.data.strategy}.jsonl"
         write_bytes_atomic(path, "".join(lines).encode("utf-8-sig"))
         return path
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def _aggregate(questions: list[dict], samples: list[dict], failures: dict) -> Summary:
+def _aggregate(questions: list[dict], samples: list[dict], failures) -> Summary:
     """score.py: the mean of the single-turn and the multi-turn means, per category too."""
     valid = [s for s in samples if s["score"] is not None]
-    single = _mean([s["score"] for s in valid if s["turn"] == SINGLE])
-    multi = _mean([s["score"] for s in valid if s["turn"] == MULTI])
+    single = mean([s["score"] for s in valid if s["turn"] == SINGLE])
+    multi = mean([s["score"] for s in valid if s["turn"] == MULTI])
     score = (single + multi) / 2 if single is not None and multi is not None else None
     metrics: dict = {"judge_score": score, "single_turn": single, "multi_turn": multi,
                      "n_items": len(samples), "n_valid": len(valid), "n_questions": len(questions)}
     subscores: dict = {"single_turn": single, "multi_turn": multi}
     for category in dict.fromkeys(q["category"] for q in questions):
-        cat_single = _mean([s["score"] for s in valid if s["group"] == category and s["turn"] == SINGLE])
-        cat_multi = _mean([s["score"] for s in valid if s["group"] == category and s["turn"] == MULTI])
+        cat_single = mean([s["score"] for s in valid if s["group"] == category and s["turn"] == SINGLE])
+        cat_multi = mean([s["score"] for s in valid if s["group"] == category and s["turn"] == MULTI])
         metrics[f"{category} single_turn"], metrics[f"{category} multi_turn"] = cat_single, cat_multi
         subscores[category] = (cat_single + cat_multi) / 2 if cat_single is not None and cat_multi is not None else None
     return Summary(score, metrics, subscores, failures, samples, len(samples))

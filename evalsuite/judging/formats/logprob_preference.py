@@ -39,15 +39,11 @@ from typing import Any, Iterator
 
 from evalsuite.data.local import read_json_records
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import (
-    JudgeCallFailed, JudgeClient, JudgeOne, JudgeOutcome, JudgeTask, RenderedPrompt,
-)
+from evalsuite.judging.client import STATUS_OK, JudgeCallFailed, JudgeClient, JudgeOutcome, JudgeTask, RenderedPrompt
+from evalsuite.judging.core import STATUS_PARSE, JudgeFormat, JudgeRun, Judgment, Summary, reasks_of
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, check_questions
-from evalsuite.judging.formats import JudgeFormat, Languages, Summary
 from evalsuite.results.store import model_slug, write_json_atomic
 
-STATUS_OK = "ok"
-STATUS_PARSE = "parse_failure"
 STATUS_IDENTICAL = "identical_outputs"
 NO_LOGPROBS = "no_logprobs"
 NO_LOGPROBS_DETAIL = ("the judge endpoint returned no token log-probabilities: this benchmark needs an "
@@ -144,7 +140,7 @@ def preference_of(tokens: list[Any], settings: LogprobPreferenceSettings) -> tup
 
 
 @dataclass(frozen=True)
-class WinRate:
+class PreferenceWinRate:
     """alpaca_eval.metrics.get_winrate of a list of preferences (None = no annotation)."""
 
     win_rate: float | None
@@ -156,7 +152,7 @@ class WinRate:
     discrete_win_rate: float | None
 
 
-def win_rate_of(preferences: list[float | None]) -> WinRate:
+def win_rate_of(preferences: list[float | None]) -> PreferenceWinRate:
     """AbsoluteScoringRule.describe_head2head (+ ZeroOneScoringRule's win rate): draws counted before the
     preferences outside [1, 2] are dropped; win rate = 100 x mean(preference - 1)."""
     values = [p for p in preferences if p is not None and not math.isnan(p)]
@@ -165,7 +161,7 @@ def win_rate_of(preferences: list[float | None]) -> WinRate:
     kept = [p - 1 for p in values if 1 <= p <= 2]
     discrete = [0.5 if p == 0.5 else float(round(p)) for p in kept]  # 1.5 -> draw, else round to 1 or 2
     n = len(kept)
-    return WinRate(
+    return PreferenceWinRate(
         win_rate=100 * statistics.fmean(kept) if n else None,
         standard_error=100 * statistics.stdev(kept) / math.sqrt(n) if n > 1 else None,
         n_wins=sum(1 for p in kept if p > 0.5),
@@ -262,11 +258,10 @@ def _annotator(definition: JudgeDefinition, judge_model: str) -> str:
     return f"{settings.annotator}__{model_slug(judge_model)}"
 
 
-def annotations_of(definition: JudgeDefinition, data: BenchmarkData, questions: list[dict],
-                   answers: dict[int, list[str]], judge_model: str, model_id: str,
-                   outcomes: list[JudgeOutcome]) -> list[dict]:
+def annotations_of(run: JudgeRun, judge_model: str, model_id: str, outcomes: list[JudgeOutcome]) -> list[dict]:
     """AlpacaEval's annotations (reference = output_1), one per question in reference order; preference
     1.5 for identical outputs, the mean over repeats of the valid preferences, else None."""
+    definition, data = run.definition, run.data
     settings: LogprobPreferenceSettings = definition.settings
     shown: dict[Any, list[float]] = {}
     raw: dict[Any, list] = {}
@@ -276,9 +271,9 @@ def annotations_of(definition: JudgeDefinition, data: BenchmarkData, questions: 
             raw.setdefault(outcome.task.question_id, []).append(outcome.row.get("replies", []))
     annotator = _annotator(definition, judge_model)
     rows = []
-    for question in questions:
+    for question in run.questions:
         qid, instruction = question["question_id"], question["turns"][0]
-        reference, answer = data.files["reference"][qid], answers[qid][0]
+        reference, answer = data.files["reference"][qid], run.answers[qid][0]
         if reference == answer:
             preference = DRAW
         elif qid in shown:
@@ -298,6 +293,7 @@ class LogprobPreference(JudgeFormat):
 
     name = "logprob_preference"
     data_files = ("reference", "template", "df_gamed", "instruction_difficulty")
+    failure_kinds = (NO_LOGPROBS,)
 
     def parse_settings(self, judge: dict) -> LogprobPreferenceSettings:
         top_p = judge.get("top_p")
@@ -366,67 +362,62 @@ class LogprobPreference(JudgeFormat):
                 "preference": f"2 - p({settings.numerator_token}) / p({' or '.join(settings.denominator_tokens)})",
                 "length_control": settings.glm}
 
-    def build_tasks(self, definition, data, questions, answers, model_id, repeats) -> list[JudgeTask]:
+    def build_tasks(self, run: JudgeRun) -> list[JudgeTask]:
         """One request per instruction whose output differs from the reference (identical ones are a draw)."""
-        settings: LogprobPreferenceSettings = definition.settings
+        settings: LogprobPreferenceSettings = run.settings
         tasks: list[JudgeTask] = []
-        for question in questions:
+        for question in run.questions:
             qid, instruction = question["question_id"], question["turns"][0]
-            reference, answer = data.files["reference"][qid], answers[qid][0]
+            reference, answer = run.data.files["reference"][qid], run.answers[qid][0]
             if reference == answer:
                 continue
             first, second = (answer, reference) if is_switched(instruction, settings) else (reference, answer)
             messages = chatml_messages(render_template(
-                data.files["template"], {"instruction": instruction, "output_1": first, "output_2": second}))
+                run.data.files["template"], {"instruction": instruction, "output_1": first, "output_2": second}))
             user = next((m["content"] for m in messages if m["role"] == "user"), "")
             prompt = RenderedPrompt(settings.annotator, user, messages)
-            tasks += JudgeTask.repeated(qid, 1, model_id, prompt, repeats)
+            tasks += JudgeTask.repeated(qid, 1, run.model_id, prompt, run.repeats)
         return tasks
 
-    def judge_one(self, definition: JudgeDefinition, reasks: int) -> JudgeOne:
+    async def send(self, run: JudgeRun, client: JudgeClient, messages: list[dict], attempt: int) -> dict:
+        """One token with its top log-probabilities ({text, logprobs}); no log-probabilities fails the call."""
+        settings: LogprobPreferenceSettings = run.settings
+        reply = await client.complete_with_logprobs(messages, top_logprobs=settings.top_logprobs,
+                                                    extra_body=None if settings.top_p is None else {"top_p": settings.top_p})
+        if reply.tokens is None:
+            raise JudgeCallFailed(NO_LOGPROBS, NO_LOGPROBS_DETAIL)
+        return {"text": reply.text, "logprobs": reply.tokens}
+
+    def parse(self, run: JudgeRun, replies: list[dict]) -> tuple[float | None, str]:
+        return preference_of(replies[-1]["logprobs"], run.settings)
+
+    def accepted(self, parsed: tuple[float | None, str]) -> bool:
+        return parsed[0] is not None
+
+    def judgment(self, run: JudgeRun, task: JudgeTask, judge_model: str, replies: list[dict],
+                 parsed: tuple[float | None, str] | None) -> Judgment:
+        """The preference between the outputs as shown (1 = the first); the replies keep the raw
+        log-probabilities. As upstream, no re-ask unless --judge_reask."""
+        value, problem = parsed or (None, "")
+        return Judgment({}, STATUS_OK if value is not None else STATUS_PARSE,
+                        {"preference_as_shown": value, "problem": problem, "tstamp": time.time()})
+
+    def summarize(self, run: JudgeRun, outcomes: list[JudgeOutcome]) -> Summary:
+        definition, data, questions, answers = run.definition, run.data, run.questions, run.answers
         settings: LogprobPreferenceSettings = definition.settings
-        extra = None if settings.top_p is None else {"top_p": settings.top_p}
-
-        async def judge(task: JudgeTask, client: JudgeClient) -> dict:
-            """One token with its top log-probabilities; the row keeps the preference between the outputs as
-            shown (1 = the first) and the raw log-probabilities. As upstream, a reply without a usable
-            preference is not asked again unless `reasks` > 0."""
-            replies: list[dict] = []
-            value, problem = None, ""
-            for _ in range(reasks + 1):
-                reply = await client.complete_with_logprobs(task.prompt.messages,
-                                                            top_logprobs=settings.top_logprobs, extra_body=extra)
-                if reply.tokens is None:
-                    raise JudgeCallFailed(NO_LOGPROBS, NO_LOGPROBS_DETAIL)
-                replies.append({"text": reply.text, "logprobs": reply.tokens})
-                value, problem = preference_of(reply.tokens, settings)
-                if value is not None:
-                    break
-            return {"question_id": task.question_id, "turn": task.turn, "judge_model": client.model,
-                    "prompt_name": task.prompt.prompt_name, "input_hash": task.input_hash, "repeat": task.repeat,
-                    "preference_as_shown": value, "status": STATUS_OK if value is not None else STATUS_PARSE,
-                    "problem": problem, "attempts": len(replies), "replies": replies, "tstamp": time.time()}
-
-        return judge
-
-    def summarize(self, definition, data, questions, answers, outcomes, languages: Languages) -> Summary:
-        settings: LogprobPreferenceSettings = definition.settings
-        failures = {"parse": 0, "api": 0, "timeout": 0, NO_LOGPROBS: 0}
+        failures = self.failures()
         status: dict[Any, str] = {}
-        reasks = 0
         for outcome in outcomes:
             if outcome.row is None:
-                kind = outcome.failure or "api"
-                failures[kind] = failures.get(kind, 0) + 1
+                kind = failures.call_failed(outcome)
             else:
                 kind = outcome.row.get("status", STATUS_PARSE)
-                failures["parse"] += kind == STATUS_PARSE
-                reasks += max(0, int(outcome.row.get("attempts", 1)) - 1)
+                if kind == STATUS_PARSE:
+                    failures.add("parse")
             status.setdefault(outcome.task.question_id, kind)
         # no request at all: every output is the reference's, i.e. the reference judged against itself
         model_id = outcomes[0].task.model_id if outcomes else data.files["reference_generator"]
-        annotations = annotations_of(definition, data, questions, answers, definition.default_judge_model,
-                                     model_id, outcomes)
+        annotations = annotations_of(run, definition.default_judge_model, model_id, outcomes)
         preferences = [row["preference"] for row in annotations]
         samples = []
         for question, row in zip(questions, annotations):
@@ -441,7 +432,7 @@ class LogprobPreference(JudgeFormat):
             "discrete_win_rate": rate.discrete_win_rate, "n_wins": rate.n_wins, "n_wins_base": rate.n_wins_base,
             "n_draws": rate.n_draws, "n_total": rate.n_total,
             "avg_length": int(statistics.fmean(len(answers[q["question_id"]][0]) for q in questions)),
-            "n_items": len(questions), "n_valid": rate.n_total, "reasks": reasks,
+            "n_items": len(questions), "n_valid": rate.n_total, "reasks": reasks_of(outcomes),
             # texts holding "{output_2}" etc.: upstream's rendering fills THAT occurrence (reproduced), so an
             # answer can displace the other output in the prompt; counted so a reader can see it happened
             "n_placeholder_text": sum(any("{" + field + "}" in row[key] for field in PROMPT_FIELDS
@@ -462,20 +453,20 @@ class LogprobPreference(JudgeFormat):
                      for category in dict.fromkeys(q["category"] for q in questions)}
         return Summary(score, metrics, subscores, failures, samples, len(samples))
 
-    def write_judgments(self, definition, data, questions, answers, folder: Path, judge_model: str, model_id: str,
-                        outcomes, languages) -> Path:
+    def write_judgments(self, run: JudgeRun, outcomes: list[JudgeOutcome], folder: Path) -> Path:
         """AlpacaEval's results/<model>/<annotator>/annotations.json (beside its model_outputs.json):
         every instruction in reference order, reference first; no usable judgment: preference null, and the
         failure in `preference_error`."""
-        rows = annotations_of(definition, data, questions, answers, judge_model, model_id, outcomes)
+        judge_model, model_id = run.judge_model, run.model_id
+        rows = annotations_of(run, judge_model, model_id, outcomes)
         failed = {o.task.question_id: (o.failure, o.detail) for o in outcomes if o.row is None}
         failed.update({o.task.question_id: (STATUS_PARSE, o.row.get("problem", "")) for o in outcomes
                        if o.row is not None and o.row.get("status") == STATUS_PARSE})
-        for question, row in zip(questions, rows):
+        for question, row in zip(run.questions, rows):
             if row["preference"] is None and question["question_id"] in failed:
                 kind, detail = failed[question["question_id"]]
                 row["preference_error"] = f"{kind}: {detail}"
-        path = folder / "results" / model_slug(model_id) / _annotator(definition, judge_model) / "annotations.json"
+        path = folder / "results" / model_slug(model_id) / _annotator(run.definition, judge_model) / "annotations.json"
         write_json_atomic(path, rows)
         return path
 

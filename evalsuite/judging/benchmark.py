@@ -10,7 +10,9 @@ and B.<identity>/, evalsuite/results/identity.py):
     B/.lock                                  held while a run writes B (a second run exits 2)
 
 The benchmark's judged format (evalsuite/judging/formats/) renders the requests, reads the replies
-and scores; this module is the same for every format.
+and scores, driven by the judging core (evalsuite/judging/core.py); this module is the same for every
+format: it loads and checks, generates or reads the answers, judges through one JudgeClient with the
+resume cache, and writes the result, the samples and the official files.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from urllib.parse import urlparse
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.answers import generate_answers
 from evalsuite.judging.client import (
-    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RetryPolicy, judge_all, probe_endpoint,
-    stable_hash,
+    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, RetryPolicy, judge_all, probe_endpoint, stable_hash,
 )
+from evalsuite.judging.core import JudgeRun, judge_one
 from evalsuite.declarations import get_benchmark
 from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
@@ -281,22 +283,23 @@ def run_judge_benchmark(
             for name, detect in prepared.detectors.items()
         }
 
-        tasks = judge_format.build_tasks(definition, data, questions, answers, model_id, options.repeats)
+        run = JudgeRun(definition, data, questions, answers, model_id, endpoint.model, options.repeats,
+                       options.reasks, languages)
+        tasks = judge_format.build_tasks(run)
         cache = JsonlCache(bench_dir / "cache" / JUDGMENT_CACHE, JUDGMENT_KEY)
         with open_endpoint(endpoint, options) as live:
-            outcomes, stats = asyncio.run(_judge(definition, judge_format, live, options, tasks, cache, benchmark))
-        judgment_file = judge_format.write_judgments(definition, data, questions, answers, bench_dir,
-                                                     endpoint.model, model_id, outcomes, languages)
+            outcomes, stats = asyncio.run(_judge(run, judge_format, live, options, tasks, cache, benchmark))
+        judgment_file = judge_format.write_judgments(run, outcomes, bench_dir)
 
-        summary = judge_format.summarize(definition, data, questions, answers, outcomes, languages)
+        summary = judge_format.summarize(run, outcomes)
+        failures = summary.failures
         scale = get_benchmark(benchmark).score.scale  # score = metric value x scale, as for every benchmark
         if summary.score is None:
             cause = next((o.detail for o in outcomes if o.failure), "")
             raise EvalsuiteError(
-                f"{benchmark}: no valid judgment ({summary.failures['parse']} parse failures, "
-                f"{summary.failures['api']} API failures, {summary.failures['timeout']} timeouts"
-                + "".join(f", {n} {kind}" for kind, n in summary.failures.items()
-                          if kind not in ("parse", "api", "timeout") and n)
+                f"{benchmark}: no valid judgment ({failures.parse} parse failures, "
+                f"{failures.api} API failures, {failures.timeout} timeouts"
+                + "".join(f", {n} {kind}" for kind, n in failures.other.items() if n)
                 + (f"; first failure: {cause}" if cause else "") + f"); see {judgment_file}"
             )
         if summary.metrics.get("score_metric") not in (None, protocol["metric"]):
@@ -315,7 +318,7 @@ def run_judge_benchmark(
         )
         result = build_result(
             benchmark=benchmark, model=model_info, protocol=protocol, score=summary.score * scale,
-            metrics=summary.metrics, n=summary.n, failures=summary.failures,
+            metrics=summary.metrics, n=summary.n, failures=failures.as_dict(),
             subscores={k: v * scale if isinstance(v, (int, float)) else v for k, v in summary.subscores.items()},
             provenance=provenance, samples=samples_file(out_file).relative_to(out_file.parent).as_posix(),
             identity=identity,
@@ -334,17 +337,17 @@ def limited_questions(questions: list[dict], limit: int | float | None) -> list[
     return list(questions[:count])
 
 
-async def _judge(definition: JudgeDefinition, judge_format: JudgeFormat, endpoint: JudgeEndpoint,
-                 options: JudgeOptions, tasks: list[JudgeTask], cache: JsonlCache, benchmark: str):
+async def _judge(run: JudgeRun, judge_format: JudgeFormat, endpoint: JudgeEndpoint,
+                 options: JudgeOptions, tasks: list, cache: JsonlCache, benchmark: str):
     client = JudgeClient(
         endpoint.model, base_url=endpoint.base_url, api_key=endpoint.api_key,
-        concurrency=endpoint.concurrency, temperature=definition.judge_temperature,
+        concurrency=endpoint.concurrency, temperature=run.definition.judge_temperature,
         max_tokens=endpoint.max_tokens, timeout_s=endpoint.timeout_s,
         retry=RetryPolicy(options.max_retries, options.backoff_base_s, options.backoff_cap_s),
         reask_extra_body=endpoint.reask_extra_body, extra_body=endpoint.extra_body,
     )
     try:
-        outcomes = await judge_all(tasks, client, judge_format.judge_one(definition, options.reasks), cache,
+        outcomes = await judge_all(tasks, client, judge_one(judge_format, run), cache,
                                    progress=options.progress, description=benchmark, reasks=options.reasks)
     finally:
         await client.close()
