@@ -22,7 +22,7 @@ from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.client import JudgeOutcome, JudgeTask, RenderedPrompt
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.formats import get_format
-from evalsuite.judging.formats.arena_hard_v01 import read_verdict, verdict_status
+from evalsuite.judging.formats import load_format_module
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.pairwise_scores import BASELINE_WINS, MODEL_WINS, TIE, percentile, win_rate
 from evalsuite.judging.estimate import estimate_judge_benchmark
@@ -32,6 +32,8 @@ from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer
 
 ROOT = Path(__file__).resolve().parents[1]
+_ARENA_FORMAT = load_format_module(ROOT / "judges" / "arena_hard" / "format.py")
+read_verdict, verdict_status = _ARENA_FORMAT.read_verdict, _ARENA_FORMAT.verdict_status
 FIXTURES = ROOT / "tests" / "fixtures" / "data"
 ARENA = ROOT / "tests" / "fixtures" / "judging" / "arena_hard"
 ANSWERS = ARENA / "answers" / "gpt-4-0613.jsonl"

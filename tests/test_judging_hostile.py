@@ -28,13 +28,14 @@ from evalsuite.judging.core import check_template
 from evalsuite.judging.formats.fastchat_single import FORMAT
 from evalsuite.judging.formats.checklist_score import STATUS_BAD_SCORE as CHECKLIST_BAD_SCORE
 from evalsuite.judging.formats.checklist_score import parse_reply as checklist_reply
-from evalsuite.judging.formats.logickor_v2 import parse_reply
 from evalsuite.judging.formats.logprob_preference import preference_of
+from evalsuite.judging.formats import load_format_module
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.benchmark import output_lock, run_judge_benchmark
 
 MT_ANSWERS = FIXTURE_DATA / "mt_bench" / "model_answer" / "tiny-model.jsonl"
 SECRET = "sk-proj-echoed-secret-0123456789abcdef"
+parse_reply = load_format_module(Path(__file__).resolve().parents[1] / "judges" / "logickor" / "format.py").parse_reply
 
 
 def _row(qid: int, turn: int, score: int) -> dict:

@@ -13,11 +13,12 @@ from evalsuite.errors import BadInputError
 from evalsuite.judging.client import JudgeOutcome
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.formats import get_format
-from evalsuite.judging.formats.logickor_v2 import parse_reply
+from evalsuite.judging.formats import load_format_module
 from evalsuite.results.schema import validate_result
 from replay_server import ReplayJudgeServer
 
 ROOT = Path(__file__).resolve().parents[1]
+parse_reply = load_format_module(ROOT / "judges" / "logickor" / "format.py").parse_reply
 FIXTURES = ROOT / "tests" / "fixtures" / "data"
 JUDGING = ROOT / "tests" / "fixtures" / "judging" / "logickor"
 # Eight questions (every category) as LogicKor published them judged for Qwen2-7B-Instruct (evaluated/.../default.jsonl)

@@ -1,6 +1,7 @@
 """Judged benchmark definitions (judges/<benchmark>.yaml) and the data files they name.
 
-A definition is data: its judged `format` (a module of evalsuite/judging/formats/), the data files,
+A definition is data: its judged `format` (a module of evalsuite/judging/formats/, or `format_module`:
+a benchmark's own format, a Python file beside the definition), the data files,
 answer generation, the judge and an optional language rule; see docs/architecture.md. The keys of
 `judge:` beyond the common ones are the format's own settings, which the format parses
 (`JudgeFormat.parse_settings`). Data files are read from `--data_dir` in the layout the definition
@@ -23,7 +24,7 @@ import yaml
 from evalsuite.data.local import resolve_data_dir
 from evalsuite.declarations import discover, get_benchmark
 from evalsuite.errors import BadInputError
-from evalsuite.judging.formats import get_format
+from evalsuite.judging.formats import get_format, load_format_module
 from evalsuite.models.embedded import cache_root
 
 DOWNLOAD_TIMEOUT_S = 30
@@ -117,7 +118,8 @@ def load_definition(benchmark: str) -> JudgeDefinition:
         raise BadInputError(f"no judge definition for '{benchmark}' ({path} is missing)")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        judge_format = get_format(str(raw["format"]))
+        module = raw.get("format_module")  # a benchmark's own format, a .py file beside the definition
+        judge_format = load_format_module(path.parent / str(module)).FORMAT if module else get_format(str(raw["format"]))
         gen, judge = raw["generation"], raw["judge"]
         rule = raw.get("language_rule")
         files = {key: dict(spec) for key, spec in raw["data"]["files"].items()}

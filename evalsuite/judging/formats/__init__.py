@@ -1,22 +1,31 @@
 """Judged formats: how a judged benchmark is asked, read and scored, one module each.
 
-A judge definition (judges/<benchmark>.yaml) names its format (`format: fastchat_single`). Every
-module of this package that defines a module-level `FORMAT` (a `JudgeFormat`, evalsuite/judging/core.py)
-is discovered and registered under `FORMAT.name`; adding a format is adding a module here, with no
-registration step and no branch on a benchmark name elsewhere. The core drives a format; see
-docs/architecture.md.
+The generic formats live here: every module of this package that defines a module-level `FORMAT` (a
+`JudgeFormat`, evalsuite/judging/core.py) is discovered and registered under `FORMAT.name`; a judge
+definition names one (`format: fastchat_single`). A format that only one benchmark uses lives beside
+that benchmark's definition, as a Python file the definition names (`format_module: logickor/format.py`,
+relative to the definition's folder); it is loaded by `load_format_module` and registered the same way.
+Adding a format is adding a module, with no registration step and no branch on a benchmark name
+elsewhere. The core drives a format; see docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
 
 from evalsuite.errors import BadInputError
 from evalsuite.judging.core import JudgeFormat, Languages, Summary
 
-__all__ = ["JudgeFormat", "Languages", "Summary", "get_format", "registry"]
+__all__ = ["JudgeFormat", "Languages", "Summary", "get_format", "load_format_module", "registry"]
+
+_FROM_FILES: dict[str, JudgeFormat] = {}  # formats of benchmark folders, by name (load_format_module)
+_MODULES: dict[Path, ModuleType] = {}
 
 
 @lru_cache(maxsize=1)
@@ -31,9 +40,38 @@ def registry() -> dict[str, JudgeFormat]:
     return formats
 
 
+def load_format_module(path: Path) -> ModuleType:
+    """A benchmark's own format module (a .py file defining `FORMAT`), imported once and its format
+    registered under `FORMAT.name`; BadInputError when it is missing, fails to import, has no FORMAT
+    or reuses the name of another format."""
+    path = Path(path).resolve()
+    if path in _MODULES:
+        return _MODULES[path]
+    name = f"evalsuite_judge_format_{path.parent.name}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise BadInputError(f"no judge format module {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the file runs
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # noqa: BLE001  (any error of the benchmark's code: one line, exit 2)
+        del sys.modules[name]
+        raise BadInputError(f"cannot import the judge format module {path} ({type(err).__name__}: {err})") from err
+    judge_format = getattr(module, "FORMAT", None)
+    if not isinstance(judge_format, JudgeFormat):
+        raise BadInputError(f"{path}: defines no FORMAT (a JudgeFormat)")
+    if judge_format.name in registry() or judge_format.name in _FROM_FILES:
+        raise BadInputError(f"{path}: format name '{judge_format.name}' is taken by another format")
+    _FROM_FILES[judge_format.name] = judge_format
+    _MODULES[path] = module
+    return module
+
+
 def get_format(name: str) -> JudgeFormat:
-    """The format called `name`; BadInputError naming the known ones."""
-    formats = registry()
+    """The format called `name` (the package's, or a loaded benchmark module's); BadInputError naming
+    the known ones."""
+    formats = {**registry(), **_FROM_FILES}
     if name not in formats:
         raise BadInputError(f"unknown judge format '{name}' (known: {', '.join(sorted(formats))})")
     return formats[name]
