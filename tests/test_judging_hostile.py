@@ -18,9 +18,9 @@ import pytest
 from conftest import FIXTURE_DATA, run_cli
 from replay_server import ReplayJudgeServer
 
-from evalsuite.errors import BadInputError
+from evalsuite.errors import BadInputError, scrub_secrets
 from evalsuite.judging.client import (
-    JUDGMENT_KEY, MAX_REPLY_BYTES, JsonlCache, JudgeCallFailed, JudgeClient, RetryPolicy, scrub_secrets,
+    JUDGMENT_KEY, MAX_REPLY_BYTES, JsonlCache, JudgeCallFailed, JudgeClient, RetryPolicy,
 )
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer

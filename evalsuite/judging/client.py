@@ -22,10 +22,10 @@ from typing import Awaitable, Callable, Iterable
 import openai
 from tqdm import tqdm
 
-from evalsuite.errors import BadInputError, EvalsuiteError, exception_chain
+from evalsuite.errors import BadInputError, EvalsuiteError, exception_chain, scrub_secrets
 from evalsuite.data.local import read_jsonl
 from evalsuite.judging.replies import (
-    MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrub_secrets, scrubbed_detail,
+    MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrubbed_detail,
 )
 from evalsuite.results.store import append_jsonl
 

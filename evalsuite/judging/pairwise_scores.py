@@ -29,7 +29,7 @@ PERCENTILES = (2.5, 97.5)
 
 
 @dataclass(frozen=True)
-class WinRate:
+class BootstrapWinRate:
     """The model's win rate against the baseline in percent, with its bootstrap interval."""
 
     score: float
@@ -73,7 +73,7 @@ def percentile(values: np.ndarray, q: float) -> float:
     return float(above if math.isinf(above) else below)
 
 
-def win_rate(outcomes: list[int], rounds: int, seed: int) -> WinRate:
+def win_rate(outcomes: list[int], rounds: int, seed: int) -> BootstrapWinRate:
     """Win rate (percent) and its bootstrap interval from the battles in the official order.
 
     `outcomes` holds BASELINE_WINS / TIE / MODEL_WINS per battle (a strong verdict repeated as
@@ -83,11 +83,11 @@ def win_rate(outcomes: list[int], rounds: int, seed: int) -> WinRate:
     battles = np.asarray(outcomes, dtype=np.int64)
     score = win_share(battles)
     if not len(battles) or rounds < 1:
-        return WinRate(100.0 * score, None, None)
+        return BootstrapWinRate(100.0 * score, None, None)
     state = np.random.RandomState(seed)
     gaps = np.empty(rounds)
     for round_index in range(rounds):
         sample = battles[state.choice(len(battles), size=len(battles), replace=True)]
         gaps[round_index] = rating_gap(np.asarray(win_share(sample)))
     low, high = (100.0 * share_of(percentile(gaps, q)) for q in PERCENTILES)
-    return WinRate(100.0 * score, low, high)
+    return BootstrapWinRate(100.0 * score, low, high)

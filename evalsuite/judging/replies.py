@@ -8,27 +8,23 @@
   non-finite numbers become null, lone surrogates become "?" and the API key is scrubbed from every
   string (`decode_reply`).
 - Error details are scrubbed of the key, of any prefix of it of KEY_PREFIX_CHARS or more characters,
-  and of Authorization / Bearer values BEFORE they are cut to length (`scrubbed_detail`).
+  and of Authorization / Bearer values (evalsuite.errors.scrub_secrets) BEFORE they are cut to length
+  (`scrubbed_detail`).
 """
 
 from __future__ import annotations
 
 import importlib
 import math
-import re
 from typing import Any, Awaitable, Callable, Iterable
 
 import openai
 
+from evalsuite.errors import scrub_key, scrub_secrets
 from evalsuite.results.store import UnreadableFile, loads_bounded
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024
-KEY_PREFIX_CHARS = 12  # a key cut after this many characters still identifies it
 DETAIL_CHARS = 200
-SCRUBBED = "***"
-# "Authorization: Bearer sk-..", '"authorization": "sk-.."', "Bearer sk-..": the credential part goes
-_AUTHORIZATION = re.compile(r"""(authorization["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^\s"',;}]+""", re.I)
-_BEARER = re.compile(r"(bearer\s+)[^\s\"',;}]+", re.I)
 
 # the HTTP library under the installed openai client (httpx, or httpx2 for openai 3)
 _HTTP = importlib.import_module(
@@ -73,33 +69,6 @@ def bounded_reply_hook(limit: int = MAX_REPLY_BYTES) -> Callable[[Any], Awaitabl
         response.stream = _CappedStream(response.stream, limit)
 
     return hook
-
-
-def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` without the given secrets (nor any prefix of one of KEY_PREFIX_CHARS or more
-    characters) and without any Authorization / Bearer credential."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = scrub_key(text, secret)
-    text = _AUTHORIZATION.sub(lambda m: m.group(1) + SCRUBBED, text)
-    return _BEARER.sub(lambda m: m.group(1) + SCRUBBED, text)
-
-
-def scrub_key(text: str, key: str) -> str:
-    """`text` with `key` and every run that starts with its first KEY_PREFIX_CHARS characters and
-    goes on as the key does (a key cut short) replaced by SCRUBBED."""
-    prefix = key[:KEY_PREFIX_CHARS]
-    if prefix not in text:
-        return text
-    pieces, start = [], 0
-    while (found := text.find(prefix, start)) != -1:
-        end = found + len(prefix)
-        while end < len(text) and end - found < len(key) and text[end] == key[end - found]:
-            end += 1
-        pieces += [text[start:found], SCRUBBED]
-        start = end
-    pieces.append(text[start:])
-    return "".join(pieces)
 
 
 def scrubbed_detail(text: str, secrets: Iterable[str | None], limit: int = DETAIL_CHARS) -> str:

@@ -11,7 +11,7 @@ from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.models.embedded import EMBEDDED_NAME, embedded_hf_dir
 from evalsuite.models.threads import busy_cpu_note, set_threads
 from evalsuite.models.served import is_api_model, prepare_tokenizer, tokenizer_hint
-from evalsuite.results.schema import scrub_secrets
+from evalsuite.results.schema import drop_credentials
 from evalsuite.results.store import model_slug
 
 
@@ -57,7 +57,7 @@ def parse_model_args(model_args: str | None) -> dict[str, Any]:
 
 def recorded_args(args: dict[str, Any]) -> dict[str, Any]:
     """Model arguments as results record them: every one, with its parsed type, credentials dropped."""
-    return scrub_secrets(dict(args))
+    return drop_credentials(dict(args))
 
 
 def default_chat_template(model_type: str) -> bool:

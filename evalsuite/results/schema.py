@@ -62,7 +62,7 @@ def load_result(path: str | Path) -> dict:
     return result
 
 
-def scrub_secrets(args: dict[str, Any]) -> dict[str, Any]:
+def drop_credentials(args: dict[str, Any]) -> dict[str, Any]:
     """Drop the model arguments that are credentials (CREDENTIAL_KEYS) before they are written anywhere."""
     return {key: value for key, value in args.items() if key.lower() not in CREDENTIAL_KEYS}
 
@@ -84,7 +84,7 @@ def build_result(
     """Assemble a result object in the schema's key order; secrets are dropped from model args.
     `identity` (evalsuite.results.identity) is the short hash its file name is keyed by."""
     model = dict(model)
-    model["args"] = scrub_secrets(model.get("args") or {})
+    model["args"] = drop_credentials(model.get("args") or {})
     return {
         "schema_version": SCHEMA_VERSION,
         "benchmark": benchmark,

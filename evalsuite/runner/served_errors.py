@@ -10,8 +10,7 @@ import os
 import re
 from typing import Iterator
 
-from evalsuite.errors import EvalsuiteError, exception_chain
-from evalsuite.judging.client import scrub_secrets
+from evalsuite.errors import EvalsuiteError, exception_chain, scrub_secrets
 from evalsuite.models.loader import LoadedModel
 from evalsuite.models.served import is_api_model
 
