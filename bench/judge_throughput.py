@@ -22,10 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evalsuite.judging.client import (  # noqa: E402
-    JUDGMENT_KEY, JsonlCache, JudgeClient, JudgeTask, RenderedPrompt, RetryPolicy, judge_all,
+    JUDGMENT_KEY, JudgeClient, JudgeTask, RenderedPrompt, RetryPolicy, judge_all,
 )
 from evalsuite.judging.core import JudgeRun, judge_one  # noqa: E402
 from evalsuite.judging.definitions import load_definition  # noqa: E402
+from evalsuite.results.store import JsonlCache  # noqa: E402
 from evalsuite.judging.formats import get_format  # noqa: E402
 
 

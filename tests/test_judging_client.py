@@ -9,11 +9,12 @@ from replay_server import ReplayJudgeServer
 
 from evalsuite.judging.core import JudgeRun, judge_one
 from evalsuite.judging.client import (
-    JUDGMENT_KEY, JsonlCache, JudgeCallFailed, JudgeClient, JudgeEndpointRefused, JudgeTask, RenderedPrompt,
+    JUDGMENT_KEY, JudgeCallFailed, JudgeClient, JudgeEndpointRefused, JudgeTask, RenderedPrompt,
     RetryPolicy, judge_all,
 )
 from evalsuite.judging.definitions import load_definition
 from evalsuite.judging.formats.fastchat_single import FORMAT, STATUS_OK, STATUS_PARSE
+from evalsuite.results.store import JsonlCache
 
 MESSAGES = [{"role": "system", "content": "sys"}, {"role": "user", "content": "grade this"}]
 

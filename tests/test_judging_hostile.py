@@ -20,18 +20,18 @@ from replay_server import ReplayJudgeServer
 
 from evalsuite.errors import BadInputError, scrub_secrets
 from evalsuite.judging.client import (
-    JUDGMENT_KEY, MAX_REPLY_BYTES, JsonlCache, JudgeCallFailed, JudgeClient, RetryPolicy,
+    JUDGMENT_KEY, MAX_REPLY_BYTES, JudgeCallFailed, JudgeClient, RetryPolicy,
 )
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.judging.core import check_template
-from evalsuite.judging.formats.fastchat_single import FORMAT
 from evalsuite.judging.formats.checklist_score import STATUS_BAD_SCORE as CHECKLIST_BAD_SCORE
 from evalsuite.judging.formats.checklist_score import parse_reply as checklist_reply
 from evalsuite.judging.formats.logprob_preference import preference_of
 from evalsuite.judging.formats import load_format_module
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.benchmark import output_lock, run_judge_benchmark
+from evalsuite.results.store import JsonlCache
 
 MT_ANSWERS = FIXTURE_DATA / "mt_bench" / "model_answer" / "tiny-model.jsonl"
 SECRET = "sk-proj-echoed-secret-0123456789abcdef"

@@ -15,7 +15,8 @@ import time
 from typing import Any
 
 from evalsuite.errors import EvalsuiteError
-from evalsuite.judging.client import JsonlCache, resume_line
+from evalsuite.judging.client import resume_line
+from evalsuite.results.store import JsonlCache
 from evalsuite.judging.definitions import JudgeDefinition
 
 

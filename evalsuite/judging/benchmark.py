@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.answers import generate_answers
 from evalsuite.judging.client import (
-    ANSWER_KEY, JUDGMENT_KEY, JsonlCache, JudgeClient, RetryPolicy, judge_all, probe_endpoint, stable_hash,
+    ANSWER_KEY, JUDGMENT_KEY, JudgeClient, RetryPolicy, judge_all, probe_endpoint, stable_hash,
 )
 from evalsuite.judging.core import JudgeRun, judge_one
 from evalsuite.declarations import get_benchmark
@@ -48,7 +48,7 @@ from evalsuite.results.identity import locate_result, result_identity, samples_f
 from evalsuite.results.samples import write_samples
 from evalsuite.results.schema import build_result
 from evalsuite.results.store import (
-    WORK_FOLDER_MARK, model_slug, write_bytes_atomic, write_json_atomic,
+    WORK_FOLDER_MARK, JsonlCache, model_slug, write_bytes_atomic, write_json_atomic,
 )
 
 LOCK_NAME = WORK_FOLDER_MARK

@@ -1,8 +1,9 @@
-"""Talking to an OpenAI-compatible judge: the async client, the durable judgment cache, and the
-concurrent loop that judges every task once (cached the moment it is made, so a killed run resumes).
+"""Talking to an OpenAI-compatible judge: the async client, and the concurrent loop that judges every
+task once (cached the moment it is made in a JsonlCache, evalsuite/results/store.py, so a killed run
+resumes).
 
-Nothing here knows a judged format: a format supplies the coroutine that turns one task into a
-judgment row (`JudgeOne`), and the runner supplies the tasks.
+Nothing here knows a judged format: the judging core (core.judge_one) supplies the coroutine that
+turns one task into a judgment row (`JudgeOne`), and the benchmark runner (benchmark.py) the tasks.
 """
 
 from __future__ import annotations
@@ -14,20 +15,17 @@ import math
 import os
 import random
 import sys
-import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Awaitable, Callable, Iterable
+from typing import Awaitable, Callable
 
 import openai
 from tqdm import tqdm
 
 from evalsuite.errors import BadInputError, EvalsuiteError, exception_chain, scrub_secrets
-from evalsuite.data.local import read_jsonl
 from evalsuite.judging.replies import (
     MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrubbed_detail,
 )
-from evalsuite.results.store import append_jsonl
+from evalsuite.results.store import JsonlCache
 
 RETRYABLE_STATUS = {408, 409, 425, 429}
 MAX_RETRY_AFTER_S = 3600.0  # a Retry-After beyond an hour is not a number to wait on (the cap applies anyway)
@@ -40,93 +38,6 @@ def stable_hash(obj: object, length: int = 16) -> str:
     """Short sha256 of a JSON-serializable object (sorted keys)."""
     text = json.dumps(obj, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
-
-
-class JsonlCache:
-    """Append-only, fsynced JSON-lines rows indexed by the tuple of `key_fields`; later rows win.
-
-    Answers are keyed by ANSWER_KEY, judgments by JUDGMENT_KEY (the input hash covers the answer, the
-    question and the reference, so a changed answer is judged again). A line torn by kill -9 is
-    repaired on open (kept if it is a whole row, cut otherwise), so the next append starts on a
-    fresh line instead of being glued onto the fragment.
-    """
-
-    def __init__(self, path: Path, key_fields: Iterable[str]):
-        self.path = Path(path)
-        self.key_fields = tuple(key_fields)
-        self._rows: dict[tuple, dict] = {}
-        self._lock = threading.Lock()
-        repair_torn_tail(self.path)
-        for row in read_jsonl(self.path) if self.path.is_file() else []:
-            if isinstance(row, dict) and all(field in row for field in self.key_fields):
-                try:
-                    self._rows[self.key_of(row)] = row
-                except TypeError:  # an unhashable key value: a foreign row, not ours
-                    continue
-
-    def key_of(self, row: dict) -> tuple:
-        """The cache key of a row."""
-        return tuple(_freeze(row[field]) for field in self.key_fields)
-
-    def get(self, key: tuple) -> dict | None:
-        """The cached row for a key, or None."""
-        return self._rows.get(key)
-
-    def put(self, row: dict) -> None:
-        """Append a row durably and index it (thread-safe: the judge writes from worker threads)."""
-        with self._lock:
-            append_jsonl(self.path, row)
-            self._rows[self.key_of(row)] = row
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def rows(self) -> list[dict]:
-        """All indexed rows (one per key)."""
-        return list(self._rows.values())
-
-
-def repair_torn_tail(path: Path) -> None:
-    """Make a JSON-lines file end with a newline: finish a whole last row, cut a torn fragment."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return
-    if size == 0:
-        return
-    with open(path, "rb+") as handle:
-        handle.seek(size - 1)
-        if handle.read(1) == b"\n":
-            return
-        # find the start of the last line (scan back in blocks: the file can be large)
-        position, block = size, 1 << 16
-        start = 0
-        while position > 0:
-            step = min(block, position)
-            position -= step
-            handle.seek(position)
-            chunk = handle.read(step)
-            newline = chunk.rfind(b"\n")
-            if newline != -1:
-                start = position + newline + 1
-                break
-        handle.seek(start)
-        tail = handle.read()
-        try:
-            whole = isinstance(json.loads(tail.decode("utf-8")), dict)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            whole = False
-        if whole:
-            handle.seek(size)
-            handle.write(b"\n")
-        else:
-            handle.truncate(start)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _freeze(value: object) -> object:
-    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
 
 
 class JudgeCallFailed(Exception):

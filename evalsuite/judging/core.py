@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import STATUS_OK, JudgeClient, JudgeOne, JudgeOutcome, JudgeTask
+from evalsuite.judging.client import JudgeClient, JudgeOne, JudgeOutcome, JudgeTask
 
 if TYPE_CHECKING:  # definitions.py reads a definition through its format (get_format)
     from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition

@@ -19,12 +19,12 @@ import yaml
 
 from evalsuite import REPO_ROOT
 from evalsuite.errors import BadInputError
-from evalsuite.judging.client import ANSWER_KEY, JUDGMENT_KEY, JsonlCache, judgment_key
+from evalsuite.judging.client import ANSWER_KEY, JUDGMENT_KEY, judgment_key
 from evalsuite.judging.definitions import JudgeDefinition
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.core import JudgeRun
 from evalsuite.judging.benchmark import judge_model_name, limited_questions, prepare_judge_benchmark, read_answers_file
-from evalsuite.results.store import model_slug, result_path
+from evalsuite.results.store import JsonlCache, model_slug, result_path
 
 DEFAULT_PRICES = REPO_ROOT / "judges" / "prices.yaml"
 PRICES_ENV = "EVALSUITE_JUDGE_PRICES"

@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -165,3 +166,108 @@ def loads_bounded(text: str | bytes) -> Any:
     if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
         raise UnreadableFile(f"nested deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+class JsonlCache:
+    """Append-only, fsynced JSON-lines rows indexed by the tuple of `key_fields`; later rows win.
+
+    The judge's answers are keyed by evalsuite/judging/client.py's ANSWER_KEY, its judgments by
+    JUDGMENT_KEY (the input hash covers the answer, the question and the reference, so a changed
+    answer is judged again). A line torn by kill -9 is
+    repaired on open (kept if it is a whole row, cut otherwise), so the next append starts on a
+    fresh line instead of being glued onto the fragment.
+    """
+
+    def __init__(self, path: Path, key_fields: Iterable[str]):
+        self.path = Path(path)
+        self.key_fields = tuple(key_fields)
+        self._rows: dict[tuple, dict] = {}
+        self._lock = threading.Lock()
+        repair_torn_tail(self.path)
+        for row in _cache_rows(self.path):
+            if isinstance(row, dict) and all(field in row for field in self.key_fields):
+                try:
+                    self._rows[self.key_of(row)] = row
+                except TypeError:  # an unhashable key value: a foreign row, not ours
+                    continue
+
+    def key_of(self, row: dict) -> tuple:
+        """The cache key of a row."""
+        return tuple(_freeze(row[field]) for field in self.key_fields)
+
+    def get(self, key: tuple) -> dict | None:
+        """The cached row for a key, or None."""
+        return self._rows.get(key)
+
+    def put(self, row: dict) -> None:
+        """Append a row durably and index it (thread-safe: the judge writes from worker threads)."""
+        with self._lock:
+            append_jsonl(self.path, row)
+            self._rows[self.key_of(row)] = row
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> list[dict]:
+        """All indexed rows (one per key)."""
+        return list(self._rows.values())
+
+
+def repair_torn_tail(path: Path) -> None:
+    """Make a JSON-lines file end with a newline: finish a whole last row, cut a torn fragment."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with open(path, "rb+") as handle:
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        # find the start of the last line (scan back in blocks: the file can be large)
+        position, block = size, 1 << 16
+        start = 0
+        while position > 0:
+            step = min(block, position)
+            position -= step
+            handle.seek(position)
+            chunk = handle.read(step)
+            newline = chunk.rfind(b"\n")
+            if newline != -1:
+                start = position + newline + 1
+                break
+        handle.seek(start)
+        tail = handle.read()
+        try:
+            whole = isinstance(json.loads(tail.decode("utf-8")), dict)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            whole = False
+        if whole:
+            handle.seek(size)
+            handle.write(b"\n")
+        else:
+            handle.truncate(start)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _freeze(value: object) -> object:
+    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+
+
+def _cache_rows(path: Path) -> list[Any]:
+    """The rows of a cache file (none when it does not exist); BadInputError naming a line that is
+    not JSON (a torn last line is repaired before)."""
+    if not path.is_file():
+        return []
+    rows, number = [], 0
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    rows.append(json.loads(line))
+    except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSONDecodeError included
+        raise BadInputError(f"{path}: line {number + isinstance(err, UnicodeDecodeError)} is not valid JSON "
+                            f"({type(err).__name__}); delete the cache file to start it afresh") from None
+    return rows
