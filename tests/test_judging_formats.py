@@ -10,7 +10,7 @@ from evalsuite.judging.formats import JudgeFormat, get_format, registry
 
 def test_every_definition_names_a_registered_format():
     names = judged_benchmarks()
-    assert names, "no judges/*.yaml found"
+    assert names, "no judged benchmark declared (judges/<name>/)"
     for name in names:
         definition = load_definition(name)
         assert isinstance(get_format(definition.format), JudgeFormat)
