@@ -13,6 +13,7 @@ Python file beside the declaration, named by it and imported by `import_beside`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -722,7 +723,8 @@ def import_beside(reference: str, folder: Path, what: str) -> Any:
             if module is None:
                 if not path.is_file():
                     raise ImportError(f"no file {path}")
-                unique = re.sub(r"\W", "_", f"{path.parent.name}_{path.stem}")
+                digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:8]  # two roots, one folder name
+                unique = re.sub(r"\W", "_", f"{path.parent.name}_{path.stem}_{digest}")
                 spec = importlib.util.spec_from_file_location(f"evalsuite_declared_{unique}", path)
                 if spec is None or spec.loader is None:
                     raise ImportError(f"cannot import {path}")
