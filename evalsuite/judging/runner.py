@@ -34,10 +34,10 @@ from evalsuite.judging.client import (
     stable_hash,
 )
 from evalsuite.declarations import get_benchmark
-from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, format_of, load_benchmark_data, load_definition
+from evalsuite.judging.definitions import BenchmarkData, JudgeDefinition, load_benchmark_data, load_definition
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.judging.evidence import with_evidence
-from evalsuite.judging.formats import JudgeFormat, Languages
+from evalsuite.judging.formats import JudgeFormat, Languages, get_format
 from evalsuite.judging.language import Detector, detectors_for
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.models.embedded import embedded_gguf_path
@@ -197,7 +197,7 @@ def prepare_judge_benchmark(benchmark: str, options: JudgeOptions, data_dir: Pat
     called again by run_judge_benchmark.
     """
     definition = load_definition(benchmark)
-    judge_format = format_of(definition)
+    judge_format = get_format(definition.format)
     data = load_benchmark_data(definition, data_dir, options.prompt_strategy)
     detectors = detectors_for(definition.language_rule, options.language_detector, options.mediapipe_model)
     return PreparedBenchmark(definition, judge_format, data, detectors)
