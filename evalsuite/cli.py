@@ -12,7 +12,7 @@ from pathlib import Path
 
 from evalsuite import __version__
 from evalsuite.data.local import resolve_data_dir
-from evalsuite.declarations import resolve_benchmarks
+from evalsuite.declarations import add_include_path, resolve_benchmarks
 from evalsuite.argparsing import EvalsuiteParser, output_folder
 from evalsuite.errors import BadInputError, EvalsuiteError, printable
 from evalsuite.judging.estimate import load_prices
@@ -91,6 +91,13 @@ def add_model_name_argument(parser: argparse.ArgumentParser) -> None:
                         help="name of this run: its results folder and the model name results show "
                              "(default: the last part of pretrained=/model=); two checkpoints or one model "
                              "served two ways get one each")
+
+
+def add_include_path_argument(parser: argparse.ArgumentParser) -> None:
+    """--include_path: more folders of benchmark declarations, as lm-eval's --include_path."""
+    parser.add_argument("--include_path", action="append", default=None, metavar="DIR",
+                        help="also discover the *.benchmark.yaml under DIR (repeatable; or "
+                             "$EVALSUITE_INCLUDE_PATH), e.g. a judged benchmark's folder outside the repository")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -190,12 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(run)
     run.add_argument("--tasks", default=None, help="comma list of benchmarks or group names (see `tasks`; a group selects its members)")
     run.add_argument("--suite", default=None, help="a suite named in the declarations' `suites` (paper = the report's benchmarks)")
+    add_include_path_argument(run)
     add_run_arguments(run)
     add_judge_arguments(run)
     run.set_defaults(func=cmd_run)
 
     tasks = subparsers.add_parser("tasks", help="list every benchmark; `tasks NAME` shows one's whole protocol")
     tasks.add_argument("name", nargs="?", default=None, help="a benchmark: print its whole protocol")
+    add_include_path_argument(tasks)
     tasks.set_defaults(func=cmd_tasks)
 
     demo = subparsers.add_parser("demo", help="embedded model, small limits, whole pipeline, leaderboard")
@@ -237,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return 2
         _quiet_libraries(debug)
+        add_include_path(getattr(args, "include_path", None))
         return int(args.func(args) or 0)
     except EvalsuiteError as err:
         if debug:

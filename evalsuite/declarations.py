@@ -1,19 +1,28 @@
 """Benchmark declarations: everything the harness knows about a benchmark, read from its data file.
 
-Each benchmark is one `<name>.benchmark.yaml` beside its lm-eval task YAMLs (under tasks/) or its
-judge definition (under judges/); they are discovered by scanning, as lm-eval finds task YAMLs, so
-adding one needs no registration. The schema, with a complete example, is in docs/architecture.md.
-A declaration may `include:` another file of shared settings (relative path), as lm-eval's YAMLs do;
-its own keys win, nested mappings merged.
+Each benchmark is one `<name>.benchmark.yaml`: beside its lm-eval task YAMLs (under tasks/), or, for
+a judged benchmark, in its own folder judges/<name>/ with the whole judging protocol in its `judge:`
+block. They are discovered by scanning the declaration roots (tasks/, judges/, then every folder of
+--include_path or $EVALSUITE_INCLUDE_PATH), as lm-eval finds task YAMLs, so adding one needs no
+registration. The schema, with a complete example, is in docs/architecture.md. A declaration may
+`include:` another file of shared settings (relative path), as lm-eval's YAMLs do; its own keys win,
+nested mappings merged. Code a benchmark needs (a data loader, a judged format of its own) is a
+Python file beside the declaration, named by it and imported by `import_beside`.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib
+import importlib.util
+import os
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jinja2
@@ -24,7 +33,8 @@ from evalsuite.errors import BadInputError
 
 TASKS_DIR = REPO_ROOT / "tasks"
 JUDGES_DIR = REPO_ROOT / "judges"
-DECLARATION_ROOTS = (TASKS_DIR, JUDGES_DIR)
+DECLARATION_ROOTS = (TASKS_DIR, JUDGES_DIR)  # the repository's own; --include_path adds more
+INCLUDE_PATH_ENV = "EVALSUITE_INCLUDE_PATH"  # extra declaration roots, os.pathsep-separated
 DECLARATION_SUFFIX = ".benchmark.yaml"
 ENGINES = ("lm_eval", "judge")
 OUTPUTS = ("loglikelihood", "generate", "two_turn_chat")
@@ -175,6 +185,51 @@ class ExternalCompletions:
 
 
 @dataclass(frozen=True)
+class LanguageRule:
+    """A penalty for answers not in `language`: the turn scores sqrt(score), except `exempt_questions`."""
+
+    language: str
+    penalty: str
+    exempt_questions: frozenset[int]
+
+
+@dataclass(frozen=True)
+class JudgeDefinition:
+    """A judged benchmark's protocol: the `judge:` block of its declaration.
+
+    `format` names a generic format of evalsuite/judging/formats/, or the `FORMAT` of `format_module`
+    (a Python file beside the declaration, for a benchmark with a format of its own). `format_settings`
+    are the declared `judge.settings` keys beyond the common ones; `settings` is what the format's
+    `parse_settings` made of them (None until evalsuite.judging.definitions.load_definition fills it).
+    """
+
+    name: str
+    format: str
+    source: str
+    files: dict[str, dict[str, Any]]  # key -> {local: path under --data_dir, url | hub, optional}
+    max_new_tokens: int
+    greedy_below: float
+    default_temperature: float
+    temperatures: dict[str, float]
+    default_judge_model: str
+    judge_temperature: float
+    judge_max_tokens: int
+    embedded: dict[str, Any]
+    language_rule: LanguageRule | None
+    format_module: Path | None = None
+    format_settings: dict[str, Any] = field(default_factory=dict)
+    settings: Any = None
+
+    def temperature_for(self, category: str) -> float:
+        """The sampling temperature of a question's category (FastChat's per-category table)."""
+        return float(self.temperatures.get(category, self.default_temperature))
+
+    def describe_files(self) -> str:
+        """The --data_dir layout of the data files in one line."""
+        return ", ".join(str(spec["local"]) for spec in self.files.values())
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """One declared benchmark and the protocol it follows."""
 
@@ -187,7 +242,7 @@ class Benchmark:
     data: DataSource
     path: Path
     lm_eval_task: str | None = None
-    judge: Path | None = None
+    judge: JudgeDefinition | None = None  # a judged benchmark's protocol (its `judge:` block)
     item_id: str = "{{doc_id}}"  # Jinja over the doc, doc_id and the task's dataset_kwargs
     item_group: str | None = None  # per-item breakdown (subject, category), same variables
     breakdown: str | None = None  # what the groups are called ("subject", "category")
@@ -379,6 +434,79 @@ def _chance(raw: Any, path: Path) -> float | dict[str, float] | str | None:
     return _chance_level(raw, path, "score.chance")
 
 
+JUDGE_KEYS = {"format", "format_module", "data", "generation", "settings", "language_rule"}
+# The keys of `judge.settings` every format shares; the rest are the format's own settings.
+COMMON_JUDGE_KEYS = ("default_model", "temperature", "max_tokens", "embedded")
+LANGUAGE_PENALTIES = ("sqrt",)
+
+
+def _judge_files(raw: dict, path: Path) -> dict[str, dict[str, Any]]:
+    """judge.data.files: key -> {local, url | hub, optional}; a file needs its --data_dir path."""
+    files = {}
+    for key, spec in _mapping(raw, path, "judge.data.files").items():
+        spec = _mapping(spec, path, f"judge.data.files.{key}")
+        _only(spec, {"local", "url", "hub", "optional"}, path, f"judge.data.files.{key}")
+        if not isinstance(spec.get("local"), str):
+            raise BadInputError(f"{path}: judge.data.files.{key} needs 'local' (its path under --data_dir)")
+        if spec.get("hub") is not None:
+            hub = _mapping(spec["hub"], path, f"judge.data.files.{key}.hub")
+            _only(hub, {"repo", "config", "split", "revision"}, path, f"judge.data.files.{key}.hub")
+            if not all(hub.get(k) for k in ("repo", "split", "revision")):
+                raise BadInputError(f"{path}: judge.data.files.{key}.hub needs repo, split and a pinned revision")
+        files[str(key)] = dict(spec)
+    if not files:
+        raise BadInputError(f"{path}: judge.data.files names no file")
+    return files
+
+
+def _language_rule(raw: Any, path: Path) -> LanguageRule | None:
+    if not raw:
+        return None
+    rule = _mapping(raw, path, "judge.language_rule")
+    _only(rule, {"language", "penalty", "exempt_questions"}, path, "judge.language_rule")
+    return LanguageRule(
+        language=str(rule["language"]),
+        penalty=_choice(rule.get("penalty"), LANGUAGE_PENALTIES, path, "judge.language_rule.penalty"),
+        exempt_questions=frozenset(int(q) for q in rule.get("exempt_questions") or []),
+    )
+
+
+def _judge(raw: dict, name: str, path: Path) -> JudgeDefinition:
+    """The `judge:` block: format (and its module), data files, answer generation, the judge's
+    settings and the language rule; the format's own settings are kept for the format to parse."""
+    _only(raw, JUDGE_KEYS, path, "judge")
+    data = _mapping(raw.get("data"), path, "judge.data")
+    _only(data, {"source", "files"}, path, "judge.data")
+    generation = _mapping(raw.get("generation"), path, "judge.generation")
+    _only(generation, {"max_new_tokens", "greedy_below", "default_temperature", "temperatures"}, path,
+          "judge.generation")
+    settings = _mapping(raw.get("settings"), path, "judge.settings")
+    module = raw.get("format_module")
+    if module is not None and not (isinstance(module, str) and module.endswith(".py")):
+        raise BadInputError(f"{path}: judge.format_module must name a .py file beside the declaration")
+    try:
+        return JudgeDefinition(
+            name=name,
+            format=str(raw["format"]),
+            source=str(data["source"]),
+            files=_judge_files(data.get("files"), path),
+            max_new_tokens=int(generation["max_new_tokens"]),
+            greedy_below=float(generation["greedy_below"]),
+            default_temperature=float(generation["default_temperature"]),
+            temperatures={str(k): float(v) for k, v in
+                          _mapping(generation.get("temperatures"), path, "judge.generation.temperatures").items()},
+            default_judge_model=str(settings["default_model"]),
+            judge_temperature=float(settings["temperature"]),
+            judge_max_tokens=int(settings["max_tokens"]),
+            embedded=dict(_mapping(settings.get("embedded"), path, "judge.settings.embedded")),
+            language_rule=_language_rule(raw.get("language_rule"), path),
+            format_module=(path.parent / module).resolve() if module else None,
+            format_settings={k: v for k, v in settings.items() if k not in COMMON_JUDGE_KEYS},
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise BadInputError(f"{path}: incomplete judge block ({type(err).__name__}: {err})") from err
+
+
 def parse_declaration(path: Path) -> Benchmark:
     """One `*.benchmark.yaml` as a Benchmark; any problem is a BadInputError naming the file."""
     raw = _raw_declaration(path)
@@ -399,7 +527,15 @@ def parse_declaration(path: Path) -> Benchmark:
     if engine == "lm_eval" and not lm_eval_task:
         raise BadInputError(f"{path}: an lm_eval benchmark needs lm_eval_task")
     if engine == "judge" and not judge:
-        raise BadInputError(f"{path}: a judge benchmark needs judge (its definition file)")
+        raise BadInputError(f"{path}: a judge benchmark needs a judge block")
+    if engine != "judge" and judge:
+        raise BadInputError(f"{path}: only a judge benchmark has a judge block")
+    if judge and raw.get("data"):
+        raise BadInputError(f"{path}: a judge benchmark declares its data files in judge.data, not data")
+    judged = _judge(_mapping(judge, path, "judge"), str(name), path) if judge else None
+    data = _data_source(_mapping(raw.get("data"), path, "data"), path)
+    if judged is not None:
+        data = DataSource(local_description=judged.describe_files())
     try:
         return Benchmark(
             name=str(name),
@@ -408,10 +544,10 @@ def parse_declaration(path: Path) -> Benchmark:
             output=_choice(raw.get("output"), OUTPUTS, path, "output"),
             num_fewshot=int(raw.get("num_fewshot", 0)),
             score=_score(_mapping(raw.get("score"), path, "score"), path),
-            data=_data_source(_mapping(raw.get("data"), path, "data"), path),
+            data=data,
             path=path,
             lm_eval_task=lm_eval_task,
-            judge=(path.parent / str(judge)).resolve() if judge else None,
+            judge=judged,
             item_id=str(items.get("id", "{{doc_id}}")),
             item_group=items.get("group"),
             breakdown=items.get("breakdown"),
@@ -430,14 +566,45 @@ def parse_declaration(path: Path) -> Benchmark:
         raise BadInputError(f"{path}: incomplete benchmark declaration ({err})") from err
 
 
-def declaration_files(roots: tuple[Path, ...] = DECLARATION_ROOTS) -> list[Path]:
+def declaration_roots() -> tuple[Path, ...]:
+    """The folders scanned for declarations: the repository's (tasks/, judges/), then every folder of
+    $EVALSUITE_INCLUDE_PATH (os.pathsep-separated; `--include_path DIR` adds to it), as lm-eval's
+    --include_path adds task folders. A folder that does not exist is a BadInputError."""
+    extra = []
+    for entry in os.environ.get(INCLUDE_PATH_ENV, "").split(os.pathsep):
+        if not entry.strip():
+            continue
+        folder = Path(entry).expanduser().resolve()
+        if not folder.is_dir():
+            raise BadInputError(f"include path {folder} is not a folder ({INCLUDE_PATH_ENV} or --include_path)")
+        if folder not in extra and folder not in DECLARATION_ROOTS:
+            extra.append(folder)
+    return DECLARATION_ROOTS + tuple(extra)
+
+
+def add_include_path(folders: list[str] | None) -> None:
+    """--include_path: declaration folders scanned after the repository's own (for this process and the
+    processes it starts, through $EVALSUITE_INCLUDE_PATH)."""
+    entries = [e for e in os.environ.get(INCLUDE_PATH_ENV, "").split(os.pathsep) if e.strip()]
+    entries += [str(Path(folder).expanduser().resolve()) for folder in folders or ()]
+    if entries:
+        os.environ[INCLUDE_PATH_ENV] = os.pathsep.join(dict.fromkeys(entries))
+    declaration_roots()  # a missing folder is reported now, before any work
+
+
+def declaration_files(roots: tuple[Path, ...] | None = None) -> list[Path]:
     """Every `*.benchmark.yaml` under the declaration roots: root by root, sorted by path within each."""
+    roots = declaration_roots() if roots is None else roots
     return [p for root in roots if root.is_dir() for p in sorted(root.rglob(f"*{DECLARATION_SUFFIX}"))]
 
 
+def discover(roots: tuple[Path, ...] | None = None) -> dict[str, Benchmark]:
+    """All declared benchmarks by name, in discovery order (the roots default to declaration_roots())."""
+    return _discover(declaration_roots() if roots is None else roots)
+
+
 @lru_cache(maxsize=4)
-def discover(roots: tuple[Path, ...] = DECLARATION_ROOTS) -> dict[str, Benchmark]:
-    """All declared benchmarks by name, in discovery order."""
+def _discover(roots: tuple[Path, ...]) -> dict[str, Benchmark]:
     benchmarks: dict[str, Benchmark] = {}
     for path in declaration_files(roots):
         benchmark = parse_declaration(path)
@@ -539,3 +706,48 @@ def check_task_yamls(folder: Path = TASKS_DIR) -> None:
         config = read_yaml(path, "task config")
         if not isinstance(config, dict):
             raise BadInputError(f"malformed task config {path}: expected a mapping")
+
+
+_IMPORTED: dict[Path, Any] = {}
+
+
+def import_file(path: Path, what: str) -> ModuleType:
+    """The Python file at `path` (benchmark code beside a declaration), imported once per process under
+    a name of its own (its dataclasses and pickles resolve); any failure, including an exception the
+    file raises while it runs, is a one-line BadInputError naming `what`."""
+    path = Path(path).resolve()
+    module = _IMPORTED.get(path)
+    if module is not None:
+        return module
+    digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:8]  # two roots, one folder name
+    unique = re.sub(r"\W", "_", f"{path.parent.name}_{path.stem}_{digest}")
+    spec = importlib.util.spec_from_file_location(f"evalsuite_declared_{unique}", path)
+    if not path.is_file() or spec is None or spec.loader is None:
+        raise BadInputError(f"cannot import {what} {path} (no such file)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # noqa: BLE001  (any error of the benchmark's code: one line, exit 2)
+        sys.modules.pop(spec.name, None)
+        raise BadInputError(f"cannot import {what} {path} ({type(err).__name__}: {err})") from err
+    _IMPORTED[path] = module
+    return module
+
+
+def import_beside(reference: str, folder: Path, what: str) -> Any:
+    """The object `file.py:name` names: a Python file beside a declaration (benchmark code stays in
+    its folder, as lm-eval's `!function` does; `import_file`), or an importable `module:name`; any
+    failure is a BadInputError naming `what`."""
+    module_name, _, name = reference.partition(":")
+    if module_name.endswith(".py"):
+        module = import_file(folder / module_name, what)
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except (ImportError, SyntaxError) as err:
+            raise BadInputError(f"cannot import {what} {reference} ({type(err).__name__}: {err})") from err
+    try:
+        return getattr(module, name)
+    except AttributeError as err:
+        raise BadInputError(f"cannot import {what} {reference} ({type(err).__name__}: {err})") from err

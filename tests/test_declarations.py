@@ -42,7 +42,7 @@ def test_every_declaration_is_complete(benchmark):
         assert data.hub or data.package_file, "a default (non-local) source"
         assert data.local is not None or data.loader, "a --data_dir layout"
     else:
-        assert benchmark.judge is not None and benchmark.judge.is_file()
+        assert benchmark.judge is not None and benchmark.judge.files and benchmark.judge.format
 
 
 def test_every_lm_eval_task_reads_its_declared_benchmark():

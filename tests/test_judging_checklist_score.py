@@ -1,4 +1,4 @@
-"""WildBench v2 WB-Score (judges/wildbench.yaml, format checklist_score) against allenai/WildBench's own
+"""WildBench v2 WB-Score (judges/wildbench/, format checklist_score) against allenai/WildBench's own
 code: prompts byte-equal to eval.py's rendering, request bodies equal to batch_eval_generate's, the
 judgment file equal to batch_results_format.py's, and the score equal to _create_tables.py's, on the
 golden files of tests/fixtures/judging/wildbench/ (README.md there says how each was produced)."""

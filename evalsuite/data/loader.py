@@ -11,9 +11,8 @@ revision. A layout that needs code names a bespoke loader (`data.loader`) in its
 from __future__ import annotations
 
 import glob
-import importlib
-import json
 import importlib.util
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -30,7 +29,14 @@ from evalsuite.data.local import (
     require_columns,
     resolve_data_dir,
 )
-from evalsuite.declarations import Benchmark, DataSource, LocalLayout, get_benchmark, task_dataset_kwargs
+from evalsuite.declarations import (
+    Benchmark,
+    DataSource,
+    LocalLayout,
+    get_benchmark,
+    import_beside,
+    task_dataset_kwargs,
+)
 from evalsuite.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -354,19 +360,5 @@ def _typed(value: Any, kind: str | dict[str, str], path: Path, number: int, colu
 
 
 def _bespoke(reference: str, folder: Path) -> Callable[..., "datasets.DatasetDict"]:
-    """`file.py:function` beside the declaration (benchmark code stays in its folder, as lm-eval's
-    `!function` does), or an importable `module:function`."""
-    module_name, _, function = reference.partition(":")
-    try:
-        if module_name.endswith(".py"):
-            path = (folder / module_name).resolve()
-            spec = importlib.util.spec_from_file_location(f"evalsuite_bespoke_{path.parent.name}", path)
-            if spec is None or spec.loader is None or not path.is_file():
-                raise ImportError(f"no file {path}")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-        return getattr(module, function)
-    except (ImportError, AttributeError) as err:
-        raise BadInputError(f"cannot import the bespoke loader {reference} ({err})") from err
+    """`file.py:function` beside the declaration, or an importable `module:function`."""
+    return import_beside(reference, folder, "the bespoke loader")

@@ -41,20 +41,23 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
 
 
 def load_from_hub(
-    path: str, name: str | None, local_layout: str, revision: str | None = None
+    path: str, name: str | None, local_layout: str, revision: str | None = None, split: str | None = None
 ) -> "datasets.DatasetDict":
-    """Load an official dataset from the HF Hub; any failure becomes one line with the --data_dir hint."""
-    import datasets
+    """Load an official dataset (or only its `split`) from the HF Hub: the one Hub loader. Any failure
+    becomes one line with the --data_dir hint."""
+    import datasets  # heavy (~1 s): only when the Hub is read
 
     try:
-        loaded = datasets.load_dataset(path, name, revision=revision)
-    except Exception as exc:  # network, missing config, auth: all mean "use local copies"
+        loaded = datasets.load_dataset(path, name, revision=revision, split=split)
+    except Exception as exc:  # network, missing config, auth, revision, schema: all mean "use local copies"
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        which = f"{path} ({name})" if name else path
+        which = (f"{path}@{revision}" if revision else path) + (f" ({name})" if name else "")
         raise BadInputError(
             f"cannot load {which} from the Hugging Face Hub ({reason}); pass --data_dir DIR "
             f"(or set {DATA_DIR_ENV}) with local copies laid out as DIR/{local_layout}"
         ) from exc
+    if split is not None and isinstance(loaded, datasets.Dataset):
+        loaded = datasets.DatasetDict({split: loaded})
     if not isinstance(loaded, datasets.DatasetDict):
         raise BadInputError(f"{path}: expected a dataset with splits, got {type(loaded).__name__}")
     return loaded

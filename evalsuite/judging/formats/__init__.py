@@ -12,20 +12,18 @@ elsewhere. The core drives a format; see docs/architecture.md.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import pkgutil
-import sys
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
+from evalsuite.declarations import import_file
 from evalsuite.errors import BadInputError
 from evalsuite.judging.core import JudgeFormat, Languages, Summary
 
 __all__ = ["JudgeFormat", "Languages", "Summary", "get_format", "load_format_module", "registry"]
 
 _FROM_FILES: dict[str, JudgeFormat] = {}  # formats of benchmark folders, by name (load_format_module)
-_MODULES: dict[Path, ModuleType] = {}
 
 
 @lru_cache(maxsize=1)
@@ -41,30 +39,16 @@ def registry() -> dict[str, JudgeFormat]:
 
 
 def load_format_module(path: Path) -> ModuleType:
-    """A benchmark's own format module (a .py file defining `FORMAT`), imported once and its format
-    registered under `FORMAT.name`; BadInputError when it is missing, fails to import, has no FORMAT
-    or reuses the name of another format."""
-    path = Path(path).resolve()
-    if path in _MODULES:
-        return _MODULES[path]
-    name = f"evalsuite_judge_format_{path.parent.name}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise BadInputError(f"no judge format module {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the file runs
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:  # noqa: BLE001  (any error of the benchmark's code: one line, exit 2)
-        del sys.modules[name]
-        raise BadInputError(f"cannot import the judge format module {path} ({type(err).__name__}: {err})") from err
+    """A benchmark's own format module (a .py file beside its declaration defining `FORMAT`), imported
+    once (`declarations.import_file`) and its format registered under `FORMAT.name`; BadInputError when
+    it is missing, fails to import, has no FORMAT or reuses the name of another format."""
+    module = import_file(path, "the judge format module")
     judge_format = getattr(module, "FORMAT", None)
     if not isinstance(judge_format, JudgeFormat):
         raise BadInputError(f"{path}: defines no FORMAT (a JudgeFormat)")
-    if judge_format.name in registry() or judge_format.name in _FROM_FILES:
+    if judge_format.name in registry() or _FROM_FILES.get(judge_format.name, judge_format) is not judge_format:
         raise BadInputError(f"{path}: format name '{judge_format.name}' is taken by another format")
     _FROM_FILES[judge_format.name] = judge_format
-    _MODULES[path] = module
     return module
 
 
