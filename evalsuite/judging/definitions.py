@@ -24,7 +24,7 @@ from evalsuite.data.local import resolve_data_dir
 from evalsuite.declarations import discover, get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.judging.formats import get_format
-from evalsuite.models.embedded import cache_root
+from evalsuite.results.store import cache_root
 
 DOWNLOAD_TIMEOUT_S = 30
 # The keys of `judge:` every format shares; the rest are the format's settings.

@@ -13,8 +13,8 @@ from evalsuite.data.loader import read_items
 from evalsuite.declarations import Benchmark, discover, get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.results.store import write_jsonl_atomic
+from evalsuite.runner.external import scorable, score_external
 from evalsuite.sandbox import UNISOLATED_FLAG
-from evalsuite.scoring.external import scorable, score_external
 from evalsuite.scoring.code import require_code_execution_opt_in, result_rows, score_completions
 
 
@@ -61,7 +61,7 @@ def read_samples(path: str | Path, benchmark: Benchmark) -> list[dict]:
 
 def run_score(args: argparse.Namespace) -> int:
     """Score completions made elsewhere through the benchmark's own lm-eval task
-    (evalsuite.scoring.external; a code-executing task runs them in the sandbox), or human-eval style
+    (evalsuite.runner.external; a code-executing task runs them in the sandbox), or human-eval style
     samples (`external.repeats`) by the sandbox scorer directly."""
     benchmark = get_benchmark(args.benchmark)
     assert benchmark.external is not None  # scorable
