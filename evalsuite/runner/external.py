@@ -28,6 +28,7 @@ from evalsuite.results.samples import parse_samples
 from evalsuite.results.store import (
     UnreadableFile, check_output_folder, loads_bounded, model_slug, read_regular_file,
 )
+from evalsuite.runner.engines import LmEvalEngine, engine_class
 from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
 from evalsuite.runner.options import RunOptions
 
@@ -210,7 +211,8 @@ def external_model(
 def scorable(benchmark: Benchmark) -> bool:
     """Whether `score` accepts completions of this benchmark (a generative lm-eval benchmark
     whose declaration says how its outside completions name their items)."""
-    return benchmark.engine == "lm_eval" and benchmark.output == "generate" and benchmark.external is not None
+    replayed = engine_class(benchmark) is LmEvalEngine  # ReplayLM answers the benchmark's lm-eval task
+    return replayed and benchmark.output == "generate" and benchmark.external is not None
 
 
 def score_external(
