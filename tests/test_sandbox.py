@@ -19,7 +19,7 @@ from evalsuite.sandbox import (
     CheckJob, SandboxLimits, allow_unisolated, current_isolation, isolation_description, isolation_level,
     os_isolation_available, reset_isolation, run_checks, run_many, run_python, signal_name,
 )
-from evalsuite.sandbox.runner import RunResult, _verdict
+from evalsuite.sandbox.executor import RunResult, _verdict
 from evalsuite.sandbox.zygote import _decode, _encode, verdict_tag
 
 ROOT = Path(__file__).resolve().parents[1]

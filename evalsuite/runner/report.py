@@ -8,8 +8,8 @@ from typing import TextIO
 
 from evalsuite import REPO_ROOT
 from evalsuite.declarations import benchmark_groups, discover, get_benchmark, suites
-from evalsuite.judging.definitions import load_definition
 from evalsuite.judging.estimate import dollars
+from evalsuite.runner.engines import engine_class
 
 
 def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
@@ -70,15 +70,6 @@ def print_judge_estimates(lines: list, prices, out: TextIO | None = None) -> Non
 TERMINAL_WIDTH = 100
 
 
-def _runs_as(benchmark) -> tuple[str, str]:
-    """How a benchmark runs (lm-eval task, or its judge, format and official judge) and its default data."""
-    if benchmark.engine != "judge":
-        return f"lm-eval task {benchmark.lm_eval_task}", benchmark.data.default_source
-    definition = load_definition(benchmark.name)
-    judge = benchmark.judge.name if benchmark.judge else benchmark.name
-    return f"judge {judge} ({definition.format}; official judge {definition.default_judge_model})", definition.source
-
-
 def print_tasks(out: TextIO = sys.stdout) -> None:
     """Every declared benchmark in one line each (fits 100 columns), then groups and suites;
     `tasks NAME` prints one benchmark's whole protocol."""
@@ -95,7 +86,7 @@ def print_tasks(out: TextIO = sys.stdout) -> None:
 def print_task_details(name: str, out: TextIO = sys.stdout) -> None:
     """One benchmark's protocol, one field a line (the `tasks NAME` view)."""
     b = get_benchmark(name)
-    runs_as, source = _runs_as(b)
+    runs_as, source = engine_class(b).describe(b)  # its engine: lm-eval task, or judge and format
     fields = {
         "task": b.name, "title": b.title, "output": b.output, "shots": b.num_fewshot, "metric": b.metric,
         "aggregation": b.score.aggregation, "score scale": f"x{b.score.scale:g}", "runs as": runs_as,

