@@ -111,17 +111,17 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--judge_timeout", type=float, default=120.0, help="deadline in seconds for each whole judge request (connect, headers and "
                             "body; retries get their own; default 120)")
     group.add_argument("--answers_file", default=None,
-                       help="judge this answer file, in the benchmark's official answer format (FastChat's "
-                            "model_answer/<model>.jsonl for MT-Bench style benchmarks), instead of generating")
+                       help="judge this answer file, in the benchmark's official answer format (e.g. FastChat's "
+                            "model_answer/<model>.jsonl; the README lists each benchmark's), instead of generating")
     group.add_argument("--judge_reask", type=int, default=0, metavar="N",
                        help="re-ask the judge up to N times when a reply has no rating (default 0, as FastChat: "
                             "the item is -1 and left out of the mean); recorded in the protocol")
     group.add_argument("--judge_language_detector", choices=DETECTORS, default=LINGUA,
-                       help="detector of a language rule (KoMT-Bench): lingua (offline default) or mediapipe "
-                            "(LG's exact rule; needs the mediapipe package and --mediapipe_model)")
+                       help="detector of a benchmark's language rule (its judge.language_rule): lingua (offline "
+                            "default) or mediapipe (LG's exact rule; needs the mediapipe package and --mediapipe_model)")
     group.add_argument("--answer_max_tokens", type=int, default=None, metavar="N",
                        help="cap the new tokens of each answer to a judged benchmark (default: each benchmark's "
-                            "official limit, e.g. 1,024 for MT-Bench, 4,096 for WildBench); recorded in the protocol")
+                            "official limit, judge.generation.max_new_tokens of its declaration); recorded in the protocol")
     group.add_argument("--judge_estimate", action="store_true",
                        help="print, per benchmark, the judge calls, prompt and output tokens and dollars still to "
                             "spend (cache hits excluded; expected and upper bound) and a total, then exit: nothing "
@@ -130,8 +130,8 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
                        help="price table of --judge_estimate (default: $EVALSUITE_JUDGE_PRICES, else "
                             "judges/prices.yaml, dated inside)")
     group.add_argument("--prompt_strategy", default=None, metavar="NAME",
-                       help="answer prompt strategy of a judged benchmark that offers several (LogicKor: default, "
-                            "1-shot, cot-1-shot; default: the official default); recorded in the protocol; benchmarks "
+                       help="answer prompt strategy of a judged benchmark that offers several (an unknown name "
+                            "lists them; default: the official default); recorded in the protocol; benchmarks "
                             "with a single answer prompt ignore it")
     group.add_argument("--mediapipe_model", default=None, metavar="PATH",
                        help="MediaPipe language detector model (language_detector.tflite); with it, results "

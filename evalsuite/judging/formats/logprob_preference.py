@@ -214,7 +214,7 @@ def length_controlled(annotations: list[dict], positions: list[int], hub_files: 
     try:
         pandas, glm_winrate = _import_glm()
     except Exception as err:  # ImportError, or its own imports failing (pkg_resources: setuptools<81)
-        return None, f"the AlpacaEval package cannot be imported ({type(err).__name__}: {err})"
+        return None, f"the package of the length-controlled win rate cannot be imported ({type(err).__name__}: {err})"
     frame = pandas.DataFrame(annotations, index=positions)
     try:
         with _hub_files_from(glm_winrate, hub_files), warnings.catch_warnings():
