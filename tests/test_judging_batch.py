@@ -138,3 +138,131 @@ def test_batch_and_online_runs_write_the_same_bytes(benchmark, tmp_path, monkeyp
     assert batch["provenance"]["judge"]["usage"]["prompt_tokens"] == online["provenance"]["judge"]["usage"]["prompt_tokens"] > 0
     for path in (tmp_path / "batch").rglob("*"):
         assert not path.is_file() or SECRET.encode() not in path.read_bytes(), path
+
+
+def _client(server, folder: Path, **settings) -> BatchJudgeClient:
+    retries = settings.pop("max_retries", 2)
+    return BatchJudgeClient("judge-x", base_url=server.base_url, api_key=SECRET, temperature=0.0, max_tokens=64,
+                            timeout_s=10, retry=RetryPolicy(retries, 0.01, 0.02), ledger_folder=folder,
+                            settings=BatchSettings(**{"poll_s": 0.01, "poll_cap_s": 0.02, **settings}))
+
+
+def _echo(messages):
+    return f"reply to {messages[-1]['content']}"
+
+
+def test_each_step_is_one_batch_of_the_coroutines_that_need_it(tmp_path):
+    """Coroutine k asks k+1 questions in a row: the rounds are batches of 5, 4, 3, 2 and 1 lines, and
+    each body is the online client's body for the same call."""
+
+    async def main(server):
+        client = _client(server, tmp_path)
+        online = JudgeClient("judge-x", base_url=server.base_url, api_key=SECRET, concurrency=1, temperature=0.0,
+                             max_tokens=64, timeout_s=10, retry=RetryPolicy(0))
+
+        async def chain(k):
+            replies = []
+            for step in range(k + 1):
+                messages = [{"role": "user", "content": f"q{k}.{step}"}]
+                replies.append(await client.complete(messages, reask=step > 0))
+                await asyncio.sleep(0.01 * k)  # some work between two steps (a cache write)
+            return replies
+
+        try:
+            got = await asyncio.gather(*(chain(k) for k in range(5)))
+            assert await online.complete([{"role": "user", "content": "q0.0"}]) == got[0][0]
+        finally:
+            await client.close()
+            await online.close()
+        return got, client
+
+    with BatchJudgeServer(_echo, lifetime_s=60) as server:
+        got, client = asyncio.run(main(server))
+        sizes = [len(b["lines"]) for b in server.batches.values()]
+        assert json.dumps(server.requests[0]["payload"]) == json.dumps(server.batch_lines[0]["body"])
+    assert got == [[f"reply to q{k}.{s}" for s in range(k + 1)] for k in range(5)]
+    assert sizes == [5, 4, 3, 2, 1] and client.calls == 15 and client.batches_created == 5
+    assert client.usage.calls == 15 and client.usage.completion_tokens > 0
+
+
+def test_limits_split_a_round_into_several_batches(tmp_path):
+    async def ask(server, **settings):
+        client = _client(server, tmp_path / str(settings), **settings)
+        try:
+            return await asyncio.gather(*(client.complete([{"role": "user", "content": f"q{i:02d}" + "x" * 300}])
+                                          for i in range(10)))
+        finally:
+            await client.close()
+
+    with BatchJudgeServer(_echo, lifetime_s=60) as server:
+        assert len(asyncio.run(ask(server, max_requests=4))) == 10
+        assert [len(b["lines"]) for b in server.batches.values()] == [4, 4, 2]
+        asyncio.run(ask(server, max_bytes=1500))  # about 430 bytes a line: three lines a file
+        sizes = [len(b["lines"]) for b in list(server.batches.values())[3:]]
+        files = [server.files[b["object"]["input_file_id"]]["object"]["bytes"] for b in list(server.batches.values())[3:]]
+    assert sizes == [3, 3, 3, 1] and max(files) <= 1500
+
+
+def test_expired_cancelled_and_failed_batches_are_retried_then_counted(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    responder, answers, options = _mt_bench()
+    options["reasks"] = 0
+    with BatchJudgeServer(responder, lifetime_s=60) as server:
+        reference = _run("mt_bench", server, answers, tmp_path / "online", **options)
+    # expired after 3 lines: the other 5 go into the next batch; a failed and a cancelled batch are sent again
+    with BatchJudgeServer(responder, batch_faults=["expire", "fail", "cancel"], expire_after=3, lifetime_s=60) as server:
+        result = _run("mt_bench", server, answers, tmp_path / "retried", mode="batch", **options)
+        assert [len(b["lines"]) for b in server.batches.values()] == [8, 5, 5, 5]
+        assert [b["object"]["status"] for b in server.batches.values()] == ["expired", "failed", "cancelled",
+                                                                             "completed"]
+    assert result["failures"] == reference["failures"] and result["score"] == reference["score"]
+    assert result["provenance"]["judge"]["retries"] == 15 and result["provenance"]["judge"]["calls"] == 23
+    # without retries they are counted as online failures are: an expired batch's lines are timeouts
+    with BatchJudgeServer(responder, batch_faults=["expire"], expire_after=3, lifetime_s=60) as server:
+        counted = _run("mt_bench", server, answers, tmp_path / "counted", mode="batch", max_retries=0, **options)
+        assert server.creates == 1
+    assert counted["failures"]["timeout"] == 5 and counted["failures"]["api"] == 0
+    samples = _rows(tmp_path / "counted" / "tiny-model" / "samples" / "mt_bench.jsonl")
+    assert sum(s["status"] == "timeout" for s in samples) == 5
+    # a rerun judges the failed items again in a new batch, reusing nothing that failed
+    with BatchJudgeServer(responder, batch_faults=["cancel"], lifetime_s=60) as server:
+        cancelled = _run("mt_bench", server, answers, tmp_path / "counted", mode="batch", max_retries=0, **options)
+        assert [len(b["lines"]) for b in server.batches.values()] == [5]
+    assert cancelled["failures"] == {"parse": 0, "api": 5, "timeout": 0}  # (the parse failure is among the 5)
+    with BatchJudgeServer(responder, lifetime_s=60) as server:
+        final = _run("mt_bench", server, answers, tmp_path / "counted", mode="batch", max_retries=0, **options)
+        assert [len(b["lines"]) for b in server.batches.values()] == [5]
+    assert _comparable(final)["failures"] == reference["failures"] and final["score"] == reference["score"]
+
+
+def test_per_line_errors_and_missing_lines_as_online_failures(tmp_path):
+    """A 500 line and a line missing from the output are retried in the next round; a 400 is not (as
+    online); a 401 stops the run (the key is refused)."""
+    seen: dict[str, int] = {}
+
+    def fault(body):
+        text = body["messages"][-1]["content"]
+        seen[text] = seen.get(text, 0) + 1
+        if text == "bad":
+            return 400
+        if text == "refused":
+            return 401
+        return {"flaky": 500, "lost": "missing"}.get(text) if seen[text] == 1 else None
+
+    async def ask(server, texts, folder):
+        client = _client(server, folder)
+        try:
+            return await asyncio.gather(*(client.complete([{"role": "user", "content": t}]) for t in texts),
+                                        return_exceptions=True)
+        finally:
+            await client.close()
+
+    with BatchJudgeServer(_echo, line_fault=fault, lifetime_s=60) as server:
+        ok, flaky, lost, bad = asyncio.run(ask(server, ["ok", "flaky", "lost", "bad"], tmp_path / "a"))
+        assert [len(b["lines"]) for b in server.batches.values()] == [4, 2]
+        refused = asyncio.run(ask(server, ["refused"], tmp_path / "b"))[0]
+    assert (ok, flaky, lost) == ("reply to ok", "reply to flaky", "reply to lost")
+    assert isinstance(bad, JudgeCallFailed) and bad.kind == "api" and bad.detail.startswith("HTTP 400")
+    from evalsuite.judging.client import JudgeEndpointRefused
+
+    assert isinstance(refused, JudgeEndpointRefused) and "401" in str(refused)
