@@ -87,12 +87,11 @@ CASES = {"mt_bench": _mt_bench, "komt_bench": _komt_bench, "logickor": _logickor
          "alpaca_eval": _alpaca_eval, "wildbench": _wildbench}
 
 
-def _run(benchmark: str, server, answers: Path, out: Path, **options) -> dict:
-    limit = options.pop("limit", None)
+def _run(benchmark: str, server, answers: Path, out: Path, force: bool = False, **options) -> dict:
     judge = JudgeOptions(judge_base_url=server.base_url, answers_file=answers, progress=False,
                          **{**FAST, **options})
     return run_judge_benchmark(benchmark, model=None, options=judge, output_path=out, data_dir=FIXTURES,
-                               limit=limit, force=False)
+                               limit=None, force=force)
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -135,7 +134,14 @@ def test_batch_and_online_runs_write_the_same_bytes(benchmark, tmp_path, monkeyp
     assert _comparable(batch) == _comparable(online)
     assert batch["protocol"]["judge"]["mode"] == "batch" and "mode" not in online["protocol"]["judge"]
     assert batch["provenance"]["judge"]["mode"] == "batch" and online["provenance"]["judge"]["mode"] == "online"
-    assert batch["provenance"]["judge"]["usage"]["prompt_tokens"] == online["provenance"]["judge"]["usage"]["prompt_tokens"] > 0
+    # the tokens each call used, from the replies' usage, and their cost: the Batch API's is half
+    used, paid = batch["provenance"]["judge"]["usage"], online["provenance"]["judge"]["usage"]
+    assert used["prompt_tokens"] == paid["prompt_tokens"] > 0 and used["completion_tokens"] == paid["completion_tokens"]
+    assert used["calls_with_usage"] == paid["calls_with_usage"] == len(online_bodies)
+    assert used["cost_usd"] == pytest.approx(paid["cost_usd"] / 2, abs=2e-6) and paid["cost_usd"] > 0
+    if benchmark in ("arena_hard", "logickor", "mt_bench"):  # a second step: a batch of only what needs it
+        sizes = [len(b["lines"]) for b in server.batches.values()]
+        assert len(sizes) >= 2 and sizes[1] < sizes[0], sizes
     for path in (tmp_path / "batch").rglob("*"):
         assert not path.is_file() or SECRET.encode() not in path.read_bytes(), path
 
@@ -266,3 +272,84 @@ def test_per_line_errors_and_missing_lines_as_online_failures(tmp_path):
     from evalsuite.judging.client import JudgeEndpointRefused
 
     assert isinstance(refused, JudgeEndpointRefused) and "401" in str(refused)
+
+
+def test_kill_9_mid_poll_reattaches_without_a_second_create(tmp_path, monkeypatch):
+    """A run killed while it waits on its batch: the rerun polls the same batch (no new upload nor create)
+    and writes what an online run writes."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    responder, answers, options = _mt_bench()
+    options["reasks"] = 0
+    out = tmp_path / "out"
+    ledger = out / "tiny-model" / "mt_bench" / "batches" / "ledger.jsonl"
+    with BatchJudgeServer(responder, hold=True, lifetime_s=120) as server:
+        child = subprocess.Popen(
+            [sys.executable, str(ROOT / "run_eval.py"), "run", "--tasks", "mt_bench", "--answers_file", str(answers),
+             "--data_dir", str(FIXTURES), "--judge_base_url", server.base_url, "--judge_model", "gpt-4",
+             "--judge_mode", "batch", "--output_path", str(out)],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 90
+        while time.time() < deadline and not (ledger.is_file() and '"created"' in ledger.read_text(encoding="utf-8")):
+            assert child.poll() is None, child.stderr.read().decode()
+            time.sleep(0.05)
+        time.sleep(0.3)  # it is polling now
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        assert server.creates == 1 and server.uploads == 1
+        (batch_id,) = BatchLedger.open(ledger.parent).batches
+        server.release()
+        result = _run("mt_bench", server, answers, out, mode="batch", **options)
+        assert server.creates == 1 and server.uploads == 1 and not server.requests  # re-attached, paid once
+        online = _run("mt_bench", server, answers, tmp_path / "online", **options)
+    assert BatchLedger.open(ledger.parent).batches[batch_id].status == "completed"
+    assert _comparable(result) == _comparable(online)
+    assert _files(out) == _files(tmp_path / "online")
+
+
+def test_replies_read_back_but_not_yet_judged_are_used_not_bought_again(tmp_path, monkeypatch):
+    """The window between saving a batch's replies and writing the judgments (a kill there): the rerun
+    takes the saved replies; a reply already handed to a judgment is never handed to another."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    responder, answers, options = _mt_bench()
+    options["reasks"] = 0
+    out = tmp_path / "out"
+    bench = out / "tiny-model" / "mt_bench"
+    with BatchJudgeServer(responder, lifetime_s=60) as server:
+        first = _run("mt_bench", server, answers, out, mode="batch", **options)
+        ledger = bench / "batches" / "ledger.jsonl"
+        events = _rows(ledger)
+        assert [e["event"] for e in events] == ["uploaded", "created", "finished", "consumed"]
+        ledger.write_text("".join(json.dumps(e) + "\n" for e in events[:3]), encoding="utf-8")  # not consumed
+        (bench / "cache" / "judgments.jsonl").unlink()  # nor judged
+        again = _run("mt_bench", server, answers, out, mode="batch", force=True, **options)
+        assert server.creates == 1 and not server.requests
+        # now every saved reply is consumed: judging again (forced) buys new ones
+        third = _run("mt_bench", server, answers, out, mode="batch", force=True, **options)
+        assert server.creates == 2
+    assert _comparable(again) == _comparable(first) == _comparable(third)
+
+
+def test_judge_estimate_prints_online_and_batch_dollars(tmp_path, monkeypatch, capsys):
+    from evalsuite.cli import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    capsys.readouterr()
+    answers = FIXTURES / "mt_bench" / "model_answer" / "tiny-model.jsonl"
+    assert main(["run", "--tasks", "mt_bench", "--answers_file", str(answers), "--data_dir", str(FIXTURES),
+                 "--output_path", str(tmp_path), "--judge_estimate"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("mt_bench"))
+    found = re.search(r"\$([\d.,]+) \(\$([\d.,]+)\) online, \$([\d.,]+) \(\$([\d.,]+)\) batch", line)
+    assert found, line
+    online, online_max, batch, batch_max = (float(g.replace(",", "")) for g in found.groups())
+    assert batch == pytest.approx(online / 2, abs=0.01) and batch_max == pytest.approx(online_max / 2, abs=0.01)
+
+
+def test_a_price_table_may_list_batch_prices(tmp_path):
+    from evalsuite.judging.estimate import load_prices
+
+    table = tmp_path / "prices.yaml"
+    table.write_text("as_of: '2025-01-01'\nper_million_tokens: {judge-a: [10, 20], judge-b: [4, 8]}\n"
+                     "batch_per_million_tokens: {judge-a: [3, 6]}\n", encoding="utf-8")
+    prices = load_prices(table)
+    assert prices.price("judge-a", batch=True) == (3, 6) and prices.price("judge-b", batch=True) == (2, 4)
+    assert prices.price("judge-a") == (10, 20) and prices.price("judge-c", batch=True) is None
