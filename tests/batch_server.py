@@ -263,3 +263,32 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str | None, byt
         name = part.get_param("name", header="content-disposition")
         fields[name] = (part.get_filename(), part.get_payload(decode=True) or b"")
     return fields
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a FastChat judgment file online and through the Batch API until the lifetime ends or Ctrl-C."""
+    import argparse
+
+    from replay_server import replay_responder
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--judgments", help="FastChat judgment jsonl to replay")
+    parser.add_argument("--fallback", default="", help="reply for prompts not in the file (or every reply)")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--lifetime", type=float, default=3600.0)
+    args = parser.parse_args(argv)
+    rows = [] if args.judgments is None else [json.loads(line) for line in open(args.judgments, encoding="utf-8")
+                                              if line.strip()]
+    server = BatchJudgeServer(replay_responder(rows, args.fallback), lifetime_s=args.lifetime, port=args.port).start()
+    print(server.base_url, flush=True)
+    try:
+        while server._thread and server._thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

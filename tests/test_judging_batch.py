@@ -345,7 +345,7 @@ def test_judge_estimate_prints_online_and_batch_dollars(tmp_path, monkeypatch, c
 
 
 def test_a_price_table_may_list_batch_prices(tmp_path):
-    from evalsuite.judging.estimate import load_prices
+    from evalsuite.judging.prices import load_prices
 
     table = tmp_path / "prices.yaml"
     table.write_text("as_of: '2025-01-01'\nper_million_tokens: {judge-a: [10, 20], judge-b: [4, 8]}\n"

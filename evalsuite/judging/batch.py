@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +139,7 @@ class BatchJudgeClient:
         self._changed = asyncio.Event()
         self._flusher: asyncio.Task | None = None
         self._rescued = False
+        self._submitted: set[str] = set()  # batches created by this run (the others are re-attached)
 
     # -- JudgeClient's interface ------------------------------------------------------------------
     def scrub(self, text: str) -> str:
@@ -314,6 +316,8 @@ class BatchJudgeClient:
             metadata={"evalsuite": "judge"}))
         self.ledger.created(batch.id, uploaded.id, lines)
         self.batches_created += 1
+        self._submitted.add(batch.id)
+        _say(f"judge batch {batch.id}: {len(chunk):,} requests submitted (recorded in {self.ledger.path})")
         self.calls += len(chunk)
         for request, _ in chunk:
             request.batch_id = batch.id
@@ -340,8 +344,12 @@ class BatchJudgeClient:
         """Wait for a batch to end, save its line outcomes, and resolve (or requeue) its requests."""
         batch = self.ledger.batches[batch_id]
         if not batch.finished:
+            if batch_id not in self._submitted:
+                _say(f"judge batch {batch_id}: re-attached (submitted by an earlier run), waiting for it")
             status, results = await self._wait_and_read(batch)
             self.ledger.finished(batch_id, status, results)
+            answered = sum("body" in r for r in results.values())
+            _say(f"judge batch {batch_id}: {status}, {answered:,} of {len(batch.lines):,} requests answered")
         results = self.ledger.results(batch_id)
         consumed = []
         for request in requests:
@@ -490,6 +498,10 @@ class BatchJudgeClient:
             if attempt < self.retry.max_retries:
                 await asyncio.sleep(self.retry.delay(attempt, retry_after))
         raise JudgeCallFailed(last_kind, f"{last_detail} (after {self.retry.max_retries} retries)")
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _fail(requests: list[_Request], error: BaseException) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evalsuite.errors import BadInputError
+from evalsuite.judging.prices import load_prices
 
 
 @dataclass
@@ -38,8 +39,6 @@ class TokenUsage:
 def usage_record(usage: TokenUsage, judge_model: str, mode: str) -> dict:
     """`usage.record` priced by the run's price table (judges/prices.yaml or $EVALSUITE_JUDGE_PRICES) for
     `mode` ("batch": the table's batch price, else half); no dollars when the table has no price."""
-    from evalsuite.judging.estimate import load_prices  # (the estimate module imports the judge runner)
-
     try:
         prices = load_prices(None)
     except BadInputError:
