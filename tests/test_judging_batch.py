@@ -353,3 +353,34 @@ def test_a_price_table_may_list_batch_prices(tmp_path):
     prices = load_prices(table)
     assert prices.price("judge-a", batch=True) == (3, 6) and prices.price("judge-b", batch=True) == (2, 4)
     assert prices.price("judge-a") == (10, 20) and prices.price("judge-c", batch=True) is None
+
+
+def test_a_batch_created_but_not_recorded_is_found_from_its_upload(tmp_path):
+    """Killed between creating the batch and recording it: the ledger has the upload, the rerun finds
+    the batch made from it (GET /v1/batches) and waits on it instead of submitting again."""
+    import openai
+
+    with BatchJudgeServer(_echo, lifetime_s=60) as server:
+        client = _client(server, tmp_path)
+        messages = [{"role": "user", "content": "q"}]
+        body = client.request_body(messages, None, False)
+        line = json.dumps({"custom_id": "req-0", "method": "POST", "url": "/v1/chat/completions", "body": body})
+        api = openai.OpenAI(base_url=server.base_url, api_key=SECRET)
+        uploaded = api.files.create(file=("in.jsonl", line.encode() + b"\n"), purpose="batch")
+        api.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h")
+        from evalsuite.judging.batch_ledger import request_hash
+
+        BatchLedger.open(tmp_path).uploaded(uploaded.id, {"req-0": request_hash(body)})
+
+        async def ask():
+            rerun = _client(server, tmp_path)
+            try:
+                return await rerun.complete(messages)
+            finally:
+                await rerun.close()
+
+        assert asyncio.run(ask()) == "reply to q"
+        assert server.creates == 1 and server.uploads == 1
+    ledger = BatchLedger.open(tmp_path)
+    assert not ledger.uploads and [b.status for b in ledger.batches.values()] == ["completed"]
+    asyncio.run(client.close())

@@ -140,6 +140,8 @@ class BatchJudgeClient:
         self._flusher: asyncio.Task | None = None
         self._rescued = False
         self._submitted: set[str] = set()  # batches created by this run (the others are re-attached)
+        self._results: dict[str, dict[str, dict]] = {}  # saved line outcomes read so far, by batch
+        self._index_ledger()
 
     # -- JudgeClient's interface ------------------------------------------------------------------
     def scrub(self, text: str) -> str:
@@ -204,36 +206,41 @@ class BatchJudgeClient:
         self._live.discard(task)
         self._changed.set()
 
+    def _index_ledger(self) -> None:
+        """Index the earlier runs' lines not handed out yet by request hash: finished batches' replies
+        (`_saved`) and lines of batches in flight (`_in_flight`)."""
+        self._saved: dict[str, list[tuple[str, str]]] = {}
+        self._in_flight: dict[str, list[tuple[str, str]]] = {}
+        for batch in self.ledger.batches.values():
+            table = self._saved if batch.finished else self._in_flight
+            for custom_id, hash_ in batch.lines.items():
+                if custom_id not in self.ledger.consumed and custom_id not in self._claimed:
+                    table.setdefault(hash_, []).append((batch.batch_id, custom_id))
+
     def _saved_reply(self, hash_: str) -> dict | None:
         """A reply of an earlier run's finished batch to the same request, not yet handed out (consumed)."""
-        for batch in self.ledger.batches.values():
-            if not batch.finished:
-                continue
-            candidates = [c for c, h in batch.lines.items()
-                          if h == hash_ and c not in self.ledger.consumed and c not in self._claimed]
-            if not candidates:
-                continue
-            results = self.ledger.results(batch.batch_id)
-            for custom_id in candidates:
-                outcome = results.get(custom_id, {})
-                if "body" in outcome and _reply_ok(outcome["body"]):
-                    self.ledger.consume([custom_id])
-                    self.usage.add(outcome["body"].get("usage"))
-                    return outcome["body"]
+        candidates = self._saved.get(hash_, [])
+        while candidates:
+            batch_id, custom_id = candidates.pop(0)
+            if batch_id not in self._results:
+                self._results[batch_id] = self.ledger.results(batch_id)
+            outcome = self._results[batch_id].get(custom_id, {})
+            if "body" in outcome and _reply_ok(outcome["body"]):
+                self.ledger.consume([custom_id])
+                self.usage.add(outcome["body"].get("usage"))
+                return outcome["body"]
         return None
 
     def _attach_or_queue(self, request: _Request) -> None:
         """Wait on a line of a batch in flight with the same request (an earlier run's), else queue it."""
-        for batch in self.ledger.batches.values():
-            if batch.finished:
-                continue
-            for custom_id, hash_ in batch.lines.items():
-                if hash_ == request.hash and custom_id not in self._claimed and custom_id not in self.ledger.consumed:
-                    self._claimed.add(custom_id)
-                    request.custom_id, request.batch_id = custom_id, batch.batch_id
-                    self._round.attached.setdefault(batch.batch_id, []).append(request)
-                    return
-        self._queue.append(request)
+        candidates = self._in_flight.get(request.hash, [])
+        if candidates:
+            batch_id, custom_id = candidates.pop(0)
+            self._claimed.add(custom_id)
+            request.custom_id, request.batch_id = custom_id, batch_id
+            self._round.attached.setdefault(batch_id, []).append(request)
+        else:
+            self._queue.append(request)
 
     def _quiet(self) -> bool:
         """Every task that has used the client is waiting on it (or done)."""
@@ -331,11 +338,16 @@ class BatchJudgeClient:
             return
         self._rescued = True
         pending = dict(self.ledger.uploads)
-        page = await self._api("list batches", lambda: self._client.batches.list(limit=100))
+        try:
+            page = await self._api("list batches", lambda: self._client.batches.list(limit=100))
+        except (JudgeCallFailed, JudgeEndpointRefused):
+            return  # an endpoint without the list: nothing to rescue from
         for batch in page.data:
             if batch.input_file_id in pending:
                 self.ledger.created(batch.id, batch.input_file_id, pending.pop(batch.input_file_id))
+                _say(f"judge batch {batch.id}: found (created by a run killed before recording it)")
         # the rescued batches' lines are now in the ledger: requests of this round may wait on them
+        self._index_ledger()
         queue, self._queue = self._queue, []
         for request in queue:
             self._attach_or_queue(request)
