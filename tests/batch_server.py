@@ -10,7 +10,7 @@ A batch moves validating -> in_progress -> finalizing -> completed, one step per
 (JSONL, unique custom_id, method POST, the batch's url, at most one model); a bad one fails the batch.
 Each line is answered by the responder (the same one as online), written to the output file as
 {id, custom_id, response: {status_code, request_id, body}, error: null}; `line_fault(body)` may instead
-give an HTTP status (an error-file line), "missing" (a line in neither file). `batch_faults` are served
+give an HTTP status or (status, message) (an error-file line), or "missing" (a line in neither file). `batch_faults` are served
 in order, one per created batch: "expire" (lines not answered go to the error file with code
 batch_expired; `expire_after` lines are answered first), "fail" (validation failure), "cancel"
 (the batch is cancelled by the server: error lines with code batch_cancelled). Replies carry usage
@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 
 from replay_server import ReplayJudgeServer, Responder, completion_body
 
-LineFault = Callable[[dict], "int | str | None"]
+LineFault = Callable[[dict], "int | tuple[int, str] | str | None"]
 BATCH_FAULTS = ("expire", "fail", "cancel")
 
 
@@ -147,10 +147,10 @@ class BatchJudgeServer(ReplayJudgeServer):
             fault = self.line_fault(line["body"]) if self.line_fault else None
             if fault == "missing":
                 continue
-            if isinstance(fault, int):
-                errors.append({**envelope, "response": {"status_code": fault, "request_id": request_id,
-                                                        "body": _error(f"injected HTTP {fault}", "server_error")},
-                               "error": None})
+            if isinstance(fault, (int, tuple)):  # a status, or (status, message)
+                status, text = fault if isinstance(fault, tuple) else (fault, f"injected HTTP {fault}")
+                errors.append({**envelope, "response": {"status_code": status, "request_id": request_id,
+                                                        "body": _error(text, "server_error")}, "error": None})
                 continue
             body = self.completion(line["body"], f"chatcmpl-{request_id}")
             output.append({**envelope, "response": {"status_code": 200, "request_id": request_id, "body": body},
@@ -265,30 +265,7 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str | None, byt
     return fields
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve a FastChat judgment file online and through the Batch API until the lifetime ends or Ctrl-C."""
-    import argparse
+if __name__ == "__main__":  # python tests/batch_server.py --judgments FILE [--port N]: as replay_server's
+    from replay_server import main
 
-    from replay_server import replay_responder
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--judgments", help="FastChat judgment jsonl to replay")
-    parser.add_argument("--fallback", default="", help="reply for prompts not in the file (or every reply)")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--lifetime", type=float, default=3600.0)
-    args = parser.parse_args(argv)
-    rows = [] if args.judgments is None else [json.loads(line) for line in open(args.judgments, encoding="utf-8")
-                                              if line.strip()]
-    server = BatchJudgeServer(replay_responder(rows, args.fallback), lifetime_s=args.lifetime, port=args.port).start()
-    print(server.base_url, flush=True)
-    try:
-        while server._thread and server._thread.is_alive():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(server_class=BatchJudgeServer, doc=__doc__))

@@ -224,9 +224,10 @@ class ReplayJudgeServer:
         return Handler
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve a FastChat judgment file until the lifetime ends or Ctrl-C."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, server_class: type | None = None, doc: str | None = None) -> int:
+    """Serve a FastChat judgment file until the lifetime ends or Ctrl-C (with `server_class`, default
+    ReplayJudgeServer)."""
+    parser = argparse.ArgumentParser(description=(doc or __doc__).splitlines()[0])
     parser.add_argument("--judgments", type=Path, help="FastChat judgment jsonl to replay")
     parser.add_argument("--fallback", default="", help="reply for prompts not in the file (or every reply)")
     parser.add_argument("--latency", type=float, default=0.0)
@@ -236,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [] if args.judgments is None else [
         json.loads(line) for line in args.judgments.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    server = ReplayJudgeServer(replay_responder(rows, args.fallback), latency_s=args.latency,
-                               lifetime_s=args.lifetime, port=args.port).start()
+    server = (server_class or ReplayJudgeServer)(replay_responder(rows, args.fallback), latency_s=args.latency,
+                                                 lifetime_s=args.lifetime, port=args.port).start()
     print(server.base_url, flush=True)
     try:
         while server._thread and server._thread.is_alive():

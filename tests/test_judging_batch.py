@@ -384,3 +384,48 @@ def test_a_batch_created_but_not_recorded_is_found_from_its_upload(tmp_path):
     ledger = BatchLedger.open(tmp_path)
     assert not ledger.uploads and [b.status for b in ledger.batches.values()] == ["completed"]
     asyncio.run(client.close())
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"mode": "bulk"}, "--judge_mode must be"),
+    ({"mode": "batch", "judge_model": "embedded"}, "the embedded judge has none"),
+    ({"batch_max_requests": 0}, "--judge_batch_max_requests"),
+    ({"batch_max_bytes": 10}, "--judge_batch_max_bytes"),
+])
+def test_bad_batch_options_are_one_line_errors(options, message):
+    from evalsuite.errors import BadInputError
+
+    with pytest.raises(BadInputError, match=message):
+        JudgeOptions(**options)
+
+
+def test_what_is_read_back_is_bounded_and_scrubbed_as_online(tmp_path):
+    """The key in a reply or an error line never reaches a file (ledger included); a line longer than a
+    reply's cap is refused, retried, then counted."""
+    def respond(messages):
+        text = messages[-1]["content"]
+        return "x" * 200_000 if text == "huge" else f"reply with {SECRET} and Bearer {SECRET[:14]}"
+
+    def fault(body):
+        return (400, f"bad request with key {SECRET} (Authorization: Bearer {SECRET})") \
+            if body["messages"][-1]["content"] == "echo" else None
+
+    async def ask(server):
+        client = BatchJudgeClient("judge-x", base_url=server.base_url, api_key=SECRET, temperature=0.0,
+                                  max_tokens=64, timeout_s=10, retry=RetryPolicy(1, 0.01, 0.02),
+                                  ledger_folder=tmp_path, settings=BatchSettings(poll_s=0.01, poll_cap_s=0.02),
+                                  max_reply_bytes=1000)
+        try:
+            return await asyncio.gather(*(client.complete([{"role": "user", "content": t}])
+                                          for t in ("ok", "echo", "huge")), return_exceptions=True)
+        finally:
+            await client.close()
+
+    with BatchJudgeServer(respond, line_fault=fault, lifetime_s=60) as server:
+        ok, echo, huge = asyncio.run(ask(server))
+        assert server.creates == 2  # the huge reply's line asked once more
+    assert SECRET not in ok and SECRET[:12] not in ok and ok.startswith("reply with ***")
+    assert isinstance(echo, JudgeCallFailed) and SECRET[:12] not in echo.detail and "HTTP 400" in echo.detail
+    assert isinstance(huge, JudgeCallFailed) and huge.kind == "api" and "missing" in huge.detail
+    for path in tmp_path.rglob("*"):
+        assert SECRET[:12].encode() not in path.read_bytes(), path

@@ -424,9 +424,10 @@ class BatchJudgeClient:
         return str(remote.status), results
 
     async def _read_file(self, file_id: str, lines: dict[str, str]) -> dict[str, dict]:
-        """The outcomes of a batch's output or error file: streamed to disk (bounded), read line by line,
-        each line at most one reply's cap; lines of other custom_ids are ignored."""
-        limit = min(MAX_FILE_BYTES, len(lines) * (self.max_reply_bytes + LINE_OVERHEAD_BYTES))
+        """The outcomes of a batch's output or error file: streamed to disk (up to MAX_FILE_BYTES), read line
+        by line, each line at most a reply's cap (a longer one counts as missing); lines of other custom_ids
+        are ignored."""
+        limit = MAX_FILE_BYTES  # on disk, not in memory: only a line is read at a time
         handle, name = tempfile.mkstemp(dir=self.ledger.folder, prefix=".download-")
         try:
             with os.fdopen(handle, "wb") as out:

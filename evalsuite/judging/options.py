@@ -59,6 +59,9 @@ class JudgeOptions:
             raise BadInputError("--judge_reask must be 0 or more")
         if self.mode not in (ONLINE, BATCH):
             raise BadInputError(f"--judge_mode must be {ONLINE} or {BATCH}")
+        if self.mode == BATCH and self.judge_model == EMBEDDED:
+            raise BadInputError("--judge_mode batch needs an endpoint with the Batch API (/v1/files, /v1/batches); "
+                                "the embedded judge has none")
         if self.batch_max_requests < 1 or self.batch_max_bytes < 1024:
             raise BadInputError("--judge_batch_max_requests must be at least 1 and --judge_batch_max_bytes 1024")
         if not all(math.isfinite(s) and s > 0 for s in (self.batch_poll_s, self.batch_poll_cap_s)):
