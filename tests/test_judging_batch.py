@@ -429,3 +429,27 @@ def test_what_is_read_back_is_bounded_and_scrubbed_as_online(tmp_path):
     assert isinstance(huge, JudgeCallFailed) and huge.kind == "api" and "missing" in huge.detail
     for path in tmp_path.rglob("*"):
         assert SECRET[:12].encode() not in path.read_bytes(), path
+
+
+def test_a_cancelled_coroutine_leaves_its_reply_for_a_rerun(tmp_path):
+    async def main(server):
+        client = _client(server, tmp_path)
+        try:
+            keep = asyncio.ensure_future(client.complete([{"role": "user", "content": "kept"}]))
+            drop = asyncio.ensure_future(client.complete([{"role": "user", "content": "dropped"}]))
+            await asyncio.sleep(0.05)  # both are in the batch now
+            drop.cancel()
+            return await keep
+        finally:
+            await client.close()
+
+    async def rerun(server):
+        client = _client(server, tmp_path)
+        try:
+            return await client.complete([{"role": "user", "content": "dropped"}])
+        finally:
+            await client.close()
+
+    with BatchJudgeServer(_echo, lifetime_s=60) as server:
+        assert asyncio.run(main(server)) == "reply to kept"
+        assert asyncio.run(rerun(server)) == "reply to dropped" and server.creates == 1

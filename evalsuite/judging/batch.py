@@ -365,6 +365,8 @@ class BatchJudgeClient:
         results = self.ledger.results(batch_id)
         consumed = []
         for request in requests:
+            if request.future.done():  # its coroutine was cancelled: the reply stays unconsumed for a rerun
+                continue
             outcome = results.get(request.custom_id) or {"missing": True}
             failure = self._failure(batch, outcome)
             if failure is None:
