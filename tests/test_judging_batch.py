@@ -453,3 +453,44 @@ def test_a_cancelled_coroutine_leaves_its_reply_for_a_rerun(tmp_path):
     with BatchJudgeServer(_echo, lifetime_s=60) as server:
         assert asyncio.run(main(server)) == "reply to kept"
         assert asyncio.run(rerun(server)) == "reply to dropped" and server.creates == 1
+
+
+def test_the_loopback_server_speaks_the_documented_shapes(tmp_path):
+    """tests/batch_server.py's objects validate as the openai package's own types (strictly), through every
+    status; its output lines are the documented {id, custom_id, response: {status_code, request_id, body},
+    error} and its error lines carry {code, message}."""
+    import openai
+    from openai.types import Batch, FileObject
+
+    def fault(body):
+        return 500 if body["messages"][-1]["content"] == "b" else None
+
+    with BatchJudgeServer(_echo, line_fault=fault, lifetime_s=60) as server:
+        api = openai.OpenAI(base_url=server.base_url, api_key=SECRET)
+        lines = [{"custom_id": c, "method": "POST", "url": "/v1/chat/completions",
+                  "body": {"model": "m", "messages": [{"role": "user", "content": c}]}} for c in "ab"]
+        data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+        uploaded = api.files.create(file=("in.jsonl", data), purpose="batch")
+        FileObject.model_validate(server.files[uploaded.id]["object"], strict=True)
+        created = api.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
+                                     completion_window="24h")
+        statuses = [created.status]
+        while statuses[-1] != "completed":
+            raw = api.batches.with_raw_response.retrieve(created.id)
+            Batch.model_validate(json.loads(raw.content), strict=True)
+            statuses.append(raw.parse().status)
+        batch = api.batches.retrieve(created.id)
+        output = [json.loads(line) for line in api.files.content(batch.output_file_id).text.splitlines()]
+        errors = [json.loads(line) for line in api.files.content(batch.error_file_id).text.splitlines()]
+        listed = api.batches.list()
+        cancelled = api.batches.cancel(api.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
+                                                          completion_window="24h").id)
+        after = api.batches.retrieve(cancelled.id)
+    assert statuses == ["validating", "in_progress", "finalizing", "completed"]
+    assert (batch.request_counts.total, batch.request_counts.completed, batch.request_counts.failed) == (2, 1, 1)
+    assert [set(line) for line in output + errors] == [{"id", "custom_id", "response", "error"}] * 2
+    assert output[0]["custom_id"] == "a" and output[0]["response"]["status_code"] == 200
+    assert output[0]["response"]["body"]["choices"][0]["message"]["content"] == "reply to a"
+    assert errors[0]["custom_id"] == "b" and errors[0]["response"]["status_code"] == 500
+    assert [b.id for b in listed.data][-1] == created.id
+    assert (cancelled.status, after.status) == ("cancelling", "cancelled")
