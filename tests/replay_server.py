@@ -54,6 +54,23 @@ def replay_responder(judgment_rows: Iterable[dict], fallback: str = "") -> Respo
     return respond
 
 
+def completion_body(responder: Responder, payload: dict, completion_id: str) -> dict:
+    """The chat.completion object answering a request `payload` with the responder's reply."""
+    reply = responder(payload.get("messages", []))
+    choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
+    if isinstance(reply, dict):
+        choice.update(message={"role": "assistant", "content": reply["content"]},
+                      logprobs=reply.get("logprobs"), finish_reason="length")
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": payload.get("model", "replay"),
+        "choices": [choice],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the default 5 drops SYNs of a concurrent client's burst (1 s stalls)
@@ -117,6 +134,10 @@ class ReplayJudgeServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def completion(self, payload: dict, completion_id: str) -> dict:
+        """The chat.completion object answering `payload` (usage: zero tokens)."""
+        return completion_body(self.responder, payload, completion_id)
 
     def _next_fault(self) -> "str | RawFault | None":
         with self._lock:
@@ -197,27 +218,16 @@ class ReplayJudgeServer:
                     return
                 if fault == "timeout":
                     time.sleep(server.timeout_sleep_s)
-                reply = server.responder(payload.get("messages", []))
-                choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
-                if isinstance(reply, dict):
-                    choice.update(message={"role": "assistant", "content": reply["content"]},
-                                  logprobs=reply.get("logprobs"), finish_reason="length")
-                body = {
-                    "id": f"replay-{len(server.requests)}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": payload.get("model", "replay"),
-                    "choices": [choice],
-                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                }
+                body = server.completion(payload, f"replay-{len(server.requests)}")
                 self._send(200, json.dumps(body, ensure_ascii=False).encode("utf-8"))
 
         return Handler
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve a FastChat judgment file until the lifetime ends or Ctrl-C."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, server_class: type | None = None, doc: str | None = None) -> int:
+    """Serve a FastChat judgment file until the lifetime ends or Ctrl-C (with `server_class`, default
+    ReplayJudgeServer)."""
+    parser = argparse.ArgumentParser(description=(doc or __doc__).splitlines()[0])
     parser.add_argument("--judgments", type=Path, help="FastChat judgment jsonl to replay")
     parser.add_argument("--fallback", default="", help="reply for prompts not in the file (or every reply)")
     parser.add_argument("--latency", type=float, default=0.0)
@@ -227,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [] if args.judgments is None else [
         json.loads(line) for line in args.judgments.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    server = ReplayJudgeServer(replay_responder(rows, args.fallback), latency_s=args.latency,
-                               lifetime_s=args.lifetime, port=args.port).start()
+    server = (server_class or ReplayJudgeServer)(replay_responder(rows, args.fallback), latency_s=args.latency,
+                                                 lifetime_s=args.lifetime, port=args.port).start()
     print(server.base_url, flush=True)
     try:
         while server._thread and server._thread.is_alive():

@@ -152,7 +152,7 @@ def test_output_path_that_is_a_file_or_a_system_folder_is_bad_input_before_any_w
 
 
 @pytest.mark.parametrize("argv,fragment", [
-    (["run", "--tasks", "mt_bench", "--judge_mode", "batch"], "did you mean --judge_model?"),  # no abbreviation
+    (["run", "--tasks", "mt_bench", "--judge_repeat", "3"], "did you mean --judge_repeats?"),  # no abbreviation
     (["run", "--task", "gsm8k"], "did you mean --tasks?"),
     (["run", "--tasks", "gsm8k", "--batch_size", "x"], "--batch_size takes an integer"),
     (["nope"], "invalid choice"),

@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.answers import generate_answers
+from evalsuite.judging.batch import BATCH_FOLDER, BatchJudgeClient, BatchSettings
 from evalsuite.judging.client import (
     ANSWER_KEY, JUDGMENT_KEY, JudgeClient, RetryPolicy, judge_all, probe_endpoint, stable_hash,
 )
@@ -41,7 +42,8 @@ from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.judging.evidence import with_evidence
 from evalsuite.judging.formats import JudgeFormat, Languages, get_format
 from evalsuite.judging.language import Detector, detectors_for
-from evalsuite.judging.options import JudgeOptions
+from evalsuite.judging.options import BATCH, JudgeOptions
+from evalsuite.judging.usage import usage_record
 from evalsuite.models.embedded import embedded_gguf_path
 from evalsuite.results.provenance import build_provenance
 from evalsuite.results.identity import locate_result, result_identity, samples_file, work_folder
@@ -261,6 +263,8 @@ def run_judge_benchmark(
     endpoint = resolve_endpoint(definition, options)
     protocol = build_protocol(definition, judge_format, data, endpoint, options, limit)
     identity = result_identity(protocol, model_info)
+    if options.mode == BATCH:  # recorded, but not part of the identity: both modes give the same numbers
+        protocol = {**protocol, "judge": {**protocol["judge"], "mode": BATCH}}
     out_file, existing = locate_result(output_path, slug, benchmark, identity)
     bench_dir = work_folder(out_file)
     with output_lock(bench_dir):
@@ -290,7 +294,8 @@ def run_judge_benchmark(
         tasks = judge_format.build_tasks(run)
         cache = JsonlCache(bench_dir / "cache" / JUDGMENT_CACHE, JUDGMENT_KEY)
         with open_endpoint(endpoint, options) as live:
-            outcomes, stats = asyncio.run(_judge(run, judge_format, live, options, tasks, cache, benchmark))
+            outcomes, stats = asyncio.run(_judge(run, judge_format, live, options, tasks, cache, benchmark,
+                                                 bench_dir))
         judgment_file = judge_format.write_judgments(run, outcomes, bench_dir)
 
         summary = judge_format.summarize(run, outcomes)
@@ -312,8 +317,7 @@ def run_judge_benchmark(
         base = out_file.parent
         provenance = build_provenance(
             data.provenance, started, finished,
-            judge={"model": endpoint.model, "endpoint_host": endpoint.host, "calls": stats["calls"],
-                   "retries": stats["retries"]},
+            judge={"model": endpoint.model, "endpoint_host": endpoint.host, **stats},
             answers={"source": "file" if options.answers_file else "generated",
                      "path": str(answers_file.relative_to(base))},
             judgments=str(judgment_file.relative_to(base)),
@@ -340,17 +344,27 @@ def limited_questions(questions: list[dict], limit: int | float | None) -> list[
 
 
 async def _judge(run: JudgeRun, judge_format: JudgeFormat, endpoint: JudgeEndpoint,
-                 options: JudgeOptions, tasks: list, cache: JsonlCache, benchmark: str):
-    client = JudgeClient(
-        endpoint.model, base_url=endpoint.base_url, api_key=endpoint.api_key,
-        concurrency=endpoint.concurrency, temperature=run.definition.judge_temperature,
-        max_tokens=endpoint.max_tokens, timeout_s=endpoint.timeout_s,
-        retry=RetryPolicy(options.max_retries, options.backoff_base_s, options.backoff_cap_s),
-        reask_extra_body=endpoint.reask_extra_body, extra_body=endpoint.extra_body,
-    )
+                 options: JudgeOptions, tasks: list, cache: JsonlCache, benchmark: str, bench_dir: Path):
+    retry = RetryPolicy(options.max_retries, options.backoff_base_s, options.backoff_cap_s)
+    if options.mode == BATCH:
+        client = BatchJudgeClient(
+            endpoint.model, base_url=endpoint.base_url, api_key=endpoint.api_key,
+            temperature=run.definition.judge_temperature, max_tokens=endpoint.max_tokens,
+            timeout_s=endpoint.timeout_s, retry=retry, ledger_folder=bench_dir / BATCH_FOLDER,
+            settings=BatchSettings.of(options), reask_extra_body=endpoint.reask_extra_body,
+            extra_body=endpoint.extra_body,
+        )
+    else:
+        client = JudgeClient(
+            endpoint.model, base_url=endpoint.base_url, api_key=endpoint.api_key,
+            concurrency=endpoint.concurrency, temperature=run.definition.judge_temperature,
+            max_tokens=endpoint.max_tokens, timeout_s=endpoint.timeout_s, retry=retry,
+            reask_extra_body=endpoint.reask_extra_body, extra_body=endpoint.extra_body,
+        )
     try:
         outcomes = await judge_all(tasks, client, judge_one(judge_format, run), cache,
                                    progress=options.progress, description=benchmark, reasks=options.reasks)
     finally:
         await client.close()
-    return outcomes, {"calls": client.calls, "retries": client.retries}
+    return outcomes, {"calls": client.calls, "retries": client.retries, "mode": options.mode,
+                      "usage": usage_record(client.usage, endpoint.model, options.mode)}

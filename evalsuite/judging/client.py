@@ -25,6 +25,7 @@ from evalsuite.errors import BadInputError, EvalsuiteError, exception_chain, scr
 from evalsuite.judging.replies import (
     MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrubbed_detail,
 )
+from evalsuite.judging.usage import TokenUsage
 from evalsuite.results.store import JsonlCache
 
 RETRYABLE_STATUS = {408, 409, 425, 429}
@@ -127,6 +128,7 @@ class JudgeClient:
         )
         self.calls = 0
         self.retries = 0
+        self.usage = TokenUsage()
 
     async def close(self) -> None:
         """Close the HTTP connections."""
@@ -168,11 +170,14 @@ class JudgeClient:
     def _detail(self, what: str, text: str) -> str:
         return f"{what}: {scrubbed_detail(text, [self._api_key])}"
 
+    def request_body(self, messages: list[dict[str, str]], request_body: dict | None, reask: bool) -> dict:
+        """The JSON body of the chat completion request for `messages` (online and batch send this)."""
+        return chat_request_body(self.model, messages, temperature=self.temperature, max_tokens=self.max_tokens,
+                                 request_body=request_body, extra_body=self.extra_body,
+                                 reask_extra_body=self.reask_extra_body if reask else None)
+
     async def _post(self, messages: list[dict[str, str]], request_body: dict | None, reask: bool) -> dict:
-        extra_body = {**(request_body or {}), **(self.extra_body or {}),
-                      **((self.reask_extra_body or {}) if reask else {})}
-        payload = {"model": self.model, "messages": messages, "n": 1,
-                   "temperature": self.temperature, "max_tokens": self.max_tokens}
+        body_json = self.request_body(messages, request_body, reask)
         last_kind, last_detail = "api", ""
         for attempt in range(self.retry.max_retries + 1):
             retry_after = None
@@ -182,11 +187,10 @@ class JudgeClient:
                     # POST /chat/completions through the client (auth, errors) for the raw body, read
                     # under one deadline; the typed create() costs ~3 ms of CPU per call
                     async with asyncio.timeout(self.timeout_s):
-                        body = await self._client.post(
-                            "/chat/completions", body={**payload, **(extra_body or {})}, cast_to=bytes
-                        )
+                        body = await self._client.post("/chat/completions", body=body_json, cast_to=bytes)
                 response = decode_reply(body, self._api_key)
                 _content_of(response)  # a 200 without a text reply is garbage: retried
+                self.usage.add(response.get("usage"))
                 return response
             except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as err:
                 raise JudgeEndpointRefused(
@@ -215,6 +219,16 @@ class JudgeClient:
                 self.retries += 1
                 await asyncio.sleep(self.retry.delay(attempt, retry_after))
         raise JudgeCallFailed(last_kind, f"{last_detail} (after {self.retry.max_retries} retries)")
+
+
+def chat_request_body(model: str, messages: list[dict[str, str]], *, temperature: float, max_tokens: int,
+                      request_body: dict | None = None, extra_body: dict | None = None,
+                      reask_extra_body: dict | None = None) -> dict:
+    """The body of one chat completion request: the format's `request_body` fields, then the endpoint's
+    `extra_body` (which win), then a re-ask's `reask_extra_body`, over the model, messages and limits."""
+    extra = {**(request_body or {}), **(extra_body or {}), **(reask_extra_body or {})}
+    return {"model": model, "messages": messages, "n": 1, "temperature": temperature, "max_tokens": max_tokens,
+            **extra}
 
 
 PROBE_TIMEOUT_S = 10.0

@@ -10,74 +10,16 @@ cached for the benchmark, else the table's stated typical lengths.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from evalsuite import REPO_ROOT
-from evalsuite.errors import BadInputError
 from evalsuite.judging.client import ANSWER_KEY, JUDGMENT_KEY, judgment_key
+from evalsuite.judging.core import JudgeRun
 from evalsuite.judging.definitions import JudgeDefinition
 from evalsuite.judging.options import JudgeOptions
-from evalsuite.judging.core import JudgeRun
+from evalsuite.judging.prices import DEFAULT_PRICES, PriceTable, load_prices  # noqa: F401  (importers of the table)
 from evalsuite.judging.benchmark import judge_model_name, limited_questions, prepare_judge_benchmark, read_answers_file
 from evalsuite.results.store import JsonlCache, model_slug, result_path
-
-DEFAULT_PRICES = REPO_ROOT / "judges" / "prices.yaml"
-PRICES_ENV = "EVALSUITE_JUDGE_PRICES"
-
-
-@dataclass(frozen=True)
-class PriceTable:
-    """Judge prices in dollars per million tokens, as of a date, plus the typical lengths to assume."""
-
-    path: Path
-    as_of: str
-    source: str
-    per_million: dict[str, tuple[float, float]]  # model (or `prefix*`) -> (prompt, output)
-    judgment_tokens: dict[str, int]  # judged format -> tokens of one judge reply
-    answer_tokens: int  # tokens of one answer turn not generated yet
-
-    def price(self, model: str) -> tuple[float, float] | None:
-        """(prompt, output) dollars per million tokens of `model`, or None when the table has none."""
-        if model in self.per_million:
-            return self.per_million[model]
-        prefixes = [k for k in self.per_million if k.endswith("*") and model.startswith(k[:-1])]
-        return self.per_million[max(prefixes, key=len)] if prefixes else None
-
-
-def prices_path(explicit: str | Path | None) -> Path:
-    """--judge_prices, else $EVALSUITE_JUDGE_PRICES, else judges/prices.yaml."""
-    return Path(explicit or os.environ.get(PRICES_ENV) or DEFAULT_PRICES)
-
-
-def load_prices(path: str | Path | None = None) -> PriceTable:
-    """Read and check a price table; any problem is one BadInputError naming the file."""
-    path = prices_path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise BadInputError(f"judge price table {path}: not readable ({err})") from err
-    try:
-        per_million = {str(model): (_dollars(pair[0]), _dollars(pair[1]))
-                       for model, pair in dict(raw["per_million_tokens"]).items()}
-        typical = raw.get("typical_tokens") or {}
-        return PriceTable(path, str(raw["as_of"]), str(raw.get("source", "")), per_million,
-                          {str(k): int(v) for k, v in dict(typical.get("judgment") or {}).items()},
-                          int(typical.get("answer", 0)))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
-        raise BadInputError(f"judge price table {path}: needs as_of and per_million_tokens: {{model: [prompt, "
-                            f"output]}} in dollars ({type(err).__name__}: {err})") from err
-
-
-def _dollars(value: Any) -> float:
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"price {value!r} is not a non-negative number")
-    return number
 
 
 @dataclass(frozen=True)
@@ -211,9 +153,10 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
 
 
-def dollars(estimate: JudgeEstimate, prices: PriceTable) -> tuple[float, float] | None:
-    """(expected, upper bound) dollars of an estimate, or None when the table has no price for its judge."""
-    price = prices.price(estimate.judge_model)
+def dollars(estimate: JudgeEstimate, prices: PriceTable, batch: bool = False) -> tuple[float, float] | None:
+    """(expected, upper bound) dollars of an estimate (online, or through the Batch API), or None when the
+    table has no price for its judge."""
+    price = prices.price(estimate.judge_model, batch)
     if price is None:
         return None
     prompt, output = price

@@ -14,6 +14,9 @@ EMBEDDED = "embedded"
 DEMO_MAX_NEW_TOKENS = 256
 DEMO_REASKS = 2
 MAX_TIMEOUT_S = 86400.0
+ONLINE, BATCH = "online", "batch"  # --judge_mode: one request per call, or the Batch API (evalsuite/judging/batch.py)
+BATCH_MAX_REQUESTS = 50_000  # OpenAI's limits of one batch input file: requests, and bytes (200 MB)
+BATCH_MAX_BYTES = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ class JudgeOptions:
     prompt_strategy: str | None = None  # a benchmark's answer prompt strategy (None: its official default)
     estimate: bool = False  # only print the judge calls and prompt tokens a run would send
     progress: bool = True
+    mode: str = ONLINE  # --judge_mode; recorded in the protocol (batch only: online results are unchanged)
+    batch_max_requests: int = BATCH_MAX_REQUESTS  # a batch's input file holds at most this many requests
+    batch_max_bytes: int = BATCH_MAX_BYTES  # ... and this many bytes (larger sets are split)
+    batch_poll_s: float = 5.0  # the first wait between two looks at a batch; doubled up to batch_poll_cap_s
+    batch_poll_cap_s: float = 300.0
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -49,6 +57,15 @@ class JudgeOptions:
             raise BadInputError(f"--judge_timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}]")
         if self.reasks < 0:
             raise BadInputError("--judge_reask must be 0 or more")
+        if self.mode not in (ONLINE, BATCH):
+            raise BadInputError(f"--judge_mode must be {ONLINE} or {BATCH}")
+        if self.mode == BATCH and self.judge_model == EMBEDDED:
+            raise BadInputError("--judge_mode batch needs an endpoint with the Batch API (/v1/files, /v1/batches); "
+                                "the embedded judge has none")
+        if self.batch_max_requests < 1 or self.batch_max_bytes < 1024:
+            raise BadInputError("--judge_batch_max_requests must be at least 1 and --judge_batch_max_bytes 1024")
+        if not all(math.isfinite(s) and s > 0 for s in (self.batch_poll_s, self.batch_poll_cap_s)):
+            raise BadInputError("batch poll intervals must be positive numbers of seconds")
         if self.language_detector not in DETECTORS:
             raise BadInputError(f"--judge_language_detector must be one of {', '.join(DETECTORS)}")
         if self.language_detector != LINGUA and self.mediapipe_model is None:
@@ -91,6 +108,9 @@ class JudgeOptions:
             prompt_strategy=getattr(args, "prompt_strategy", None),
             estimate=getattr(args, "judge_estimate", False),
             max_new_tokens=getattr(args, "answer_max_tokens", None),
+            mode=getattr(args, "judge_mode", ONLINE),
+            batch_max_requests=getattr(args, "judge_batch_max_requests", BATCH_MAX_REQUESTS),
+            batch_max_bytes=getattr(args, "judge_batch_max_bytes", BATCH_MAX_BYTES),
         )
 
 
@@ -122,6 +142,14 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--answer_max_tokens", type=int, default=None, metavar="N",
                        help="cap the new tokens of each answer to a judged benchmark (default: each benchmark's "
                             "official limit, judge.generation.max_new_tokens of its declaration); recorded in the protocol")
+    group.add_argument("--judge_mode", choices=(ONLINE, BATCH), default=ONLINE,
+                       help="online (default): one request per judge call; batch: the OpenAI Batch API (half "
+                            "price, results within 24 h): each round of requests is one batch, recorded in "
+                            "<benchmark>/batches/ledger.jsonl so that a rerun re-attaches instead of paying again")
+    group.add_argument("--judge_batch_max_requests", type=int, default=BATCH_MAX_REQUESTS, metavar="N",
+                       help=f"requests per batch input file (default {BATCH_MAX_REQUESTS:,}, the API's limit)")
+    group.add_argument("--judge_batch_max_bytes", type=int, default=BATCH_MAX_BYTES, metavar="BYTES",
+                       help=f"bytes per batch input file (default {BATCH_MAX_BYTES:,}, the API's limit)")
     group.add_argument("--judge_estimate", action="store_true",
                        help="print, per benchmark, the judge calls, prompt and output tokens and dollars still to "
                             "spend (cache hits excluded; expected and upper bound) and a total, then exit: nothing "

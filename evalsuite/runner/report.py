@@ -40,17 +40,18 @@ def print_judge_estimates(lines: list, prices, out: TextIO | None = None) -> Non
     print(f"judge estimate, nothing run or called: expected (upper bound); prices {where} as of {prices.as_of}\n"
           "tokens counted offline: 1 per 4 ASCII characters, 1 per other character", file=out)
     width = max(len(line.benchmark) for line in lines) if lines else 0
-    total = [0, 0, 0, 0, 0, 0, 0.0, 0.0]
+    total = [0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0]
     unpriced = []
     for line in lines:
         e = line.estimate
         if e is None:
             print(f"{line.benchmark:<{width}}  {line.error}", file=out)
             continue
-        cost = dollars(e, prices)
+        cost, batch = dollars(e, prices), dollars(e, prices, batch=True)
         if cost is None:
             unpriced.append(e.judge_model)
-        money = f"${cost[0]:,.2f} (${cost[1]:,.2f})" if cost else f"$? (no price for {e.judge_model})"
+        money = (f"${cost[0]:,.2f} (${cost[1]:,.2f}) online, ${batch[0]:,.2f} (${batch[1]:,.2f}) batch" if cost and batch
+                 else f"$? (no price for {e.judge_model})")
         answers = (f"; {e.answer_turns_to_generate:,} answer turns not generated yet, counted at the typical "
                    f"length (<= {e.max_new_tokens:,} tokens)" if e.answer_turns_to_generate else "")
         print(f"{e.benchmark:<{width}}  {e.judge_model}: {e.calls:,} calls ({e.calls_max:,}), {e.cached:,} cached; "
@@ -59,12 +60,12 @@ def print_judge_estimates(lines: list, prices, out: TextIO | None = None) -> Non
         for i, value in enumerate((e.calls, e.calls_max, e.prompt_tokens, e.prompt_tokens_max,
                                    e.output_tokens, e.output_tokens_max)):
             total[i] += value
-        if cost:
-            total[6] += cost[0]
-            total[7] += cost[1]
+        if cost and batch:
+            total[6:] = [total[6] + cost[0], total[7] + cost[1], total[8] + batch[0], total[9] + batch[1]]
     missing = f" (without {', '.join(sorted(set(unpriced)))}: no price)" if unpriced else ""
     print(f"{'total':<{width}}  {total[0]:,} calls ({total[1]:,}); prompt {total[2]:,} ({total[3]:,}) tokens; "
-          f"output {total[4]:,} ({total[5]:,}) tokens; ${total[6]:,.2f} (${total[7]:,.2f}){missing}", file=out)
+          f"output {total[4]:,} ({total[5]:,}) tokens; ${total[6]:,.2f} (${total[7]:,.2f}) online, "
+          f"${total[8]:,.2f} (${total[9]:,.2f}) batch{missing}", file=out)
 
 
 TERMINAL_WIDTH = 100
