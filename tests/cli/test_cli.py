@@ -1,7 +1,7 @@
 """The command line: listings, and bad input as one clear line with exit code 2."""
 
 import pytest
-from conftest import FIXTURE_DATA, run_cli
+from tests.conftest import FIXTURE_DATA, run_cli
 
 from evalsuite.cli import main
 from evalsuite.declarations import discover
@@ -243,7 +243,7 @@ def subprocess_run_without_key(env: dict, *args: str):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from tests.conftest import REPO
 
     return subprocess.run([sys.executable, str(REPO / "run_eval.py"), *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300, env=env)

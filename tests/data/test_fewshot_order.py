@@ -23,7 +23,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import FIXTURE_DATA, REPO
+from tests.conftest import FIXTURE_DATA, REPO
 from evalsuite.declarations import get_benchmark
 
 TASKS = REPO / "tasks"

@@ -11,8 +11,9 @@ from evalsuite.data.loader import features_of, load_declared_dataset
 from evalsuite.declarations import get_benchmark
 from evalsuite.errors import BadInputError
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
-TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks" / "kmmlu"
+from tests.conftest import FIXTURE_DATA as FIXTURES, REPO
+
+TASKS_DIR = REPO / "tasks" / "kmmlu"
 LAYOUT = get_benchmark("kmmlu").data.local
 
 

@@ -13,7 +13,7 @@ from evalsuite.data.loader import chosen_source, data_provenance, features_of, l
 from evalsuite.declarations import discover, get_benchmark, task_dataset_kwargs
 from evalsuite.errors import BadInputError
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
+from tests.conftest import FIXTURE_DATA as FIXTURES
 GENERIC = [b for b in discover().values() if b.engine == "lm_eval" and b.data.local is not None]
 
 

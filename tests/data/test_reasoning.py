@@ -13,7 +13,7 @@ import pytest
 from evalsuite.data.loader import load_declared_dataset
 from evalsuite.errors import BadInputError
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
+from tests.conftest import FIXTURE_DATA as FIXTURES
 
 
 def _copy(tmp_path: Path, folder: str) -> Path:

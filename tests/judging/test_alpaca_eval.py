@@ -14,7 +14,6 @@ import asyncio
 import json
 import math
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -29,13 +28,11 @@ from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
-from replay_server import ReplayJudgeServer, logprob_reply
+from tests.support.replay_server import ReplayJudgeServer, logprob_reply
 
-from conftest import assert_judge_evidence, run_cli
+from tests.conftest import FIXTURE_DATA as DATA, JUDGING_FIXTURES, assert_judge_evidence, run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "fixtures" / "data"
-GOLD = ROOT / "tests" / "fixtures" / "judging" / "alpaca_eval"
+GOLD = JUDGING_FIXTURES / "alpaca_eval"
 ANSWERS = GOLD / "model_outputs.json"
 BENCH = "alpaca_eval"
 

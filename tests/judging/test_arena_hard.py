@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_judge_evidence
+from tests.conftest import assert_judge_evidence
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.client import JudgeOutcome, JudgeTask, RenderedPrompt
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -28,14 +28,13 @@ from evalsuite.judging.estimate import estimate_judge_benchmark
 from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
-from replay_server import ReplayJudgeServer
+from tests.support.replay_server import ReplayJudgeServer
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "data"
-ARENA = ROOT / "tests" / "fixtures" / "judging" / "arena_hard"
+from tests.conftest import FIXTURE_DATA as FIXTURES, JUDGING_FIXTURES, REPO as ROOT, SHARED_DATA as SHARED
+
+ARENA = JUDGING_FIXTURES / "arena_hard"
 ANSWERS = ARENA / "answers" / "gpt-4-0613.jsonl"
 JUDGE = "gpt-4-1106-preview"
-SHARED = ROOT.parent / "shared" / "data"
 
 
 def _rows(path: Path) -> list[dict]:
@@ -392,7 +391,6 @@ def test_generated_answers_are_written_in_the_official_format(tmp_path):
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 def test_real_data_loads_and_renders_as_the_fixture_rows(tmp_path):
     definition = load_definition("arena_hard")
     real = load_benchmark_data(definition, SHARED)

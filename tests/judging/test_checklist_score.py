@@ -15,7 +15,7 @@ import pyarrow
 import pyarrow.parquet
 import pytest
 
-from conftest import assert_judge_evidence
+from tests.conftest import assert_judge_evidence
 from evalsuite.declarations import get_benchmark
 from evalsuite.errors import BadInputError
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
@@ -29,11 +29,11 @@ from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.schema import validate_result
 from evalsuite.runner.demo import run_isolated
 from evalsuite.runner.options import RunOptions
-from replay_server import ReplayJudgeServer, replay_responder
+from tests.support.replay_server import ReplayJudgeServer, replay_responder
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "data"
-GOLDEN = ROOT / "tests" / "fixtures" / "judging" / "wildbench"
+from tests.conftest import FIXTURE_DATA as FIXTURES, JUDGING_FIXTURES, REPO as ROOT
+
+GOLDEN = JUDGING_FIXTURES / "wildbench"
 ANSWERS = GOLDEN / "answers.json"
 OFFICIAL_KEYS = ("session_id", "parsed_result", "model_test", "score", "model_output")
 MODEL = "fixture-model"  # model_slug of the answers' generator "fixture/fixture-model"

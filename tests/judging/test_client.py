@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from replay_server import ReplayJudgeServer
+from tests.support.replay_server import ReplayJudgeServer
 
 from evalsuite.judging.client import (
     JUDGMENT_KEY, JsonlCache, JudgeCallFailed, JudgeClient, JudgeEndpointRefused, JudgeTask, RenderedPrompt,

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_DATA, run_cli
-from replay_server import ReplayJudgeServer
+from tests.conftest import FIXTURE_DATA, JUDGING_FIXTURES, run_cli
+from tests.support.replay_server import ReplayJudgeServer
 
 from evalsuite.errors import BadInputError
 from evalsuite.judging.client import (
@@ -433,7 +433,7 @@ def test_surrogates_and_non_finite_numbers_in_a_reply_are_cleaned():
     json.dumps(reply.tokens, allow_nan=False).encode("utf-8")  # writable as strict JSON
 
 
-ARENA_ANSWERS = Path(__file__).resolve().parent / "fixtures" / "judging" / "arena_hard" / "answers" / "gpt-4-0613.jsonl"
+ARENA_ANSWERS = JUDGING_FIXTURES / "arena_hard" / "answers" / "gpt-4-0613.jsonl"
 
 
 def _first_line_twice(source: Path, target: Path) -> Path:

@@ -3,7 +3,6 @@
 import json
 import math
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +13,9 @@ from evalsuite.judging.language import (
     lg_language,
 )
 from evalsuite.judging.options import JudgeOptions
+from tests.conftest import SHARED_DATA as SHARED
 
 RULE = load_definition("komt_bench").language_rule
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -53,7 +52,6 @@ def _turns(path):
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 def test_detector_agreement_on_real_answers():
     """All 90 Korean GPT-4 references read as Korean (or language-neutral data); English answers never as Korean."""
     korean = _turns(SHARED / "komt_bench/reference_answer_ko/gpt-4.jsonl")

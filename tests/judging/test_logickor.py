@@ -7,18 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_judge_evidence, run_cli
+from tests.conftest import FIXTURE_DATA as FIXTURES, JUDGING_FIXTURES, assert_judge_evidence, run_cli
 from evalsuite.errors import BadInputError
 from evalsuite.judging.client import JudgeOutcome
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.formats import get_format
 from evalsuite.judging.formats.logickor_v2 import parse_reply
 from evalsuite.results.schema import validate_result
-from replay_server import ReplayJudgeServer
+from tests.support.replay_server import ReplayJudgeServer
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "data"
-JUDGING = ROOT / "tests" / "fixtures" / "judging" / "logickor"
+JUDGING = JUDGING_FIXTURES / "logickor"
 # Eight questions (every category) as LogicKor published them judged for Qwen2-7B-Instruct (evaluated/.../default.jsonl)
 EVALUATED = JUDGING / "generated" / "Qwen2-7B-Instruct" / "default.jsonl"
 # score.py -p <EVALUATED> at instructkr/LogicKor@11c3a84: Single turn 6.62, Multi turn 4.50, Overall 5.56

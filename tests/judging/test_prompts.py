@@ -1,6 +1,5 @@
 """Judge definitions and FastChat-identical prompt rendering (MT-Bench and KoMT-Bench)."""
 
-from pathlib import Path
 
 import pytest
 
@@ -8,8 +7,7 @@ from evalsuite.errors import BadInputError
 from evalsuite.judging.definitions import load_benchmark_data, load_definition
 from evalsuite.judging.formats.fastchat_single import prompt_name_for, render_judge_prompt
 
-FIXTURES = Path(__file__).parent / "fixtures" / "data"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.conftest import FIXTURE_DATA as FIXTURES, SHARED_DATA as SHARED
 
 
 def _bench(name):
@@ -120,7 +118,6 @@ def test_bad_reference_file(tmp_path):
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 @pytest.mark.parametrize("name", ["mt_bench", "komt_bench"])
 def test_real_prompts_render_for_every_question(name):
     d = load_definition(name)

@@ -6,12 +6,11 @@ from pathlib import Path
 import pytest
 
 from evalsuite.judging.options import JudgeOptions
-from replay_server import ReplayJudgeServer
+from tests.support.replay_server import ReplayJudgeServer
 from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.results.schema import validate_result
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "data"
+from tests.conftest import FIXTURE_DATA as FIXTURES
 
 
 def _rows(path):

@@ -15,13 +15,12 @@ import pytest
 from evalsuite.cli import build_parser
 from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.options import JudgeOptions
-from replay_server import ReplayJudgeServer, replay_responder
+from tests.support.replay_server import ReplayJudgeServer, replay_responder
 from evalsuite.judging.runner import run_judge_benchmark
 from evalsuite.results.schema import validate_result
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "data"
-JUDGING = ROOT / "tests" / "fixtures" / "judging"
+from tests.conftest import FIXTURE_DATA as FIXTURES, JUDGING_FIXTURES as JUDGING, REPO as ROOT, SHARED_DATA as SHARED
+
 MT_ANSWERS = FIXTURES / "mt_bench" / "model_answer" / "tiny-model.jsonl"
 KO_ANSWERS = FIXTURES / "komt_bench" / "model_answer" / "tiny-ko-model.jsonl"
 SECRET = "sk-test-secret-never-written-0123456789"
@@ -289,11 +288,9 @@ def test_resume_after_kill_9(tmp_path):
     assert len(judged) == 8
 
 
-SHARED = ROOT.parent / "shared" / "data"
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 def test_real_fastchat_answer_file_matches_fastchat_pipeline(tmp_path):
     """A real FastChat answer file (vicuna-13b-v1.3, 80 questions): every judge request is the prompt
     FastChat's gen_judgment renders, and the score is show_result's mean of the replayed ratings."""

@@ -14,11 +14,11 @@ import pytest
 
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.results.samples import read_samples
-from browser_support import body_attrs, chromium_binary, dom_elements, dom_tables, dump_dom, write_run
+from tests.conftest import RESULT_FIXTURES as FIXTURES
+from tests.support.browser_support import body_attrs, chromium_binary, dom_elements, dom_tables, dump_dom, write_run
 
 pytestmark = pytest.mark.browser
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 NAMES = {"org/Beta-7B-Instruct": "Beta 7B"}
 MARK = "data-pwned"
 HOSTILE = ("<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">"
@@ -254,7 +254,7 @@ def test_a_35030_item_page_is_interactive_within_2_seconds(tmp_path):
     dom, _ = dump_dom(_url(page), budget_ms=None)  # real time (no virtual clock)
     ready_ms = int(body_attrs(dom)["data-ready"])
     assert ready_ms < 2000, f"interactive after {ready_ms} ms"
-    from cdp import Browser
+    from tests.support.cdp import Browser
 
     searched = rows[34_999]["item"]
     with Browser(chromium_binary()) as browser:  # interactive: typing a search re-lists 35,030 items at once
@@ -295,7 +295,7 @@ def test_pages_work_from_a_static_web_server(site):
 
 
 def test_typing_choosing_and_clicking_change_the_listed_items(site):
-    from cdp import Browser
+    from tests.support.cdp import Browser
 
     root, out = site
     rows = read_samples(root / "results" / "Alpha-7B-Instruct" / "samples" / "kmmlu.jsonl")

@@ -7,7 +7,7 @@ import warnings
 import matplotlib.pyplot as plt
 import pytest
 
-from browser_support import write_run
+from tests.support.browser_support import write_run
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.leaderboard.charts import font_settings, hangul_family, radar_chart
 from evalsuite.leaderboard.collect import collect_results

@@ -5,14 +5,14 @@ import json
 import re
 import shutil
 import sys
-from pathlib import Path
 
 
 from evalsuite.declarations import discover
 from evalsuite.leaderboard import render_leaderboard
 
-PACKAGE = Path(__file__).resolve().parents[1] / "evalsuite" / "leaderboard"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
+from tests.conftest import REPO, RESULT_FIXTURES as FIXTURES
+
+PACKAGE = REPO / "evalsuite" / "leaderboard"
 
 
 def test_no_benchmark_is_named_in_the_package():

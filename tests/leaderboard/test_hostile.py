@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 
 from evalsuite.leaderboard import render_leaderboard
-from conftest import run_cli
+from tests.conftest import RESULT_FIXTURES as FIXTURES, run_cli
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 GOOD = FIXTURES / "Alpha-7B-Instruct"
 
 

@@ -1,7 +1,6 @@
 """The report's numbers: averages recomputed from the stored values are exactly the report's; the paper
 file keeps only the report (numbers, tables, per-column protocol), the rest comes from declarations."""
 
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,8 +11,7 @@ from evalsuite.leaderboard.benchmarks import benchmark_info
 from evalsuite.leaderboard.reference import DEFAULT_REFERENCE, PROTOCOL_SETTINGS, load_reference
 from evalsuite.leaderboard.tables import build_tables, rounded
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.conftest import SHARED_DATA
 EXAONE = "EXAONE 3.0 7.8B Inst."
 
 
@@ -120,8 +118,6 @@ def test_kmmlu_categories_live_beside_its_declaration():
 @pytest.mark.shared_data
 def test_kmmlu_csv_subjects_all_have_a_category():
     folder = SHARED_DATA / "kmmlu" / "data"
-    if not folder.is_dir():
-        pytest.skip("../shared/data is absent")
     subjects = {p.name.removesuffix("-test.csv") for p in folder.glob("*-test.csv")}
     assert len(subjects) == 45
     info = benchmark_info("kmmlu")

@@ -4,7 +4,6 @@ import argparse
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,8 +12,7 @@ from evalsuite.errors import BadInputError
 from evalsuite.leaderboard import render_leaderboard
 from evalsuite.leaderboard.cli import add_parser
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
-GOLDEN = Path(__file__).resolve().parent / "golden"
+from tests.conftest import GOLDEN, RESULT_FIXTURES as FIXTURES
 NAMES = {"org/Beta-7B-Instruct": "Beta 7B"}
 GOLDEN_PAGES = ["README.md", "benchmarks/kmmlu.md", "benchmarks/komt_bench.md", "benchmarks/mt_bench.md",
                 "benchmarks/mmlu_pro.md", "benchmarks/gsm8k.md"]

@@ -28,8 +28,7 @@ from evalsuite.models.prefix_cache import (
 )
 from evalsuite.runner.lm_eval_backend import task_manager
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures" / "data"
+from tests.conftest import FIXTURE_DATA as FIXTURES
 TOLERANCE = 1e-4
 TASKS = ("es_mmlu_pro", "es_kmmlu_accounting", "es_kmmlu_math", "es_kobest_copa")
 

@@ -1,15 +1,15 @@
 """A model behind a server, what goes wrong first: a chat endpoint asked for loglikelihood, a server's
 HTTP error, an unreachable Hub for the tokenizer. Real lm-eval API models against real HTTP servers on
-127.0.0.1 (tests/replay_server.py answers as an OpenAI-compatible server with injected faults)."""
+127.0.0.1 (tests/support/replay_server.py answers as an OpenAI-compatible server with injected faults)."""
 
 import socket
 import time
 
 import pytest
 
-from conftest import FIXTURE_DATA, run_cli
+from tests.conftest import FIXTURE_DATA, run_cli
 from evalsuite.models.served import hub_reachable
-from replay_server import ReplayJudgeServer
+from tests.support.replay_server import ReplayJudgeServer
 
 SECRET = "sk-served-test-secret-4242"
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import FIXTURE_DATA, REPO, run_cli
+from tests.conftest import FIXTURE_DATA, REPO, run_cli
 from evalsuite.judging.embedded_server import EmbeddedJudgeServer
 from evalsuite.models.embedded import embedded_gguf_path, embedded_hf_dir
 from evalsuite.models.loader import parse_model_args

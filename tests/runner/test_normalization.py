@@ -17,8 +17,9 @@ from evalsuite.leaderboard import render_leaderboard
 from evalsuite.runner.normalization import normalize, normalized
 from evalsuite.runner.sample_rows import mc_rows
 
-TASKS = Path(__file__).resolve().parents[1] / "tasks"
-RESULTS = Path(__file__).resolve().parent / "fixtures" / "results"
+from tests.conftest import REPO, RESULT_FIXTURES as RESULTS
+
+TASKS = REPO / "tasks"
 
 # The leaderboard's own table of answer counts (open-llm-leaderboard's normalization of its v2 results)
 LEADERBOARD_BBH_CHOICES = {

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import FIXTURE_DATA, run_cli
+from tests.conftest import FIXTURE_DATA, run_cli
 from evalsuite.declarations import discover
 from evalsuite.results.schema import validate_result
 from evalsuite.results.samples import read_samples

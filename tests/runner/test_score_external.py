@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_DATA
+from tests.conftest import FIXTURE_DATA
 from evalsuite.cli import main
 from evalsuite.declarations import get_benchmark
 from evalsuite.leaderboard.flags import protocol_differences

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import FIXTURE_DATA, run_cli
+from tests.conftest import FIXTURE_DATA, run_cli
 from evalsuite.declarations import get_benchmark
 from evalsuite.results.samples import read_samples
 from evalsuite.sandbox import os_isolation_available

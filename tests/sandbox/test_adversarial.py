@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, humaneval_problems as load_problems
+from tests.conftest import FIXTURE_DATA, SHARED_DATA, humaneval_problems as load_problems
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import allow_unisolated, current_isolation, reset_isolation
 from evalsuite.sandbox.isolation import UID_BASE
 from evalsuite.scoring.code import score_completions
 
-FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
 TIMEOUT_S = 3.0
 SECRET = "sk-evalsuite-test-secret-0123456789"
 WRONG = "    return 0.5\n"  # right for 3.5 only: the first assert passes, the second fails

@@ -22,7 +22,7 @@ from evalsuite.sandbox import (
 from evalsuite.sandbox.runner import RunResult, _verdict
 from evalsuite.sandbox.zygote import _decode, _encode, verdict_tag
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO as ROOT
 
 FAST = SandboxLimits(timeout_s=3)
 

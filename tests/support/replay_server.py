@@ -7,8 +7,8 @@ Authorization header, as some proxies do) before normal replies; a fault may als
 request handler that writes a reply of its own (a hostile endpoint's bytes). Listens on 127.0.0.1
 only and stops by itself after `lifetime_s` or `max_requests`.
 
-    python -m tests.replay_server --judgments model_judgment/gpt-4_single.jsonl
-    python -m tests.replay_server --fallback "Rating: [[8]]" --latency 0.25
+    python -m tests.support.replay_server --judgments model_judgment/gpt-4_single.jsonl
+    python -m tests.support.replay_server --fallback "Rating: [[8]]" --latency 0.25
 """
 
 from __future__ import annotations

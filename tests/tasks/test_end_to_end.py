@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures" / "data"
+from tests.conftest import FIXTURE_DATA as FIXTURES, REPO
+
 TASKS = REPO / "tasks"
 
 pytestmark = pytest.mark.real_model

@@ -6,19 +6,14 @@ import gzip
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import humaneval_problems as load_problems
+from tests.conftest import FIXTURE_DATA, FIXTURES, REPO as ROOT, SHARED_DATA, humaneval_problems as load_problems
 from evalsuite.errors import BadInputError
 from evalsuite.sandbox import allow_unisolated, os_isolation_available
 from evalsuite.scoring import code as he
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
-FIXTURE_DATA = FIXTURES / "data"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 COMPLETIONS = [json.loads(line) for line in (FIXTURES / "humaneval" / "completions.jsonl").read_text().splitlines()]
 
 
@@ -135,8 +130,6 @@ def test_duplicate_task_id_is_bad_input(tmp_path):
 
 @pytest.mark.shared_data
 def test_shared_copy_matches_the_bundled_file():
-    if not (SHARED_DATA / "humaneval").is_dir():
-        pytest.skip("../shared/data is absent")
     assert load_problems(SHARED_DATA) == load_problems()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_DATA, REPO, run_cli
+from tests.conftest import FIXTURE_DATA, FIXTURES, REPO, run_cli
 
 IFEVAL_TASK = REPO / "tasks" / "ifeval"
 PUNKT = IFEVAL_TASK / "nltk_data" / "tokenizers" / "punkt_tab" / "english"
@@ -21,7 +21,7 @@ PUNKT = IFEVAL_TASK / "nltk_data" / "tokenizers" / "punkt_tab" / "english"
 # input_response_data_gpt4_20231107_145030.jsonl chosen to cover all 25 instruction types (11 fail
 # at least one), with the per-instruction verdicts its evaluation_main.py wrote (eval_results_strict
 # and eval_results_loose). Key 1129 is left out: its letter "!" makes the checker draw a random letter.
-OFFICIAL = [json.loads(line) for line in (REPO / "tests" / "fixtures" / "ifeval_gpt4_official.jsonl").read_text().splitlines()]
+OFFICIAL = [json.loads(line) for line in (FIXTURES / "ifeval_gpt4_official.jsonl").read_text().splitlines()]
 INPUTS = {row["key"]: row for row in map(json.loads, (FIXTURE_DATA / "ifeval" / "data" / "input_data.jsonl").read_text().splitlines())}
 
 

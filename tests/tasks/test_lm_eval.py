@@ -13,8 +13,8 @@ import yaml
 
 from evalsuite.declarations import discover
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures" / "data"
+from tests.conftest import FIXTURE_DATA as FIXTURES, REPO
+
 TASKS = REPO / "tasks"
 
 OURS_TO_BUILTIN = {

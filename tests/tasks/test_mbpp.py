@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_DATA, REPO, SHARED_DATA, run_cli
+from tests.conftest import FIXTURE_DATA, REPO, SHARED_DATA, run_cli
 from evalsuite.cli import main
 from evalsuite.data.loader import load_declared_dataset, load_local
 from evalsuite.declarations import parse_declaration
@@ -20,7 +20,7 @@ from evalsuite.errors import BadInputError
 from evalsuite.results.samples import read_samples
 from evalsuite.sandbox import allow_unisolated, os_isolation_available
 from evalsuite.scoring.code import code_problem, extract_program, score_completions
-from test_sandbox_adversarial import mode  # noqa: F401  (the fixture: both isolation modes)
+from tests.sandbox.test_adversarial import mode  # noqa: F401  (the fixture: both isolation modes)
 
 TASK_DIR = REPO / "tasks" / "mbpp"
 SANDBOX_FLAGS = [] if os_isolation_available() else ["--allow_unisolated_execution"]

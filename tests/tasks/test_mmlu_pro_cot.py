@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_DATA, REPO
+from tests.conftest import FIXTURE_DATA, REPO
 
 TASKS = REPO / "tasks"
 LETTERS = "ABCDEFGHIJKLMNOP"
