@@ -9,7 +9,7 @@ from evalsuite.results.schema import validate_result
 from evalsuite.results.samples import read_samples
 from evalsuite.sandbox import os_isolation_available
 
-pytestmark = pytest.mark.real_model
+pytestmark = [pytest.mark.real_model, pytest.mark.timeout(900)]  # the first run: 149 s on 2 cores
 SLUG = "SmolLM2-135M-Instruct"
 
 
