@@ -20,7 +20,7 @@ from evalsuite.judging.options import JudgeOptions, add_judge_arguments
 from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
 from evalsuite.runner.demo import run_demo
 from evalsuite.runner.options import RunOptions
-from evalsuite.runner.report import print_judge_estimates, print_summary, print_task_details, print_tasks
+from evalsuite.runner.report import print_judge_estimates, print_summary, print_task_details, print_tasks, tasks_markdown
 from evalsuite.runner.run import estimate_judging, run_benchmarks
 from evalsuite.scoring.cli import add_parser as add_score_parser
 
@@ -164,7 +164,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """`tasks`: every benchmark in one line each; `tasks NAME`: one benchmark's whole protocol."""
-    if args.name:
+    if args.format == "markdown":
+        print(tasks_markdown(args.name), end="")
+    elif args.name:
         print_task_details(args.name)
     else:
         print_tasks()
@@ -196,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tasks = subparsers.add_parser("tasks", help="list every benchmark; `tasks NAME` shows one's whole protocol")
     tasks.add_argument("name", nargs="?", default=None, help="a benchmark: print its whole protocol")
+    tasks.add_argument("--format", choices=("text", "markdown"), default="text",
+                       help="markdown: one table row per benchmark, as the README's protocol table")
     tasks.set_defaults(func=cmd_tasks)
 
     demo = subparsers.add_parser("demo", help="embedded model, small limits, whole pipeline, leaderboard")
