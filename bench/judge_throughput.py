@@ -63,7 +63,7 @@ def main() -> int:
     print(f"{'concurrency':>11} {'elapsed_s':>10} {'ideal_s':>8} {'ratio':>6}")
     ratios = {}
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.replay_server", "--fallback", "Explanation. Rating: [[8]]",
+        [sys.executable, "-m", "tests.support.replay_server", "--fallback", "Explanation. Rating: [[8]]",
          "--latency", str(args.latency), "--lifetime", "900"],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
     )

@@ -21,7 +21,7 @@ from evalsuite.leaderboard.cli import add_parser as add_leaderboard_parser
 from evalsuite.runner.demo import run_demo
 from evalsuite.runner.engines import uses_judge
 from evalsuite.runner.options import RunOptions
-from evalsuite.runner.report import print_judge_estimates, print_summary, print_task_details, print_tasks
+from evalsuite.runner.report import print_judge_estimates, print_summary, print_task_details, print_tasks, tasks_markdown
 from evalsuite.runner.run import estimate_judging, run_benchmarks
 from evalsuite.runner.score import add_parser as add_score_parser
 
@@ -171,7 +171,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """`tasks`: every benchmark in one line each; `tasks NAME`: one benchmark's whole protocol."""
-    if args.name:
+    if args.format == "markdown":
+        print(tasks_markdown(args.name), end="")
+    elif args.name:
         print_task_details(args.name)
     else:
         print_tasks()
@@ -205,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = subparsers.add_parser("tasks", help="list every benchmark; `tasks NAME` shows one's whole protocol")
     tasks.add_argument("name", nargs="?", default=None, help="a benchmark: print its whole protocol")
     add_include_path_argument(tasks)
+    tasks.add_argument("--format", choices=("text", "markdown"), default="text",
+                       help="markdown: one table row per benchmark, as the README's protocol table")
     tasks.set_defaults(func=cmd_tasks)
 
     demo = subparsers.add_parser("demo", help="embedded model, small limits, whole pipeline, leaderboard")

@@ -1,4 +1,6 @@
-"""Shared test helpers: the repo root, the real data mirror (optional) and the CLI runner."""
+"""The one conftest: the shared paths every test imports (`from tests.conftest import REPO, ...`), the
+`shared_data` marker that skips by itself where the real data mirror is absent, and shared helpers
+(the CLI runner, HumanEval's problems, the judged evidence check)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,30 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-FIXTURE_DATA = REPO / "tests" / "fixtures" / "data"
+TESTS = REPO / "tests"
+FIXTURES = TESTS / "fixtures"  # small files in the real schemas
+FIXTURE_DATA = FIXTURES / "data"  # the benchmarks' data in the upstream layouts (a --data_dir)
+RESULT_FIXTURES = FIXTURES / "results"  # result files, as `run` writes them
+JUDGING_FIXTURES = FIXTURES / "judging"  # official judged outputs (goldens of the judged formats)
+GOLDEN = TESTS / "golden"  # the leaderboard's expected markdown
+# the real benchmark files (optional): ../shared/data beside the checkout, or $EVALSUITE_SHARED_DATA
+SHARED_DATA = Path(os.environ.get("EVALSUITE_SHARED_DATA") or REPO.parent / "shared" / "data")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip, with one line each, every test marked `shared_data` (or asking for the `shared_data`
+    fixture) where the real data mirror is absent."""
+    if SHARED_DATA.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"shared_data: {SHARED_DATA} is absent")
+    for item in items:
+        if item.get_closest_marker("shared_data") or "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
 
 
 @pytest.fixture
 def shared_data() -> Path:
-    """../shared/data (real benchmark files); the test is skipped where it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent")
+    """The real benchmark files (SHARED_DATA); a test asking for them is skipped where they are absent."""
     return SHARED_DATA
 
 

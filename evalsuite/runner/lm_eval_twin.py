@@ -1,5 +1,5 @@
 """lm-eval's own task config run on one of our tasks' data: the yardstick our task YAMLs are checked
-against (same requests, tests/test_tasks_lm_eval.py) and timed against (bench/overhead.py)."""
+against (same requests, tests/tasks/test_lm_eval.py) and timed against (bench/overhead.py)."""
 
 from __future__ import annotations
 

@@ -84,6 +84,24 @@ def print_tasks(out: TextIO = sys.stdout) -> None:
     print("\nnames are case-insensitive; `run_eval.py tasks NAME` shows a benchmark's whole protocol", file=out)
 
 
+def _markdown_cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def tasks_markdown(name: str | None = None) -> str:
+    """The declared protocol of every benchmark (or of the one named) as one markdown table: the table
+    `run_eval.py tasks --format markdown` prints and the README carries (a test keeps them equal)."""
+    header = ["task", "title", "output", "shots", "metric", "aggregation", "runs as", "data (default)",
+              "`--data_dir` layout"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for b in [get_benchmark(name)] if name else discover().values():
+        runs_as, source = _runs_as(b)
+        cells = [f"`{b.name}`", b.title, b.output, b.num_fewshot, f"`{b.metric}`", b.score.aggregation, runs_as,
+                 f"`{source}`", f"`{b.data.local_layout}`"]  # code spans: `<subject>` and `*` read as written
+        lines.append("| " + " | ".join(_markdown_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def print_task_details(name: str, out: TextIO = sys.stdout) -> None:
     """One benchmark's protocol, one field a line (the `tasks NAME` view)."""
     b = get_benchmark(name)
