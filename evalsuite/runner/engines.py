@@ -156,9 +156,7 @@ class JudgeEngine(Engine):
     @staticmethod
     def describe(benchmark: Benchmark) -> tuple[str, str]:
         definition = load_definition(benchmark.name)
-        judge = benchmark.judge.name if benchmark.judge else benchmark.name
-        return (f"judge {judge} ({definition.format}; official judge {definition.default_judge_model})",
-                definition.source)
+        return f"judge: format {definition.format}, official judge {definition.default_judge_model}", definition.source
 
 
 ENGINES: dict[str, type[Engine]] = {"lm_eval": LmEvalEngine, "judge": JudgeEngine}

@@ -95,7 +95,7 @@ def tasks_markdown(name: str | None = None) -> str:
               "`--data_dir` layout"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for b in [get_benchmark(name)] if name else discover().values():
-        runs_as, source = _runs_as(b)
+        runs_as, source = engine_class(b).describe(b)
         cells = [f"`{b.name}`", b.title, b.output, b.num_fewshot, f"`{b.metric}`", b.score.aggregation, runs_as,
                  f"`{source}`", f"`{b.data.local_layout}`"]  # code spans: `<subject>` and `*` read as written
         lines.append("| " + " | ".join(_markdown_cell(c) for c in cells) + " |")
