@@ -208,3 +208,22 @@ def test_package_imports_are_at_the_top(path):
                 elif isinstance(node, ast.Import) and any(a.name.startswith("evalsuite") for a in node.names):
                     nested.append(f"{function.name}: import evalsuite")
     assert nested == []
+
+
+def test_the_architecture_page_draws_these_layers():
+    """docs/architecture.md's drawing lists the layers of LAYERS, top to bottom, and nothing else."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawing = text.split("## Layers", 1)[1].split("```", 2)[1]
+    drawn: dict[int, list[str]] = {}
+    current = None
+    for line in drawing.splitlines():
+        number, name = line[:5].strip(), line[7:30].strip()
+        if number.isdigit():
+            current = int(number)
+        if current is not None and name:
+            drawn.setdefault(current, []).extend(
+                part.strip().removesuffix("/").removesuffix(".py").replace("__init__", "evalsuite")
+                for part in name.split(","))
+    assert sorted(drawn) == list(range(len(LAYERS)))
+    assert {layer: sorted(names) for layer, names in drawn.items()} == {
+        index: sorted(layer) for index, layer in enumerate(LAYERS)}
