@@ -65,19 +65,19 @@ def _logickor():
 
 
 def _arena_hard():
-    from test_judging_arena_hard import ANSWERS, JUDGE, _replayer  # the golden judge calls' replayer
+    from tests.judging.test_arena_hard import ANSWERS, JUDGE, _replayer  # the golden judge calls' replayer
 
     return _replayer(), ANSWERS, {"judge_model": JUDGE}
 
 
 def _alpaca_eval():
-    from test_judging_alpaca_eval import ANSWERS, _responder
+    from tests.judging.test_alpaca_eval import ANSWERS, _responder
 
     return _responder(), ANSWERS, {}
 
 
 def _wildbench():
-    from test_judging_checklist_score import ANSWERS, _official_replies
+    from tests.judging.test_checklist_score import ANSWERS, _official_replies
 
     return replay_responder(_official_replies()), ANSWERS, {}
 
