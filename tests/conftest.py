@@ -74,6 +74,8 @@ def assert_judge_evidence(samples_file: Path, calls_per_row: int | None = None) 
             assert call["request"] and all(m["role"] in ("system", "user", "assistant") and isinstance(m["content"], str)
                                            for m in call["request"]), row["item"]
             assert call["status"] and isinstance(call["replies"], list), row["item"]
+            # what was sent before each re-ask (the judge conversation, not only its first request)
+            assert len(call["follow_ups"]) == max(0, len(call["replies"]) - 1), row["item"]
         if row.get("score") is not None and row["judge"]:
             assert any(call["replies"] for call in row["judge"]), row["item"]
     return rows

@@ -312,7 +312,9 @@ def run_judge_benchmark(
         if summary.metrics.get("score_metric") not in (None, protocol["metric"]):
             # the format scored another metric than the declared one (a missing input): the protocol says so
             protocol = {**protocol, "metric": summary.metrics["score_metric"]}
-        write_samples(samples_file(out_file), with_evidence(summary.samples, questions, answers, outcomes))
+        write_samples(samples_file(out_file), with_evidence(
+            summary.samples, questions, answers, outcomes,
+            lambda messages, reply: judge_format.follow_up(run, messages, reply)))
         finished = time.time()
         base = out_file.parent
         provenance = build_provenance(

@@ -1,19 +1,36 @@
 """The evidence of a judged item, added to its samples row by the runner for every format alike: the
-question's turns, the model's answers, and every judge request with its replies, parsed verdict,
-re-asks and failure (evalsuite/results/samples.py)."""
+question's turns, the model's answers, and every judge request with its replies, the follow-up
+messages of its re-asks, parsed verdict and failure (evalsuite/results/samples.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from evalsuite.judging.client import JudgeOutcome
+
+# A format's follow-up: the next request after a reply it did not accept (None: the same one again).
+FollowUp = Callable[[list[dict], Any], "list[dict] | None"]
 
 # Keys a format's judgment row may use for the parsed verdict, in the order they are looked for.
 VERDICT_KEYS = ("score", "value", "preference_as_shown", "verdict")
 
 
-def judge_call(outcome: JudgeOutcome) -> dict:
-    """One judge request as asked and answered: messages, replies (re-asks included), verdict, status."""
+def follow_ups(request: list[dict], replies: list, follow_up: FollowUp | None) -> list[list[dict]]:
+    """What was sent before each re-ask, rebuilt the way the core asked it: the messages added to the
+    conversation after the previous request (the judge's reply and the format's follow-up turn), or the
+    whole request where it is not a continuation; [] where the same request was sent again."""
+    sent, added = list(request), []
+    for reply in replies[:-1]:
+        following = (follow_up(sent, reply) if follow_up else None) or sent
+        added.append([] if following == sent else
+                     following[len(sent):] if following[:len(sent)] == sent else list(following))
+        sent = following
+    return added
+
+
+def judge_call(outcome: JudgeOutcome, follow_up: FollowUp | None = None) -> dict:
+    """One judge request as asked and answered: messages, replies (re-asks included) and the follow-up
+    messages before each re-ask, verdict, status."""
     row = outcome.row or {}
     replies = row.get("replies")
     if not isinstance(replies, list):
@@ -25,6 +42,7 @@ def judge_call(outcome: JudgeOutcome) -> dict:
         "prompt_name": outcome.task.prompt.prompt_name,
         "request": list(outcome.task.prompt.messages),
         "replies": replies,
+        "follow_ups": follow_ups(list(outcome.task.prompt.messages), replies, follow_up),
         "reasks": max(0, int(attempts) - 1) if isinstance(attempts, int) else 0,
         "verdict": next((row[k] for k in VERDICT_KEYS if k in row), None),
         "status": row.get("status", outcome.failure),
@@ -40,9 +58,9 @@ def _item_key(row: dict) -> tuple[Any, Any]:
 
 
 def with_evidence(samples: list[dict], questions: list[dict], answers: dict[Any, list[str]],
-                  outcomes: list[JudgeOutcome]) -> list[dict]:
+                  outcomes: list[JudgeOutcome], follow_up: FollowUp | None = None) -> list[dict]:
     """The format's samples rows with `turns`, `answers` and `judge` (the calls of the row's question,
-    and turn or game where the row has one) added."""
+    and turn or game where the row has one, each with its re-asks' follow-up messages) added."""
     by_question = {str(q["question_id"]): q for q in questions}
     calls: dict[str, list[JudgeOutcome]] = {}
     for outcome in outcomes:
@@ -56,6 +74,6 @@ def with_evidence(samples: list[dict], questions: list[dict], answers: dict[Any,
             **row,
             "turns": list(asked.get("turns") or []),
             "answers": list(answers.get(asked.get("question_id"), []) if asked else []),
-            "judge": [judge_call(o) for o in sorted(mine, key=lambda o: (o.task.part, o.task.repeat))],
+            "judge": [judge_call(o, follow_up) for o in sorted(mine, key=lambda o: (o.task.part, o.task.repeat))],
         })
     return rows

@@ -131,6 +131,12 @@ def test_replayed_run_writes_the_official_files_and_show_results_score(tmp_path)
     assert metrics["n_battles"] == _golden_case("gpt-4-0613 replayed")["full_precision"]["battles"] == 23
     samples = assert_judge_evidence(tmp_path / "gpt-4-0613" / "samples" / "arena_hard.jsonl")
     assert all(call["prompt_name"] for s in samples for call in s["judge"])
+    followed = {(s["item"].split("/")[0], call["turn"], call["repeat"]): call for s in samples for call in s["judge"] if call["reasks"]}
+    assert len(followed) == 5  # the five follow-ups are in the evidence, each after the reply it follows
+    for call in followed.values():
+        assert call["follow_ups"] == [[{"role": "assistant", "content": call["replies"][0]},
+                                       {"role": "user", "content": "continue your judgment and finish by "
+                                                                   "outputting a final verdict label"}]]
     scored = [s["score"] for s in samples if s["score"] is not None]
     assert len(scored) == 23 and sum(scored) / len(scored) == pytest.approx(result["score"])
     assert sorted(s["status"] for s in samples if s["score"] is None) == [

@@ -18,6 +18,8 @@ from evalsuite.judging.options import JudgeOptions
 from tests.support.replay_server import ReplayJudgeServer, replay_responder
 from evalsuite.judging.benchmark import run_judge_benchmark
 from evalsuite.results.schema import validate_result
+from evalsuite.results.samples import read_samples
+from evalsuite.judging.definitions import load_definition
 
 from tests.conftest import FIXTURE_DATA as FIXTURES, JUDGING_FIXTURES as JUDGING, REPO as ROOT, SHARED_DATA as SHARED
 
@@ -128,6 +130,12 @@ def test_reasks_only_when_asked_and_recorded(tmp_path):
         assert len(server.requests) == 4
     assert reasked["score"] == 6.0 and reasked["metrics"]["reasks"] == 2
     assert reasked["protocol"]["judge"]["reasks"] == 2
+    calls = [c for row in read_samples(tmp_path / "b" / "tiny-model" / "samples" / "mt_bench.jsonl")
+             for c in row["judge"]]
+    assert [len(c["follow_ups"]) for c in calls] == [1, 1]  # the re-ask prompt is in the evidence
+    reask_prompt = load_definition("mt_bench").settings.reask_prompt
+    assert all(c["follow_ups"][0] == [{"role": "assistant", "content": "A fine answer."},
+                                      {"role": "user", "content": reask_prompt}] for c in calls)
 
 
 def test_repeats_use_the_median_and_report_the_spread(tmp_path):

@@ -220,7 +220,14 @@
       const title = "Judge call · turn " + call.turn + " · repeat " + call.repeat + " · verdict " + text(call.verdict) + " · " + text(call.status) + (call.reasks ? " · " + call.reasks + " re-ask(s)" : "");
       const box = el("details", { class: "judge" }, el("summary", {}, title));
       (call.request || []).forEach((m) => box.append(el("h5", {}, "request · " + text(m.role)), pre(m.content)));
-      (call.replies || []).forEach((r, i) => box.append(el("h5", {}, "reply " + (i + 1)), pre(r)));
+      (call.replies || []).forEach((r, i) => {
+        const added = i > 0 && Array.isArray(call.follow_ups) ? call.follow_ups[i - 1] : null;
+        if (Array.isArray(added) && !added.length) box.append(el("h5", {}, "re-ask " + i + ": the same request again"));
+        (Array.isArray(added) ? added : []).forEach((m) => {
+          if (m && m.role !== "assistant") box.append(el("h5", {}, "re-ask " + i + " · " + text(m.role)), pre(m.content));
+        });
+        box.append(el("h5", {}, "reply " + (i + 1)), pre(r));
+      });
       if (call.failure || call.detail) box.append(el("p", { class: "failure" }, "failure: " + text(call.failure) + " " + text(call.detail)));
       parts.push(box);
     });
