@@ -1,5 +1,5 @@
 """LogicKor v2 single-answer grading of two-turn Korean answers (instructkr/LogicKor: generator.py,
-evaluator.py, score.py at the commit judges/logickor.yaml names).
+evaluator.py, score.py at the commit its declaration names).
 
 Answers: the prompt strategy's messages (templates.py PROMPT_STRATEGY: default, 1-shot, cot-1-shot)
 come before the question, turn 2 follows the model's own turn 1, greedy. Each question is judged twice:
