@@ -147,5 +147,5 @@ def test_judge_block_problems_are_one_line(tmp_path, change, message):
 def test_a_missing_format_module_is_one_line(tmp_path, monkeypatch):
     _new_benchmark(tmp_path, extra_judge="  format_module: absent.py\n")
     monkeypatch.setenv(INCLUDE_PATH_ENV, str(tmp_path))
-    with pytest.raises(BadInputError, match="cannot import the judge format module .*absent.py \(no such file\)"):
+    with pytest.raises(BadInputError, match=r"cannot import the judge format module .*absent.py \(no such file\)"):
         load_definition(NAME)
