@@ -39,7 +39,7 @@ from evalsuite.judging.client import (
 from evalsuite.judging.replies import (
     MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrub_secrets, scrubbed_detail,
 )
-from evalsuite.judging.usage import TokenUsage
+from evalsuite.judging.usage import TokenUsage, count_call
 
 BATCH_FOLDER = "batches"  # under a judged benchmark's work folder: the ledger and the results read back
 ENDPOINT = "/v1/chat/completions"
@@ -187,6 +187,7 @@ class BatchJudgeClient:
         request = _Request(body, request_hash(body), asyncio.get_running_loop().create_future())
         saved = self._saved_reply(request.hash)
         if saved is not None:
+            count_call(saved.get("usage"))
             return saved
         self._attach_or_queue(request)
         if self._flusher is None:
@@ -195,7 +196,9 @@ class BatchJudgeClient:
             self._waiting[task] = self._waiting.get(task, 0) + 1
         self._changed.set()
         try:
-            return await request.future
+            response = await request.future
+            count_call(response.get("usage"))  # in the judging task: the judgment's own tally
+            return response
         finally:
             if task is not None:
                 self._waiting[task] -= 1

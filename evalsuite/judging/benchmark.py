@@ -33,7 +33,7 @@ from evalsuite.errors import BadInputError, EvalsuiteError
 from evalsuite.judging.answers import generate_answers
 from evalsuite.judging.batch import BATCH_FOLDER, BatchJudgeClient, BatchSettings
 from evalsuite.judging.client import (
-    ANSWER_KEY, JUDGMENT_KEY, JudgeClient, RetryPolicy, judge_all, probe_endpoint, stable_hash,
+    ANSWER_KEY, JUDGMENT_KEY, JudgeClient, RetryPolicy, judge_all, judgment_key, probe_endpoint, stable_hash,
 )
 from evalsuite.judging.core import JudgeRun, judge_one
 from evalsuite.declarations import get_benchmark
@@ -55,6 +55,7 @@ from evalsuite.results.store import (
 
 LOCK_NAME = WORK_FOLDER_MARK
 JUDGMENT_CACHE = "judgments.jsonl"  # under B/cache/; --force starts it afresh (answers are reused)
+USAGE_CACHE = "judge_usage.jsonl"  # under B/cache/: the tokens each judgment's calls used (as reported)
 
 
 def call_failures(result: dict) -> int:
@@ -269,7 +270,8 @@ def run_judge_benchmark(
     bench_dir = work_folder(out_file)
     with output_lock(bench_dir):
         if force:  # a forced rerun judges again instead of replaying the judgment cache
-            (bench_dir / "cache" / JUDGMENT_CACHE).unlink(missing_ok=True)
+            for name in (JUDGMENT_CACHE, USAGE_CACHE):
+                (bench_dir / "cache" / name).unlink(missing_ok=True)
         elif existing is not None and not call_failures(existing):
             return existing  # (a result with failed judge calls is resumed: they are retried)
         if answers is None:
@@ -293,9 +295,10 @@ def run_judge_benchmark(
                        options.reasks, languages)
         tasks = judge_format.build_tasks(run)
         cache = JsonlCache(bench_dir / "cache" / JUDGMENT_CACHE, JUDGMENT_KEY)
+        usage_cache = JsonlCache(bench_dir / "cache" / USAGE_CACHE, JUDGMENT_KEY)
         with open_endpoint(endpoint, options) as live:
-            outcomes, stats = asyncio.run(_judge(run, judge_format, live, options, tasks, cache, benchmark,
-                                                 bench_dir))
+            outcomes, stats = asyncio.run(_judge(run, judge_format, live, options, tasks, (cache, usage_cache),
+                                                 benchmark, bench_dir))
         judgment_file = judge_format.write_judgments(run, outcomes, bench_dir)
 
         summary = judge_format.summarize(run, outcomes)
@@ -314,7 +317,8 @@ def run_judge_benchmark(
             protocol = {**protocol, "metric": summary.metrics["score_metric"]}
         write_samples(samples_file(out_file), with_evidence(
             summary.samples, questions, answers, outcomes,
-            lambda messages, reply: judge_format.follow_up(run, messages, reply)))
+            lambda messages, reply: judge_format.follow_up(run, messages, reply),
+            lambda outcome: usage_cache.get(judgment_key(endpoint.model, outcome.task))))
         finished = time.time()
         base = out_file.parent
         provenance = build_provenance(
@@ -346,7 +350,11 @@ def limited_questions(questions: list[dict], limit: int | float | None) -> list[
 
 
 async def _judge(run: JudgeRun, judge_format: JudgeFormat, endpoint: JudgeEndpoint,
-                 options: JudgeOptions, tasks: list, cache: JsonlCache, benchmark: str, bench_dir: Path):
+                 options: JudgeOptions, tasks: list, caches: tuple[JsonlCache, JsonlCache], benchmark: str,
+                 bench_dir: Path):
+    """Every judgment of `tasks` through the run's client (online or batch), with the judgment and usage
+    caches `caches`; (outcomes, the call statistics and token usage the result records)."""
+    cache, usage_cache = caches
     retry = RetryPolicy(options.max_retries, options.backoff_base_s, options.backoff_cap_s)
     if options.mode == BATCH:
         client = BatchJudgeClient(
@@ -365,8 +373,10 @@ async def _judge(run: JudgeRun, judge_format: JudgeFormat, endpoint: JudgeEndpoi
         )
     try:
         outcomes = await judge_all(tasks, client, judge_one(judge_format, run), cache,
-                                   progress=options.progress, description=benchmark, reasks=options.reasks)
+                                   progress=options.progress, description=benchmark, reasks=options.reasks,
+                                   usage_cache=usage_cache, mode=options.mode)
     finally:
         await client.close()
+    used = [usage_cache.get(judgment_key(endpoint.model, o.task)) for o in outcomes]
     return outcomes, {"calls": client.calls, "retries": client.retries, "mode": options.mode,
-                      "usage": usage_record(client.usage, endpoint.model, options.mode)}
+                      "usage": usage_record([row for row in used if row is not None], endpoint.model)}

@@ -25,7 +25,7 @@ from evalsuite.errors import BadInputError, EvalsuiteError, exception_chain, scr
 from evalsuite.judging.replies import (
     MAX_REPLY_BYTES, ReplyRefused, bounded_reply_hook, decode_reply, scrubbed_detail,
 )
-from evalsuite.judging.usage import TokenUsage
+from evalsuite.judging.usage import TokenUsage, count_call, judgment_usage
 from evalsuite.results.store import JsonlCache
 
 RETRYABLE_STATUS = {408, 409, 425, 429}
@@ -163,9 +163,11 @@ class JudgeClient:
     async def _request(self, messages: list[dict[str, str]], request_body: dict | None, reask: bool) -> dict:
         """The chat.completion JSON object (with a text reply) for `messages`; JudgeCallFailed scrubbed."""
         try:
-            return await self._post(messages, request_body, reask)
+            response = await self._post(messages, request_body, reask)
         except JudgeCallFailed as err:
             raise JudgeCallFailed(err.kind, self.scrub(err.detail)) from None
+        count_call(response.get("usage"))  # in the judging task: the judgment's own tally
+        return response
 
     def _detail(self, what: str, text: str) -> str:
         return f"{what}: {scrubbed_detail(text, [self._api_key])}"
@@ -361,6 +363,17 @@ def resume_line(what: str, cached: int, total: int, unit: str) -> str:
     return f"{what}: {total:,} {unit}, none cached"
 
 
+def paid_usage(usage_cache: JsonlCache, key: tuple, used: TokenUsage, mode: str) -> dict:
+    """The usage row of a judgment after this run's calls: the tokens they used added to what earlier
+    runs' calls for the same judgment used (a retried failure or a re-ask is paid again), per mode."""
+    earlier = usage_cache.get(key) or {}
+    spent = {"calls": used.calls, "prompt_tokens": used.prompt_tokens, "completion_tokens": used.completion_tokens}
+    by_mode = {name: dict(counts) for name, counts in (earlier.get("by_mode") or {}).items()}
+    by_mode[mode] = {k: int(by_mode.get(mode, {}).get(k, 0)) + v for k, v in spent.items()}
+    return {**dict(zip(JUDGMENT_KEY, key)), **{k: sum(m[k] for m in by_mode.values()) for k in spent},
+            "by_mode": by_mode}
+
+
 def judgment_key(judge_model: str, task: JudgeTask) -> tuple:
     """Cache key of a task (see JUDGMENT_KEY)."""
     return (judge_model, task.prompt.prompt_name, task.question_id, task.part, task.input_hash, task.repeat)
@@ -375,12 +388,15 @@ async def judge_all(
     progress: bool = True,
     description: str = "judging",
     reasks: int = 0,
+    usage_cache: JsonlCache | None = None,
+    mode: str = "online",
 ) -> list[JudgeOutcome]:
     """Outcomes for all tasks, in task order: cached ones reused, the others judged concurrently.
 
     A request that fails for good is counted, not cached (a later run retries it). A cached judgment
     without a rating made with fewer re-asks than `reasks` is judged again. One line on stderr says
-    how many judgments were reused.
+    how many judgments were reused. With `usage_cache`, the tokens the calls of each judgment used (as
+    the endpoint reported them; a failed judgment's too) are added there under its key, per `mode`.
     """
     outcomes: dict[int, JudgeOutcome] = {}
     pending: list[tuple[int, JudgeTask]] = []
@@ -394,15 +410,19 @@ async def judge_all(
     bar = tqdm(total=len(tasks), initial=len(outcomes), desc=description, disable=not progress, unit="judgment")
 
     async def run(index: int, task: JudgeTask) -> None:
-        try:
-            row = await judge_one(task, client)
-        except JudgeCallFailed as err:
-            outcomes[index] = JudgeOutcome(task, None, err.kind, err.detail)
-        else:
-            if reasks:
-                row = {**row, REASKS_FIELD: reasks}  # what a later run with more re-asks compares
-            await asyncio.to_thread(cache.put, row)  # the fsync stays off the event loop
-            outcomes[index] = JudgeOutcome(task, row)
+        with judgment_usage() as used:
+            try:
+                row = await judge_one(task, client)
+            except JudgeCallFailed as err:
+                outcomes[index] = JudgeOutcome(task, None, err.kind, err.detail)
+            else:
+                if reasks:
+                    row = {**row, REASKS_FIELD: reasks}  # what a later run with more re-asks compares
+                await asyncio.to_thread(cache.put, row)  # the fsync stays off the event loop
+                outcomes[index] = JudgeOutcome(task, row)
+        if usage_cache is not None and used.calls:  # failed judgments' calls were paid too
+            row = paid_usage(usage_cache, judgment_key(client.model, task), used, mode)
+            await asyncio.to_thread(usage_cache.put, row)
         bar.update(1)
 
     workers = [asyncio.ensure_future(run(index, task)) for index, task in pending]

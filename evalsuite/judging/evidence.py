@@ -10,6 +10,8 @@ from evalsuite.judging.client import JudgeOutcome
 
 # A format's follow-up: the next request after a reply it did not accept (None: the same one again).
 FollowUp = Callable[[list[dict], Any], "list[dict] | None"]
+# The usage row of a judgment (calls, prompt and completion tokens, mode), None when none was recorded.
+UsageOf = Callable[[JudgeOutcome], "dict | None"]
 
 # Keys a format's judgment row may use for the parsed verdict, in the order they are looked for.
 VERDICT_KEYS = ("score", "value", "preference_as_shown", "verdict")
@@ -28,7 +30,7 @@ def follow_ups(request: list[dict], replies: list, follow_up: FollowUp | None) -
     return added
 
 
-def judge_call(outcome: JudgeOutcome, follow_up: FollowUp | None = None) -> dict:
+def judge_call(outcome: JudgeOutcome, follow_up: FollowUp | None = None, usage_of: UsageOf | None = None) -> dict:
     """One judge request as asked and answered: messages, replies (re-asks included) and the follow-up
     messages before each re-ask, verdict, status."""
     row = outcome.row or {}
@@ -48,7 +50,16 @@ def judge_call(outcome: JudgeOutcome, follow_up: FollowUp | None = None) -> dict
         "status": row.get("status", outcome.failure),
         "failure": outcome.failure,
         "detail": outcome.detail or row.get("error") or "",
+        "usage": _tokens(usage_of(outcome) if usage_of else None),
     }
+
+
+def _tokens(row: dict | None) -> dict | None:
+    """The tokens a judgment's calls used, over every run that asked them, as the endpoint reported them
+    (None: not reported)."""
+    if row is None:
+        return None
+    return {key: row.get(key) for key in ("calls", "prompt_tokens", "completion_tokens")}
 
 
 def _item_key(row: dict) -> tuple[Any, Any]:
@@ -58,9 +69,11 @@ def _item_key(row: dict) -> tuple[Any, Any]:
 
 
 def with_evidence(samples: list[dict], questions: list[dict], answers: dict[Any, list[str]],
-                  outcomes: list[JudgeOutcome], follow_up: FollowUp | None = None) -> list[dict]:
+                  outcomes: list[JudgeOutcome], follow_up: FollowUp | None = None,
+                  usage_of: UsageOf | None = None) -> list[dict]:
     """The format's samples rows with `turns`, `answers` and `judge` (the calls of the row's question,
-    and turn or game where the row has one, each with its re-asks' follow-up messages) added."""
+    and turn or game where the row has one, each with its re-asks' follow-up messages and the tokens its
+    calls used) added."""
     by_question = {str(q["question_id"]): q for q in questions}
     calls: dict[str, list[JudgeOutcome]] = {}
     for outcome in outcomes:
@@ -74,6 +87,6 @@ def with_evidence(samples: list[dict], questions: list[dict], answers: dict[Any,
             **row,
             "turns": list(asked.get("turns") or []),
             "answers": list(answers.get(asked.get("question_id"), []) if asked else []),
-            "judge": [judge_call(o, follow_up) for o in sorted(mine, key=lambda o: (o.task.part, o.task.repeat))],
+            "judge": [judge_call(o, follow_up, usage_of) for o in sorted(mine, key=lambda o: (o.task.part, o.task.repeat))],
         })
     return rows

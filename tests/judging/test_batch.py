@@ -24,6 +24,9 @@ from evalsuite.judging.client import JudgeCallFailed, JudgeClient, RetryPolicy
 from evalsuite.judging.options import JudgeOptions
 from evalsuite.judging.benchmark import run_judge_benchmark
 from evalsuite.results.schema import validate_result
+from evalsuite.results.samples import read_samples
+from evalsuite.errors import EvalsuiteError
+from evalsuite.judging.usage import usage_record
 from tests.support.replay_server import replay_responder
 
 from tests.conftest import FIXTURE_DATA as FIXTURES, REPO as ROOT
@@ -493,3 +496,48 @@ def test_the_loopback_server_speaks_the_documented_shapes(tmp_path):
     assert errors[0]["custom_id"] == "b" and errors[0]["response"]["status_code"] == 500
     assert [b.id for b in listed.data][-1] == created.id
     assert (cancelled.status, after.status) == ("cancelling", "cancelled")
+
+
+def test_the_tokens_of_every_call_are_kept_per_judgment_and_add_up_across_runs(tmp_path, monkeypatch):
+    """Each judgment's calls report their tokens (the API's `usage`): kept per judgment in the cache,
+    shown with the call in the samples, and summed and priced in the result, failed judgments and a later
+    run's re-asks of the same judgment included (both were paid), online and batch priced apart."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    answers = FIXTURES / "mt_bench" / "model_answer" / "tiny-model.jsonl"
+    with BatchJudgeServer(lambda messages: "No rating in this reply.", lifetime_s=120) as server:
+        with pytest.raises(EvalsuiteError, match="8 parse failures"):  # no rating anywhere: no score, paid
+            _run("mt_bench", server, answers, tmp_path, judge_model="gpt-4")
+        prompts = [sum(len(m["content"]) for m in r["payload"]["messages"]) // 4 for r in server.requests]
+        assert len(prompts) == 8
+        usage_rows = _rows(tmp_path / "tiny-model" / "mt_bench" / "cache" / "judge_usage.jsonl")
+        assert sorted(r["prompt_tokens"] for r in usage_rows) == sorted(prompts)
+        assert all(r["by_mode"] == {"online": {k: r[k] for k in ("calls", "prompt_tokens", "completion_tokens")}}
+                   for r in usage_rows)
+        # a rerun asking again (one re-ask) in batch mode: the same judgments, paid again, at the batch price
+        with pytest.raises(EvalsuiteError, match="8 parse failures"):
+            _run("mt_bench", server, answers, tmp_path, judge_model="gpt-4", reasks=1, mode="batch")
+    usage_rows = _rows(tmp_path / "tiny-model" / "mt_bench" / "cache" / "judge_usage.jsonl")
+    latest = {tuple(r[k] for k in ("question_id", "turn")): r for r in usage_rows}
+    assert len(latest) == 8 and all(r["calls"] == 3 and set(r["by_mode"]) == {"online", "batch"}
+                                    for r in latest.values())
+    record = usage_record(list(latest.values()), "gpt-4")
+    online = sum(r["by_mode"]["online"]["prompt_tokens"] * 30 + r["by_mode"]["online"]["completion_tokens"] * 60
+                 for r in latest.values()) / 1e6
+    batch = sum(r["by_mode"]["batch"]["prompt_tokens"] * 15 + r["by_mode"]["batch"]["completion_tokens"] * 30
+                for r in latest.values()) / 1e6
+    assert record["calls_with_usage"] == 24 and record["cost_usd"] == pytest.approx(online + batch, abs=1e-6)
+
+
+def test_a_result_and_its_samples_carry_the_tokens_of_its_judgments(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    responder, answers, options = _mt_bench()
+    with BatchJudgeServer(responder, lifetime_s=120) as server:
+        result = _run("mt_bench", server, answers, tmp_path, **options)
+        prompts = [sum(len(m["content"]) for m in r["payload"]["messages"]) // 4 for r in server.requests]
+    used = result["provenance"]["judge"]["usage"]
+    assert used["calls_with_usage"] == len(prompts) and used["prompt_tokens"] == sum(prompts) > 0
+    assert used["cost_usd"] == pytest.approx((used["prompt_tokens"] * 30 + used["completion_tokens"] * 60) / 1e6)
+    calls = [call for row in read_samples(tmp_path / "tiny-model" / "samples" / "mt_bench.jsonl")
+             for call in row["judge"]]
+    assert sum(call["usage"]["prompt_tokens"] for call in calls) == used["prompt_tokens"]
+    assert all(call["usage"]["calls"] == 1 + call["reasks"] for call in calls)
