@@ -6,6 +6,7 @@ it once into a bf16 HF folder in the user cache, which later runs load in a frac
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -37,10 +38,20 @@ def embedded_gguf_path() -> Path:
 def embedded_hf_dir() -> Path:
     """HF folder of the embedded model, converted from the GGUF file on first use."""
     target = cache_root() / "models" / CONVERTED_FOLDER
-    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+    if _converted(target):
         return target
-    _convert_gguf(embedded_gguf_path(), target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # One conversion at a time: a second process (two runs at once, parallel tests) waits for the
+    # first and uses its folder instead of replacing it while it is being read.
+    with open(target.parent / f".{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _converted(target):
+            _convert_gguf(embedded_gguf_path(), target)
     return target
+
+
+def _converted(target: Path) -> bool:
+    return (target / "config.json").is_file() and any(target.glob("*.safetensors"))
 
 
 def _convert_gguf(gguf_path: Path, target: Path) -> None:
