@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
@@ -47,6 +48,7 @@ COMPLETION_WINDOW = "24h"
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 LINE_OVERHEAD_BYTES = 64 * 1024  # an output line is the reply plus its envelope (ids, status)
 MAX_FILE_BYTES = 4 * 1024 ** 3  # an output or error file read back is refused beyond this
+MIN_DOWNLOAD_RATE = 64 * 1024  # bytes/s a file download keeps on average once past the request timeout
 REFUSING_STATUS = (401, 403, 404)  # as online: the endpoint refuses the key, the model or the access
 T = TypeVar("T")
 
@@ -439,6 +441,7 @@ class BatchJudgeClient:
                 async def download() -> None:
                     out.seek(0)
                     out.truncate()
+                    started = time.monotonic()
                     async with self._files.files.with_streaming_response.content(file_id) as response:
                         received = 0
                         async for chunk in response.iter_bytes():
@@ -446,6 +449,11 @@ class BatchJudgeClient:
                             if received > limit:
                                 raise ReplyRefused(f"batch file larger than {limit:,} bytes")
                             out.write(chunk)
+                            # no deadline for the whole file (it may be large), but no drip either: past
+                            # the request timeout it must keep coming at MIN_DOWNLOAD_RATE on average
+                            elapsed = time.monotonic() - started
+                            if elapsed > self.timeout_s and received < elapsed * MIN_DOWNLOAD_RATE:
+                                raise TimeoutError
                 await self._api("download a batch file", download)
             results: dict[str, dict] = {}
             with open(name, "rb") as source:

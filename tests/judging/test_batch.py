@@ -544,3 +544,22 @@ def test_a_result_and_its_samples_carry_the_tokens_of_its_judgments(tmp_path, mo
              for call in row["judge"]]
     assert sum(call["usage"]["prompt_tokens"] for call in calls) == used["prompt_tokens"]
     assert all(call["usage"]["calls"] == 1 + call["reasks"] for call in calls)
+
+
+def test_a_batch_file_dripped_a_byte_at_a_time_is_a_counted_timeout(tmp_path):
+    """An endpoint that sends an output file one byte at a time (each within the read timeout) does not
+    hold the run: past the request timeout a download must keep a minimum average rate."""
+    async def main(server):
+        client = _client(server, tmp_path, max_retries=0)
+        client.timeout_s = 1.0
+        try:
+            return await client.complete([{"role": "user", "content": "slow"}])
+        finally:
+            await client.close()
+
+    with BatchJudgeServer(_echo, lifetime_s=60) as server:
+        server.content_drip_s = 0.2
+        started = time.monotonic()
+        with pytest.raises(JudgeCallFailed) as failed:
+            asyncio.run(main(server))
+    assert failed.value.kind == "timeout" and time.monotonic() - started < 15

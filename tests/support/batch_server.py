@@ -53,6 +53,7 @@ class BatchJudgeServer(ReplayJudgeServer):
         self.batch_lines: list[dict] = []  # every input line of every created batch, in order
         self._ids = 0
         self._batch_lock = threading.Lock()
+        self.content_drip_s = 0.0  # > 0: file contents are sent one byte at a time (a slow drip)
 
     def release(self) -> None:
         """Let held batches go on."""
@@ -171,9 +172,25 @@ class BatchJudgeServer(ReplayJudgeServer):
             def _json(self, status: int, obj: dict) -> None:
                 self._send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"))
 
+            def _drip(self, data: bytes) -> None:
+                """A hostile file download: one byte every `content_drip_s` seconds."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                try:
+                    for k in range(len(data)):
+                        self.wfile.write(data[k:k + 1])
+                        self.wfile.flush()
+                        time.sleep(server.content_drip_s)
+                except OSError:  # the client gave up
+                    pass
+
             def do_GET(self) -> None:
                 path = self.path.split("?")[0].rstrip("/")
                 parts = path.split("/")
+                if path.endswith("/content") and server.content_drip_s and parts[-2] in server.files:
+                    return self._drip(server.files[parts[-2]]["data"])
                 with server._batch_lock:
                     if path.endswith("/content") and parts[-2] in server.files:
                         self._send(200, server.files[parts[-2]]["data"], "application/octet-stream")
